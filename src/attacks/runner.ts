@@ -1,0 +1,235 @@
+/**
+ * The shared part of every attack: argument checks, batching, per-sample randomness, counting,
+ * and the re-check of every claimed adversarial by running the model again (misclassified or on
+ * target, inside bounds, within ε). An attack only proposes candidates; the runner decides.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { RobustestError, show } from '../errors.js';
+import { scoped } from '../engine/hygiene.js';
+import { batchRanges, DEFAULT_BATCH_SIZE } from '../engine/batches.js';
+import { DEFAULT_SEED, Rng } from '../engine/random.js';
+import { classifier, type Classifier, type ModelLike } from '../model/classifier.js';
+import { checkEpsilon, prepareSamples, type Samples } from '../samples.js';
+import { normOf, type Norm } from '../norms.js';
+import type { GradientResult, LossFn } from '../engine/gradient/types.js';
+import { adversarialMask, argmaxRow, resolveCriterion, resolveTargets, type Criterion } from './criteria.js';
+import type { Attack, AttackRun, AttackRunOptions, CriterionSpec, TargetSpec } from './types.js';
+
+/** Tolerance for float error in the ε and bounds re-checks. */
+export const VERIFY_TOLERANCE = 1e-6;
+
+export interface AttackContext {
+  readonly clf: Classifier;
+  /** Originals of the samples under attack in this batch. */
+  readonly x: tf.Tensor;
+  readonly labels: Int32Array;
+  readonly targets: Int32Array | null;
+  readonly criterion: Criterion;
+  readonly epsilon: number | undefined;
+  readonly bounds: readonly [number, number];
+  readonly norm: Norm;
+  /** Stream for sample `i` of this batch (keyed by its index in the whole set). */
+  sampleRng(i: number): Rng;
+  /** Logits, counting one query per row; `rows` maps rows to batch samples (default: all). */
+  logits(x: tf.Tensor, rows?: readonly number[]): Promise<tf.Tensor2D>;
+  /** Input gradient of a per-sample loss, counting one gradient evaluation per row. */
+  gradient(x: tf.Tensor, loss: LossFn, rows?: readonly number[]): Promise<GradientResult>;
+  /** The criterion's verdict on logits for the given batch samples. */
+  isAdversarial(logits: tf.Tensor2D, rows?: readonly number[]): boolean[];
+  /** A [rows, ...] tensor of per-sample uniform noise in [low, high). */
+  uniform(rows: readonly number[], low: number, high: number, stream: string): tf.Tensor;
+  /** A [rows, ...] tensor of per-sample standard normal noise. */
+  normal(rows: readonly number[], stream: string): tf.Tensor;
+}
+
+export interface AttackDefinition<O extends object> {
+  name: string;
+  norm: Norm;
+  kind: 'fixed-epsilon' | 'minimization';
+  requiresGradients: boolean;
+  options: O & { target?: TargetSpec; criterion?: CriterionSpec };
+  describe(options: O): string;
+  /** Proposes adversarial candidates for ctx.x (same shape). May return x where it fails. */
+  perturb(ctx: AttackContext, options: O): Promise<tf.Tensor>;
+}
+
+export function defineAttack<O extends object>(def: AttackDefinition<O>): Attack {
+  const options = Object.freeze({ ...def.options });
+  return Object.freeze({
+    name: def.name,
+    norm: def.norm,
+    kind: def.kind,
+    requiresGradients: def.requiresGradients,
+    options: options as Readonly<Record<string, unknown>>,
+    describe: () => def.describe(options),
+    run: (model: Classifier | ModelLike, samples: Samples, runOptions: AttackRunOptions = {}) =>
+      runAttack(def, options, model, samples, runOptions),
+  });
+}
+
+export function requireGradients(clf: Classifier, attack: string): void {
+  if (!clf.differentiable) {
+    throw new RobustestError(
+      'NOT_DIFFERENTIABLE',
+      `${attack} needs input gradients, and ${clf.name} provides none. Use a query-based attack instead: square(), onePixel(), hopSkipJump(), boundary(), or a corruption attack.`,
+      { expected: 'a differentiable classifier (tfjs model or function)', received: `${clf.kind} classifier without gradients` },
+    );
+  }
+}
+
+export function checkRunOptions(runOptions: AttackRunOptions, where: string): { seed: number; batchSize: number } {
+  const seed = runOptions.seed ?? DEFAULT_SEED;
+  if (!Number.isInteger(seed)) {
+    throw new RobustestError('INVALID_OPTION', `${where}: seed must be an integer.`, { expected: 'an integer', received: show(seed) });
+  }
+  const batchSize = runOptions.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RobustestError('INVALID_OPTION', `${where}: batchSize must be a positive integer.`, { expected: 'an integer ≥ 1', received: show(batchSize) });
+  }
+  return { seed, batchSize };
+}
+
+async function runAttack<O extends object>(
+  def: AttackDefinition<O>,
+  options: AttackDefinition<O>['options'],
+  model: Classifier | ModelLike,
+  samples: Samples,
+  runOptions: AttackRunOptions,
+): Promise<AttackRun> {
+  return scoped(async (scope) => {
+    const where = `${def.name}.run()`;
+    const clf = classifier(model);
+    if (def.requiresGradients) requireGradients(clf, def.name);
+    const { seed, batchSize } = checkRunOptions(runOptions, where);
+    let epsilon: number | undefined;
+    if (runOptions.epsilon !== undefined || def.kind === 'fixed-epsilon') epsilon = checkEpsilon(runOptions.epsilon, where);
+    const prepared = await prepareSamples(clf, samples);
+    const { inputs, labels, count } = prepared;
+    const numClasses = clf.numClasses!;
+    const criterion = resolveCriterion(options.criterion, options.target, numClasses);
+    const root = new Rng(seed).split(def.name);
+
+    const cleanLogits = await clf.logits(inputs);
+    const cleanData = cleanLogits.dataSync();
+    const targets = criterion.kind === 'targeted' ? resolveTargets(options.target!, labels, cleanData as Float32Array, numClasses, root.split('targets')) : null;
+    const cleanAdversarial = adversarialMask(cleanLogits, criterion, labels, targets);
+    const cleanProbs = tf.softmax(cleanLogits).dataSync();
+
+    const success = cleanAdversarial.slice();
+    const distances = cleanAdversarial.map((adv) => (adv ? 0 : Infinity));
+    const adversarialClasses = Array.from({ length: count }, (_, i) => argmaxRow(cleanData, i * numClasses, numClasses));
+    const adversarialConfidences = adversarialClasses.map((c, i) => cleanProbs[i * numClasses + c]!);
+    const queries = new Array<number>(count).fill(1);
+    let gradientEvaluations = 0;
+    const rows: tf.Tensor[] = [];
+    const outputRows = new Array<tf.Tensor | null>(count).fill(null);
+
+    // Samples already adversarial under the criterion are done at distance 0.
+    const todo = [...Array(count).keys()].filter((i) => !cleanAdversarial[i]);
+    for (const [start, end] of batchRanges(todo.length, batchSize)) {
+      const globalIndex = todo.slice(start, end);
+      const x = tf.gather(inputs, globalIndex);
+      const batchLabels = Int32Array.from(globalIndex, (i) => labels[i]!);
+      const batchTargets = targets ? Int32Array.from(globalIndex, (i) => targets[i]!) : null;
+      const all = [...globalIndex.keys()];
+      const perSample = globalIndex.map((i) => root.split(i));
+      const noise = (which: readonly number[], stream: string, fill: (r: Rng, out: Float32Array) => void): tf.Tensor => {
+        const size = x.size / x.shape[0];
+        const data = new Float32Array(which.length * size);
+        which.forEach((row, k) => fill(perSample[row]!.split(stream), data.subarray(k * size, (k + 1) * size)));
+        return tf.tensor(data, [which.length, ...x.shape.slice(1)]);
+      };
+      const ctx: AttackContext = {
+        clf,
+        x,
+        labels: batchLabels,
+        targets: batchTargets,
+        criterion,
+        epsilon,
+        bounds: clf.bounds,
+        norm: def.norm,
+        sampleRng: (i) => perSample[i]!,
+        logits: async (input, which = all) => {
+          for (const r of which) queries[globalIndex[r]!]!++;
+          return clf.logits(input);
+        },
+        gradient: async (input, loss, which = all) => {
+          gradientEvaluations += which.length;
+          return clf.valueAndGradient(input, loss);
+        },
+        isAdversarial: (logits, which = all) =>
+          adversarialMask(
+            logits,
+            criterion,
+            Int32Array.from(which, (r) => batchLabels[r]!),
+            batchTargets ? Int32Array.from(which, (r) => batchTargets[r]!) : null,
+          ),
+        uniform: (which, low, high, stream) => noise(which, stream, (r, out) => r.fillUniform(out, low, high)),
+        normal: (which, stream) => noise(which, stream, (r, out) => r.fillNormal(out)),
+      };
+      const candidate = await def.perturb(ctx, options);
+      if (candidate.shape.join() !== x.shape.join()) throw new Error(`${def.name} returned candidates of shape [${candidate.shape}] for inputs [${x.shape}]`);
+      const verdict = await verify(ctx, candidate, epsilon);
+      verdict.ok.forEach((ok, k) => {
+        const i = globalIndex[k]!;
+        queries[i]!++;
+        if (!ok) return;
+        success[i] = true;
+        distances[i] = verdict.distance[k]!;
+        adversarialClasses[i] = verdict.predicted[k]!;
+        adversarialConfidences[i] = verdict.confidence[k]!;
+        outputRows[i] = tf.slice(candidate, k, 1);
+      });
+    }
+    for (let i = 0; i < count; i++) rows.push(outputRows[i] ?? tf.slice(inputs, i, 1));
+    const adversarials = scope.keep(tf.reshape(tf.concat(rows, 0), inputs.shape));
+    return {
+      success,
+      distances,
+      adversarials,
+      adversarialClasses,
+      adversarialConfidences,
+      targets: targets ? Array.from(targets) : null,
+      gradientEvaluations,
+      queries,
+    };
+  });
+}
+
+interface Verdict {
+  ok: boolean[];
+  distance: number[];
+  predicted: number[];
+  confidence: number[];
+}
+
+/** Runs the model on the candidates and keeps only true adversarials inside bounds and ε. */
+async function verify(ctx: AttackContext, candidate: tf.Tensor, epsilon: number | undefined): Promise<Verdict> {
+  const logits = await ctx.clf.logits(candidate);
+  const adversarial = ctx.isAdversarial(logits);
+  const [low, high] = ctx.bounds;
+  const stats = tf.tidy(() => {
+    const flat = tf.reshape(candidate, [candidate.shape[0], -1]);
+    const finite = tf.cast(tf.all(tf.logicalNot(tf.logicalOr(tf.isNaN(flat), tf.isInf(flat))), 1), 'float32');
+    return tf.stack([normOf(tf.sub(candidate, ctx.x), ctx.norm), tf.min(flat, 1), tf.max(flat, 1), finite]);
+  });
+  const [distance, mins, maxs, finite] = (await stats.array()) as number[][];
+  const probs = tf.softmax(logits);
+  const p = probs.dataSync();
+  const z = logits.dataSync();
+  const classes = logits.shape[1];
+  const predicted = adversarial.map((_, k) => argmaxRow(z, k * classes, classes));
+  return {
+    ok: adversarial.map(
+      (adv, k) =>
+        adv &&
+        finite![k] === 1 &&
+        mins![k]! >= low - VERIFY_TOLERANCE &&
+        maxs![k]! <= high + VERIFY_TOLERANCE &&
+        (epsilon === undefined || distance![k]! <= epsilon + VERIFY_TOLERANCE),
+    ),
+    distance: distance!,
+    predicted,
+    confidence: predicted.map((c, k) => p[k * classes + c]!),
+  };
+}

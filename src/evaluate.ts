@@ -1,0 +1,200 @@
+/**
+ * Robustness curves: runs one or several attacks over samples and a list of ε, and returns a
+ * plain RobustnessReport. A sample counts as robust at ε only if it is classified correctly and
+ * survives every attack at that ε (AutoAttack's worst case). Fixed-ε attacks attack a larger ε
+ * only on the samples that survived the smaller one — an adversarial inside a small ball is
+ * inside every larger one — and minimization attacks run once for the whole curve.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { RobustestError, show } from './errors.js';
+import { scoped } from './engine/hygiene.js';
+import { classifier, type Classifier, type ModelLike } from './model/classifier.js';
+import { checkEpsilon, prepareSamples, type Samples } from './samples.js';
+import { argmaxRow } from './attacks/criteria.js';
+import { checkRunOptions } from './attacks/runner.js';
+import type { Attack, AttackRun } from './attacks/types.js';
+import type { Norm } from './norms.js';
+
+export interface EvaluateOptions {
+  attack?: Attack;
+  attacks?: readonly Attack[];
+  /** Budgets in the attacks' norm; optional when every attack minimizes. */
+  epsilons?: readonly number[];
+  seed?: number;
+  batchSize?: number;
+}
+
+export interface SampleOutcome {
+  index: number;
+  label: number;
+  /** Clean prediction. */
+  prediction: number;
+  correct: boolean;
+  /** Smallest listed ε at which the sample broke: 0 if misclassified, null if it never broke. */
+  breakingEpsilon: number | null;
+  /** Size of the adversarial found (attack norm), 0 if misclassified, null if none. */
+  distance: number | null;
+  /** Class the model gave the adversarial, and its softmax confidence. */
+  adversarialClass: number | null;
+  adversarialConfidence: number | null;
+  /** Name of the attack that broke the sample. */
+  brokenBy: string | null;
+  /** The adversarial input, flattened (null unless an attack broke the sample). */
+  adversarial: Float32Array | null;
+}
+
+export interface RobustnessReport {
+  model: string;
+  attacks: string[];
+  norm: Norm;
+  epsilons: number[];
+  count: number;
+  cleanAccuracy: number;
+  robustAccuracy: number[];
+  samples: SampleOutcome[];
+  /** Shape of one input, for pictures. */
+  inputShape: number[];
+  bounds: [number, number];
+  seed: number;
+  gradientEvaluations: number;
+  queries: number;
+  backend: string;
+  seconds: number;
+}
+
+export async function evaluate(model: Classifier | ModelLike, samples: Samples, options: EvaluateOptions = {} as EvaluateOptions): Promise<RobustnessReport> {
+  const started = performance.now();
+  return scoped(async () => {
+    const clf = classifier(model);
+    const attacks = resolveAttacks(options);
+    const norm = attacks[0]!.norm;
+    const { seed, batchSize } = checkRunOptions(options, 'evaluate()');
+    const epsilons = resolveEpsilons(options.epsilons, attacks);
+    const { inputs, labels, count } = await prepareSamples(clf, samples);
+    const logits = await clf.logits(inputs);
+    const z = logits.dataSync();
+    const classes = logits.shape[1];
+
+    const outcomes: SampleOutcome[] = Array.from({ length: count }, (_, i) => {
+      const prediction = argmaxRow(z, i * classes, classes);
+      const correct = prediction === labels[i];
+      return {
+        index: i,
+        label: labels[i]!,
+        prediction,
+        correct,
+        breakingEpsilon: correct ? null : 0,
+        distance: correct ? null : 0,
+        adversarialClass: correct ? null : prediction,
+        adversarialConfidence: null,
+        brokenBy: null,
+        adversarial: null,
+      };
+    });
+    let gradientEvaluations = 0;
+    let queries = 0;
+
+    const record = async (attack: Attack, run: AttackRun, subset: number[], epsilonOf: (distance: number) => number | null) => {
+      gradientEvaluations += run.gradientEvaluations;
+      queries += run.queries.reduce((a, b) => a + b, 0);
+      const broken = subset.map((_, k) => k).filter((k) => run.success[k] && run.distances[k]! > 0);
+      if (broken.length === 0) return;
+      const rows = tf.gather(run.adversarials, broken);
+      const data = await rows.data();
+      const size = data.length / broken.length;
+      broken.forEach((k, j) => {
+        const outcome = outcomes[subset[k]!]!;
+        const distance = run.distances[k]!;
+        const at = epsilonOf(distance);
+        // Keep the adversarial that breaks at the smallest listed ε, then the closest one.
+        const current = outcome.breakingEpsilon ?? Infinity;
+        const better = (at ?? Infinity) < current || ((at ?? Infinity) === current && (outcome.distance === null || distance < outcome.distance));
+        if (!better) return;
+        outcome.breakingEpsilon = at;
+        outcome.distance = distance;
+        outcome.adversarialClass = run.adversarialClasses[k]!;
+        outcome.adversarialConfidence = run.adversarialConfidences[k]!;
+        outcome.brokenBy = attack.name;
+        outcome.adversarial = data.slice(j * size, (j + 1) * size) as Float32Array;
+      });
+    };
+
+    const correct = outcomes.filter((o) => o.correct).map((o) => o.index);
+    for (const attack of attacks.filter((a) => a.kind === 'minimization')) {
+      if (correct.length === 0) break;
+      const subset = tf.gather(inputs, correct);
+      const run = await attack.run(clf, { inputs: subset, labels: Int32Array.from(correct, (i) => labels[i]!) }, { seed, batchSize });
+      // A minimization attack breaks a sample at every listed ε at or above its distance.
+      await record(attack, run, correct, (d) => epsilons.find((e) => d <= e + 1e-6) ?? null);
+      run.adversarials.dispose();
+      subset.dispose();
+    }
+    for (const epsilon of epsilons) {
+      for (const attack of attacks.filter((a) => a.kind === 'fixed-epsilon')) {
+        const survivors = outcomes.filter((o) => o.breakingEpsilon === null || o.breakingEpsilon > epsilon).map((o) => o.index);
+        if (survivors.length === 0) break;
+        const subset = tf.gather(inputs, survivors);
+        const run = await attack.run(clf, { inputs: subset, labels: Int32Array.from(survivors, (i) => labels[i]!) }, { epsilon, seed, batchSize });
+        await record(attack, run, survivors, () => epsilon);
+        run.adversarials.dispose();
+        subset.dispose();
+      }
+    }
+    const robustAccuracy = epsilons.map((e) => outcomes.filter((o) => o.breakingEpsilon === null || o.breakingEpsilon > e).length / count);
+    return {
+      model: clf.name,
+      attacks: attacks.map((a) => a.describe()),
+      norm,
+      epsilons,
+      count,
+      cleanAccuracy: correct.length / count,
+      robustAccuracy,
+      samples: outcomes,
+      inputShape: inputs.shape.slice(1),
+      bounds: [clf.bounds[0], clf.bounds[1]],
+      seed,
+      gradientEvaluations,
+      queries,
+      backend: tf.getBackend(),
+      seconds: (performance.now() - started) / 1000,
+    };
+  });
+}
+
+function resolveAttacks(options: EvaluateOptions): Attack[] {
+  const list = options.attacks ? [...options.attacks] : options.attack ? [options.attack] : [];
+  if (options.attack && options.attacks) {
+    throw new RobustestError('INVALID_OPTION', 'evaluate(): pass either `attack` or `attacks`, not both.', {
+      expected: '{ attack } or { attacks: [...] }',
+      received: 'both',
+    });
+  }
+  if (list.length === 0 || list.some((a) => typeof a?.run !== 'function')) {
+    throw new RobustestError('INVALID_OPTION', 'evaluate() needs an attack.', {
+      expected: '{ attack: pgd() } or { attacks: [pgd(), deepfool()] }',
+      received: show(options.attack ?? options.attacks),
+    });
+  }
+  const norms = new Set(list.map((a) => a.norm));
+  if (norms.size > 1) {
+    throw new RobustestError('INVALID_OPTION', 'evaluate(): all attacks of one curve must use the same norm, since ε is measured in it.', {
+      expected: 'one norm',
+      received: [...norms].join(', '),
+    });
+  }
+  return list;
+}
+
+function resolveEpsilons(epsilons: readonly number[] | undefined, attacks: Attack[]): number[] {
+  if (epsilons === undefined) {
+    if (attacks.every((a) => a.kind === 'minimization')) return [];
+    throw new RobustestError('INVALID_EPSILON', 'evaluate(): fixed-ε attacks need `epsilons`.', {
+      expected: 'epsilons: number[] (e.g. [0.05, 0.1, 0.2])',
+      received: 'undefined',
+    });
+  }
+  if (!Array.isArray(epsilons)) {
+    throw new RobustestError('INVALID_EPSILON', 'evaluate(): `epsilons` must be an array of numbers.', { expected: 'number[]', received: show(epsilons) });
+  }
+  return [...new Set(epsilons.map((e, i) => checkEpsilon(e, `evaluate(): epsilons[${i}]`)))].sort((a, b) => a - b);
+}

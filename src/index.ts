@@ -1,0 +1,13 @@
+export { classifier, isClassifier } from './model/classifier.js';
+export type { Classifier, ClassifierOptions, ModelLike, OutputKind, Bounds } from './model/classifier.js';
+export { evaluate } from './evaluate.js';
+export type { EvaluateOptions, RobustnessReport, SampleOutcome } from './evaluate.js';
+export { fgsm } from './attacks/fgsm.js';
+export type { FgsmOptions } from './attacks/fgsm.js';
+export type { Attack, AttackRun, AttackRunOptions, CriterionSpec, TargetSpec } from './attacks/types.js';
+export type { Samples } from './samples.js';
+export type { Norm } from './norms.js';
+export { RobustestError } from './errors.js';
+export type { RobustestErrorCode } from './errors.js';
+export { ensureBackend } from './backend.js';
+export { Rng } from './engine/random.js';

@@ -1,0 +1,238 @@
+/**
+ * Classifier: one interface over tfjs LayersModels, GraphModels, plain functions (and ONNX
+ * sessions through onnxClassifier). Attacks only ever see this interface.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { RobustestError, show, shapeString } from '../errors.js';
+import { ensureBackend } from '../backend.js';
+import { autodiffValueAndGradient } from '../engine/gradient/autodiff.js';
+import type { GradientResult, LossFn, Network } from '../engine/gradient/types.js';
+import { compileLayersNetwork } from '../engine/gradient/layers.js';
+import { looksLikeProbabilities } from './outputs.js';
+
+export type OutputKind = 'logits' | 'probabilities' | 'auto';
+export type Bounds = readonly [number, number];
+
+export interface ClassifierOptions {
+  /** Valid input range; inputs and adversarials stay inside. Default [0, 1]. */
+  bounds?: Bounds;
+  /** What the model outputs. 'auto' detects softmax outputs. Default 'auto'. */
+  outputs?: OutputKind;
+  /** A name for reports and messages. */
+  name?: string;
+}
+
+const CLASSIFIER = Symbol.for('robustest.classifier');
+
+export interface Classifier {
+  readonly [CLASSIFIER]: true;
+  readonly kind: 'layers' | 'graph' | 'function' | 'onnx';
+  readonly name: string;
+  readonly bounds: Bounds;
+  /** Declared output kind; `outputKind()` resolves 'auto'. */
+  readonly outputs: OutputKind;
+  /** Shape of one input (without the batch dimension), when known. */
+  readonly inputShape: readonly number[] | null;
+  /** Number of classes, when known (always known after the first prediction). */
+  readonly numClasses: number | null;
+  /** Whether input gradients are available (white-box attacks need them). */
+  readonly differentiable: boolean;
+  /** Logits for a batch (log-probabilities for probability outputs). Caller disposes. */
+  logits(x: tf.Tensor): Promise<tf.Tensor2D>;
+  /** Logits and the input gradient of a per-sample loss on them. Caller disposes. */
+  valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult>;
+  /** How gradients are computed, for reports. */
+  readonly gradientPath: string;
+}
+
+export type ModelLike = tf.InferenceModel | ((x: tf.Tensor) => tf.Tensor) | Classifier;
+
+export function isClassifier(value: unknown): value is Classifier {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[CLASSIFIER] === true;
+}
+
+/** Wraps a model so robustest can attack it. A Classifier passed in is returned as is. */
+export function classifier(model: ModelLike | unknown, options: ClassifierOptions = {}): Classifier {
+  if (isClassifier(model)) return model;
+  const bounds = validateBounds(options.bounds ?? [0, 1]);
+  const outputs = options.outputs ?? 'auto';
+  if (!['logits', 'probabilities', 'auto'].includes(outputs)) {
+    throw new RobustestError('INVALID_OPTION', 'classifier(): unknown `outputs` option.', {
+      expected: "'logits' | 'probabilities' | 'auto'",
+      received: show(outputs),
+    });
+  }
+  if (isLayersModel(model)) return new TfjsClassifier('layers', model, bounds, outputs, options.name);
+  if (isGraphModel(model)) return new TfjsClassifier('graph', model, bounds, outputs, options.name);
+  if (typeof model === 'function') return new TfjsClassifier('function', model as (x: tf.Tensor) => tf.Tensor, bounds, outputs, options.name);
+  throw new RobustestError('INVALID_MODEL', 'classifier() cannot wrap this model.', {
+    expected: 'a tf.LayersModel, a tf.GraphModel, a function (x: tf.Tensor) => tf.Tensor, or a Classifier',
+    received: show(model),
+  });
+}
+
+function validateBounds(bounds: unknown): Bounds {
+  if (
+    !Array.isArray(bounds) ||
+    bounds.length !== 2 ||
+    !bounds.every((b) => typeof b === 'number' && Number.isFinite(b)) ||
+    !(bounds[0] < bounds[1])
+  ) {
+    throw new RobustestError('INVALID_OPTION', 'classifier(): `bounds` must be two finite numbers [low, high] with low < high.', {
+      expected: '[low, high], e.g. [0, 1]',
+      received: show(bounds),
+    });
+  }
+  return [bounds[0], bounds[1]] as const;
+}
+
+interface LayersLike {
+  layers: unknown[];
+  inputs: { shape: (number | null)[] }[];
+  outputs: { shape: (number | null)[] }[];
+  predict(x: tf.Tensor): tf.Tensor | tf.Tensor[];
+  name?: string;
+}
+interface GraphLike {
+  execute(x: tf.Tensor): tf.Tensor | tf.Tensor[];
+  inputs: { shape?: number[] }[];
+  outputs: { shape?: number[] }[];
+}
+
+function isLayersModel(m: unknown): m is LayersLike {
+  return typeof m === 'object' && m !== null && Array.isArray((m as LayersLike).layers) && typeof (m as LayersLike).predict === 'function';
+}
+function isGraphModel(m: unknown): m is GraphLike {
+  return typeof m === 'object' && m !== null && typeof (m as GraphLike).execute === 'function' && 'modelSignature' in m;
+}
+
+function perSampleShape(shape: readonly (number | null | undefined)[] | undefined): number[] | null {
+  if (!shape || shape.length < 2) return null;
+  const rest = shape.slice(1);
+  return rest.every((d) => typeof d === 'number' && d > 0) ? (rest as number[]) : null;
+}
+
+class TfjsClassifier implements Classifier {
+  readonly [CLASSIFIER] = true as const;
+  readonly name: string;
+  inputShape: number[] | null;
+  numClasses: number | null;
+  private resolvedOutputs: 'logits' | 'probabilities' | undefined;
+  private network: Network | undefined;
+
+  constructor(
+    readonly kind: 'layers' | 'graph' | 'function',
+    private readonly model: LayersLike | GraphLike | ((x: tf.Tensor) => tf.Tensor),
+    readonly bounds: Bounds,
+    readonly outputs: OutputKind,
+    name: string | undefined,
+  ) {
+    if (kind === 'function') {
+      const fn = model as (x: tf.Tensor) => tf.Tensor;
+      this.name = name ?? (fn.name || 'model');
+      this.inputShape = null;
+      this.numClasses = null;
+    } else {
+      const m = model as LayersLike | GraphLike;
+      this.name = name ?? ((m as LayersLike).name || (kind === 'layers' ? 'LayersModel' : 'GraphModel'));
+      this.inputShape = perSampleShape(m.inputs?.[0]?.shape);
+      const out = perSampleShape(m.outputs?.[0]?.shape);
+      this.numClasses = out && out.length === 1 ? out[0]! : null;
+    }
+    if (outputs !== 'auto') this.resolvedOutputs = outputs;
+  }
+
+  get differentiable(): boolean {
+    return true;
+  }
+
+  get gradientPath(): string {
+    return this.net().gradientPath;
+  }
+
+  private raw(x: tf.Tensor): tf.Tensor2D {
+    let out: tf.Tensor | tf.Tensor[];
+    if (this.kind === 'function') out = (this.model as (x: tf.Tensor) => tf.Tensor)(x);
+    else if (this.kind === 'layers') out = (this.model as LayersLike).predict(x);
+    else out = (this.model as GraphLike).execute(x);
+    if (Array.isArray(out)) {
+      if (out.length !== 1) {
+        throw new RobustestError('INVALID_MODEL', `${this.name} returns ${out.length} outputs; robustest attacks single-output classifiers.`, {
+          expected: 'one output tensor of shape [N, classes]',
+          received: `${out.length} tensors`,
+        });
+      }
+      out = out[0]!;
+    }
+    if (!(out instanceof tf.Tensor) || out.rank !== 2) {
+      throw new RobustestError('INVALID_MODEL', `${this.name} must return class scores of shape [N, classes].`, {
+        expected: '[N, classes]',
+        received: out instanceof tf.Tensor ? shapeString(out.shape) : show(out),
+      });
+    }
+    return out as tf.Tensor2D;
+  }
+
+  private net(): Network {
+    if (this.network) return this.network;
+    const engine = this.kind === 'layers' ? compileLayersNetwork(this.model as never) : null;
+    if (engine) {
+      this.network = engine;
+      return engine;
+    }
+    const forward = (x: tf.Tensor): tf.Tensor2D =>
+      tf.tidy(() => {
+        const out = this.raw(x);
+        return (this.resolvedOutputs === 'probabilities' ? tf.log(tf.add(out, 1e-30)) : out) as tf.Tensor2D;
+      });
+    this.network = {
+      forward,
+      valueAndGradient: (x, loss) => autodiffValueAndGradient(forward, x, loss),
+      gradientPath: 'tf.grad',
+      peeledSoftmax: false,
+      dispose() {},
+    };
+    return this.network;
+  }
+
+  /** Resolves 'auto', and checks a 'logits' claim, once, on the first batch seen. */
+  private checkOutputs(x: tf.Tensor): void {
+    if (this.outputsChecked) return;
+    const network = this.net();
+    if (this.outputs === 'probabilities' || network.peeledSoftmax) {
+      if (network.peeledSoftmax && this.outputs === 'logits') throw this.notLogits('its last layer applies softmax');
+      this.outputsChecked = true;
+      return;
+    }
+    const probe = tf.tidy(() => this.raw(x));
+    const probabilities = looksLikeProbabilities(probe);
+    this.numClasses ??= probe.shape[1];
+    probe.dispose();
+    if (this.outputs === 'logits' && probabilities) throw this.notLogits('every output row is in [0, 1] and sums to 1');
+    this.resolvedOutputs = probabilities ? 'probabilities' : 'logits';
+    this.outputsChecked = true;
+  }
+  private outputsChecked = false;
+
+  private notLogits(evidence: string): RobustestError {
+    return new RobustestError(
+      'NOT_LOGITS',
+      `${this.name} was declared to output logits, but it outputs probabilities (${evidence}). Gradients through a saturated softmax vanish and make attacks look weaker than they are.`,
+      { expected: "logits, or classifier(model, { outputs: 'probabilities' }) / { outputs: 'auto' }", received: 'probabilities' },
+    );
+  }
+
+  async logits(x: tf.Tensor): Promise<tf.Tensor2D> {
+    await ensureBackend();
+    this.checkOutputs(x);
+    const z = this.net().forward(x);
+    if (this.numClasses === null) this.numClasses = z.shape[1];
+    return z;
+  }
+
+  async valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult> {
+    await ensureBackend();
+    this.checkOutputs(x);
+    return this.net().valueAndGradient(x, loss);
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Samples: inputs (tensor or nested arrays, NHWC or [N, features]) with values inside the
+ * classifier's bounds, and integer class labels. Everything is checked before any attack runs,
+ * and errors say what was expected and what was received.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { RobustestError, show, shapeString } from './errors.js';
+import type { Classifier } from './model/classifier.js';
+
+export type NestedArray = number | NestedArray[];
+
+export interface Samples {
+  inputs: tf.Tensor | NestedArray[] | Float32Array;
+  labels: tf.Tensor | ArrayLike<number>;
+}
+
+export interface PreparedSamples {
+  /** float32, [N, ...inputShape]; owned by the enclosing scope. */
+  inputs: tf.Tensor;
+  labels: Int32Array;
+  count: number;
+}
+
+const BOUNDS_TOLERANCE = 1e-6;
+
+export async function prepareSamples(clf: Classifier, samples: Samples | undefined, where = 'samples'): Promise<PreparedSamples> {
+  if (samples === null || typeof samples !== 'object' || !('inputs' in samples) || !('labels' in samples)) {
+    throw new RobustestError('INVALID_OPTION', `${where} must be an object { inputs, labels }.`, {
+      expected: '{ inputs: tf.Tensor | number[][], labels: tf.Tensor | number[] }',
+      received: show(samples),
+    });
+  }
+  const inputs = toInputTensor(samples.inputs, where);
+  checkShape(clf, inputs, where);
+  await checkValues(clf, inputs, where);
+  const labels = await toLabels(samples.labels, inputs.shape[0], where);
+  await checkLabelRange(clf, inputs, labels, where);
+  return { inputs, labels, count: inputs.shape[0] };
+}
+
+function toInputTensor(raw: Samples['inputs'], where: string): tf.Tensor {
+  if (raw instanceof tf.Tensor) {
+    if (raw.isDisposed) {
+      throw new RobustestError('INVALID_OPTION', `${where}.inputs is a disposed tensor.`, { expected: 'a live tensor', received: 'a disposed tensor' });
+    }
+    if (raw.dtype !== 'float32' && raw.dtype !== 'int32') {
+      throw new RobustestError('INVALID_OPTION', `${where}.inputs has an unsupported dtype.`, { expected: 'float32 (or int32)', received: raw.dtype });
+    }
+    return raw.dtype === 'float32' ? tf.clone(raw) : tf.cast(raw, 'float32');
+  }
+  if (!Array.isArray(raw)) {
+    throw new RobustestError('INVALID_SHAPE', `${where}.inputs must be a tensor or a nested array of numbers.`, {
+      expected: 'tf.Tensor or number[][] (one row per sample)',
+      received: show(raw),
+    });
+  }
+  if (raw.length === 0) {
+    throw new RobustestError('INVALID_SHAPE', `${where}.inputs is empty.`, { expected: 'at least one sample', received: '0 samples' });
+  }
+  const shape = nestedShape(raw, where);
+  return tf.tensor(flattenNested(raw, shape), shape, 'float32');
+}
+
+function nestedShape(raw: NestedArray[], where: string): number[] {
+  const shape: number[] = [];
+  let level: NestedArray = raw;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    level = level[0] as NestedArray;
+  }
+  // Verify the array is rectangular, naming the first ragged place.
+  const visit = (node: NestedArray, depth: number, path: string): void => {
+    if (depth === shape.length) {
+      if (typeof node !== 'number') {
+        throw new RobustestError('INVALID_SHAPE', `${where}.inputs${path} is not a number.`, { expected: 'a number', received: show(node) });
+      }
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== shape[depth]) {
+      throw new RobustestError('INVALID_SHAPE', `${where}.inputs is ragged at ${where}.inputs${path}.`, {
+        expected: `an array of length ${shape[depth]}`,
+        received: Array.isArray(node) ? `an array of length ${node.length}` : show(node),
+      });
+    }
+    for (let i = 0; i < node.length; i++) visit(node[i]!, depth + 1, `${path}[${i}]`);
+  };
+  visit(raw, 0, '');
+  return shape;
+}
+
+function flattenNested(raw: NestedArray[], shape: number[]): Float32Array {
+  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  let k = 0;
+  const walk = (node: NestedArray): void => {
+    if (typeof node === 'number') out[k++] = node;
+    else for (const child of node) walk(child);
+  };
+  walk(raw);
+  return out;
+}
+
+function checkShape(clf: Classifier, inputs: tf.Tensor, where: string): void {
+  const expected = clf.inputShape;
+  if (inputs.rank < 2) {
+    throw new RobustestError('INVALID_SHAPE', `${where}.inputs needs a batch dimension.`, {
+      expected: expected ? shapeString([null, ...expected]) : '[N, ...features]',
+      received: shapeString(inputs.shape),
+    });
+  }
+  if (inputs.shape[0] === 0) {
+    throw new RobustestError('INVALID_SHAPE', `${where}.inputs is empty.`, { expected: 'at least one sample', received: shapeString(inputs.shape) });
+  }
+  if (expected && (inputs.rank - 1 !== expected.length || expected.some((d, i) => inputs.shape[i + 1] !== d))) {
+    throw new RobustestError('INVALID_SHAPE', `${where}.inputs do not fit ${clf.name}.`, {
+      expected: shapeString([null, ...expected]),
+      received: shapeString(inputs.shape),
+    });
+  }
+}
+
+async function checkValues(clf: Classifier, inputs: tf.Tensor, where: string): Promise<void> {
+  const [low, high] = clf.bounds;
+  const stats = tf.tidy(() => {
+    const flat = tf.reshape(inputs, [inputs.shape[0], -1]);
+    const finite = tf.logicalNot(tf.logicalOr(tf.isNaN(flat), tf.isInf(flat)));
+    const badFinite = tf.logicalNot(tf.all(finite, 1));
+    const clean = tf.where(finite, flat, tf.zerosLike(flat));
+    return tf.stack([tf.cast(badFinite, 'float32'), tf.min(clean, 1), tf.max(clean, 1)]);
+  });
+  const data = (await stats.array()) as number[][];
+  stats.dispose();
+  const [nonFinite, mins, maxs] = data as [number[], number[], number[]];
+  const badIndex = nonFinite.findIndex((v) => v > 0);
+  if (badIndex >= 0) {
+    const row = tf.tidy(() => tf.reshape(tf.slice(inputs, badIndex, 1), [-1]));
+    const values = await row.data();
+    row.dispose();
+    const value = Array.from(values).find((v) => !Number.isFinite(v));
+    throw new RobustestError('NOT_FINITE', `${where}.inputs contain a non-finite value at sample ${badIndex}.`, {
+      expected: `finite numbers in [${low}, ${high}]`,
+      received: show(value),
+    });
+  }
+  for (let i = 0; i < mins.length; i++) {
+    if (mins[i]! < low - BOUNDS_TOLERANCE || maxs[i]! > high + BOUNDS_TOLERANCE) {
+      const offending = mins[i]! < low - BOUNDS_TOLERANCE ? mins[i]! : maxs[i]!;
+      throw new RobustestError(
+        'OUT_OF_BOUNDS',
+        `${where}.inputs leave the classifier's bounds at sample ${i}. Nothing is clipped: scale the inputs, or pass bounds to classifier().`,
+        { expected: `values in [${low}, ${high}]`, received: `${offending} (sample ${i} spans [${mins[i]}, ${maxs[i]}])` },
+      );
+    }
+  }
+}
+
+async function toLabels(raw: Samples['labels'], count: number, where: string): Promise<Int32Array> {
+  let values: number[];
+  if (raw instanceof tf.Tensor) {
+    if (raw.rank !== 1) {
+      throw new RobustestError('INVALID_LABELS', `${where}.labels must be integer class indices, one per sample.`, {
+        expected: `shape [${count}]`,
+        received: `shape ${shapeString(raw.shape)}${raw.rank === 2 ? ' (one-hot? use tf.argMax(labels, 1))' : ''}`,
+      });
+    }
+    values = Array.from(await raw.data());
+  } else if (raw !== null && typeof raw === 'object' && typeof (raw as ArrayLike<number>).length === 'number') {
+    const arr = Array.from(raw as ArrayLike<unknown>);
+    const nested = arr.findIndex((v) => typeof v !== 'number');
+    if (nested >= 0) {
+      throw new RobustestError('INVALID_LABELS', `${where}.labels must be integer class indices, one per sample.`, {
+        expected: 'numbers',
+        received: `${show(arr[nested])} at index ${nested}${Array.isArray(arr[nested]) ? ' (one-hot? pass the class index)' : ''}`,
+      });
+    }
+    values = arr as number[];
+  } else {
+    throw new RobustestError('INVALID_LABELS', `${where}.labels must be integer class indices, one per sample.`, {
+      expected: 'number[] or a 1-D tensor',
+      received: show(raw),
+    });
+  }
+  if (values.length !== count) {
+    throw new RobustestError('INVALID_LABELS', `${where}.labels and ${where}.inputs disagree on the number of samples.`, {
+      expected: `${count} labels (one per input)`,
+      received: `${values.length} labels`,
+    });
+  }
+  const bad = values.findIndex((v) => !Number.isInteger(v) || v < 0);
+  if (bad >= 0) {
+    throw new RobustestError('INVALID_LABELS', `${where}.labels[${bad}] is not a class index.`, {
+      expected: 'a non-negative integer',
+      received: show(values[bad]),
+    });
+  }
+  return Int32Array.from(values);
+}
+
+async function checkLabelRange(clf: Classifier, inputs: tf.Tensor, labels: Int32Array, where: string): Promise<void> {
+  if (clf.numClasses === null) {
+    // Learn the class count from one prediction.
+    const first = tf.slice(inputs, 0, 1);
+    const probe = await clf.logits(first);
+    first.dispose();
+    probe.dispose();
+  }
+  const classes = clf.numClasses!;
+  const bad = labels.findIndex((v) => v >= classes);
+  if (bad >= 0) {
+    throw new RobustestError('INVALID_LABELS', `${where}.labels[${bad}] is not one of ${clf.name}'s classes.`, {
+      expected: `an integer in [0, ${classes - 1}]`,
+      received: String(labels[bad]),
+    });
+  }
+}
+
+/** Checks an epsilon argument; `undefined` is allowed where the attack minimizes. */
+export function checkEpsilon(epsilon: unknown, where: string): number {
+  if (typeof epsilon !== 'number' || Number.isNaN(epsilon) || epsilon < 0 || epsilon === Infinity) {
+    throw new RobustestError('INVALID_EPSILON', `${where}: epsilon must be a finite number ≥ 0.`, {
+      expected: 'a finite number ≥ 0',
+      received: show(epsilon),
+    });
+  }
+  return epsilon;
+}

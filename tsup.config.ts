@@ -1,0 +1,19 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    vitest: 'matchers/vitest.ts',
+    jest: 'matchers/jest.ts',
+    'jest-globals': 'matchers/jest-globals.ts',
+    matchers: 'matchers/index.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  clean: true,
+  target: 'node20',
+  splitting: true,
+  sourcemap: false,
+  // The user's tfjs engine must be the one we use: never bundle tfjs or the test frameworks.
+  external: [/^@tensorflow\//, 'vitest', 'jest', '@jest/globals', '@jest/expect', 'expect', 'onnxruntime-node', 'fast-check'],
+});
