@@ -12,6 +12,7 @@ export type RobustestErrorCode =
   | 'INVALID_MODEL'
   | 'NOT_LOGITS'
   | 'NOT_DIFFERENTIABLE'
+  | 'MODEL_FAILED'
   | 'BACKEND_UNAVAILABLE';
 
 export class RobustestError extends Error {

@@ -22,6 +22,12 @@ export interface EvaluateOptions {
   epsilons?: readonly number[];
   seed?: number;
   batchSize?: number;
+  /**
+   * Fail fast: stop attacking as soon as robust accuracy at some ε is certain to stay below
+   * this value. The report then says where it stopped, and its robust accuracies from that ε on
+   * are upper bounds (enough to know the verdict, not the exact curve).
+   */
+  atLeast?: number;
 }
 
 export interface SampleOutcome {
@@ -60,6 +66,8 @@ export interface RobustnessReport {
   queries: number;
   backend: string;
   seconds: number;
+  /** Set when `atLeast` made evaluate stop early: the ε whose verdict was decided, and by which attack. */
+  stoppedEarly: { atEpsilon: number; attack: string | null } | null;
 }
 
 export async function evaluate(model: Classifier | ModelLike, samples: Samples, options: EvaluateOptions = {} as EvaluateOptions): Promise<RobustnessReport> {
@@ -70,6 +78,9 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
     const norm = attacks[0]!.norm;
     const { seed, batchSize } = checkRunOptions(options, 'evaluate()');
     const epsilons = resolveEpsilons(options.epsilons, attacks);
+    if (options.atLeast !== undefined && !(typeof options.atLeast === 'number' && options.atLeast >= 0 && options.atLeast <= 1)) {
+      throw new RobustestError('INVALID_OPTION', 'evaluate(): atLeast is a robust accuracy.', { expected: 'a number in [0, 1]', received: show(options.atLeast) });
+    }
     const { inputs, labels, count } = await prepareSamples(clf, samples);
     const logits = await clf.logits(inputs);
     const z = logits.dataSync();
@@ -119,28 +130,50 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
       });
     };
 
+    const robustCount = (e: number) => outcomes.filter((o) => o.breakingEpsilon === null || o.breakingEpsilon > e).length;
+    // Broken samples only accumulate, so once some ε is below `atLeast` the verdict is final.
+    const failedEpsilon = (): number | undefined =>
+      options.atLeast === undefined ? undefined : epsilons.find((e) => robustCount(e) < options.atLeast! * count - 1e-9);
+    let stoppedEarly: RobustnessReport['stoppedEarly'] = null;
+
+    /** Attacks `indices` chunk by chunk, so that a decided verdict stops the work. */
+    const attackInChunks = async (attack: Attack, indices: number[], epsilon: number | undefined, epsilonOf: (d: number) => number | null) => {
+      for (let start = 0; start < indices.length; start += batchSize) {
+        const chunk = indices.slice(start, start + batchSize);
+        const subset = tf.gather(inputs, chunk);
+        const run = await attack.run(
+          clf,
+          { inputs: subset, labels: Int32Array.from(chunk, (i) => labels[i]!) },
+          { epsilon, seed, batchSize, sampleIds: chunk },
+        );
+        await record(attack, run, chunk, epsilonOf);
+        tf.dispose([run.adversarials, subset]);
+        const failed = failedEpsilon();
+        if (failed !== undefined) {
+          stoppedEarly = { atEpsilon: failed, attack: attack.name };
+          return false;
+        }
+      }
+      return true;
+    };
+
     const correct = outcomes.filter((o) => o.correct).map((o) => o.index);
+    let going = failedEpsilon() === undefined;
+    if (!going) stoppedEarly = { atEpsilon: failedEpsilon()!, attack: null };
     for (const attack of attacks.filter((a) => a.kind === 'minimization')) {
-      if (correct.length === 0) break;
-      const subset = tf.gather(inputs, correct);
-      const run = await attack.run(clf, { inputs: subset, labels: Int32Array.from(correct, (i) => labels[i]!) }, { seed, batchSize });
+      if (!going) break;
       // A minimization attack breaks a sample at every listed ε at or above its distance.
-      await record(attack, run, correct, (d) => epsilons.find((e) => d <= e + 1e-6) ?? null);
-      run.adversarials.dispose();
-      subset.dispose();
+      going = await attackInChunks(attack, correct, undefined, (d) => epsilons.find((e) => d <= e + 1e-6) ?? null);
     }
     for (const epsilon of epsilons) {
       for (const attack of attacks.filter((a) => a.kind === 'fixed-epsilon')) {
+        if (!going) break;
         const survivors = outcomes.filter((o) => o.breakingEpsilon === null || o.breakingEpsilon > epsilon).map((o) => o.index);
-        if (survivors.length === 0) break;
-        const subset = tf.gather(inputs, survivors);
-        const run = await attack.run(clf, { inputs: subset, labels: Int32Array.from(survivors, (i) => labels[i]!) }, { epsilon, seed, batchSize });
-        await record(attack, run, survivors, () => epsilon);
-        run.adversarials.dispose();
-        subset.dispose();
+        going = await attackInChunks(attack, survivors, epsilon, () => epsilon);
       }
     }
-    const robustAccuracy = epsilons.map((e) => outcomes.filter((o) => o.breakingEpsilon === null || o.breakingEpsilon > e).length / count);
+
+    const robustAccuracy = epsilons.map((e) => robustCount(e) / count);
     return {
       model: clf.name,
       attacks: attacks.map((a) => a.describe()),
@@ -157,6 +190,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
       queries,
       backend: tf.getBackend(),
       seconds: (performance.now() - started) / 1000,
+      stoppedEarly,
     };
   });
 }

@@ -132,7 +132,7 @@ async function runAttack<O extends object>(
       const batchLabels = Int32Array.from(globalIndex, (i) => labels[i]!);
       const batchTargets = targets ? Int32Array.from(globalIndex, (i) => targets[i]!) : null;
       const all = [...globalIndex.keys()];
-      const perSample = globalIndex.map((i) => root.split(i));
+      const perSample = globalIndex.map((i) => root.split(runOptions.sampleIds?.[i] ?? i));
       const noise = (which: readonly number[], stream: string, fill: (r: Rng, out: Float32Array) => void): tf.Tensor => {
         const size = x.size / x.shape[0];
         const data = new Float32Array(which.length * size);

@@ -20,6 +20,11 @@ export interface AttackRunOptions {
   seed?: number;
   /** Samples per batch. Default 256. */
   batchSize?: number;
+  /**
+   * Stable identities of the samples (default: their positions). Per-sample random streams are
+   * keyed by them, so a sample gets the same randomness wherever it sits in a subset or batch.
+   */
+  sampleIds?: readonly number[];
 }
 
 export interface AttackRun {

@@ -4,7 +4,6 @@
  * whose values do not depend on the order in which other streams are consumed.
  */
 
-const MASK = 0xffffffff;
 
 /** 32-bit finalizer of MurmurHash3: a bijective mix used to derive stream keys. */
 function mix32(h: number): number {
@@ -54,7 +53,7 @@ export class Rng {
     this.b = (this.c + (this.c << 3)) >>> 0;
     this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
     this.c = (this.c + t) >>> 0;
-    return t & MASK;
+    return t;
   }
 
   /** Uniform in [0, 1). */

@@ -224,15 +224,33 @@ class TfjsClassifier implements Classifier {
 
   async logits(x: tf.Tensor): Promise<tf.Tensor2D> {
     await ensureBackend();
-    this.checkOutputs(x);
-    const z = this.net().forward(x);
-    if (this.numClasses === null) this.numClasses = z.shape[1];
-    return z;
+    return this.guard(x, () => {
+      this.checkOutputs(x);
+      const z = this.net().forward(x);
+      this.numClasses ??= z.shape[1];
+      return z;
+    });
   }
 
   async valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult> {
     await ensureBackend();
-    this.checkOutputs(x);
-    return this.net().valueAndGradient(x, loss);
+    return this.guard(x, () => {
+      this.checkOutputs(x);
+      return this.net().valueAndGradient(x, loss);
+    });
+  }
+
+  /** Turns a failure inside the user's model into an error that names the input it was given. */
+  private guard<T>(x: tf.Tensor, body: () => T): T {
+    try {
+      return body();
+    } catch (error) {
+      if (error instanceof RobustestError) throw error;
+      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      throw new RobustestError('MODEL_FAILED', `${this.name} failed on a batch of inputs of shape ${shapeString(x.shape)}.`, {
+        expected: this.inputShape ? `inputs of shape ${shapeString([null, ...this.inputShape])}` : 'inputs the model accepts',
+        received: reason,
+      });
+    }
   }
 }
