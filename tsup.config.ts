@@ -7,6 +7,7 @@ export default defineConfig({
     jest: 'matchers/jest.ts',
     'jest-globals': 'matchers/jest-globals.ts',
     matchers: 'matchers/index.ts',
+    reporter: 'matchers/reporter.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

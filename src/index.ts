@@ -11,3 +11,45 @@ export { RobustestError } from './errors.js';
 export type { RobustestErrorCode } from './errors.js';
 export { ensureBackend } from './backend.js';
 export { Rng } from './engine/random.js';
+// property-based perturbations
+export * as perturbations from './property/perturbations/index.js';
+export * as transforms from './property/transforms.js';
+export { isPerturbation } from './property/perturbations/types.js';
+export type { Perturbation, PerturbationKind, Fill } from './property/perturbations/types.js';
+export { fuzz } from './property/fuzz.js';
+export type { FuzzReport, Counterexample as FuzzCounterexample } from './property/fuzz.js';
+export { checkInvariance } from './property/invariance.js';
+export type { InvarianceReport } from './property/invariance.js';
+export type { FuzzOptions, InvarianceOptions, FuzzInputs, ModelInput } from './property/options.js';
+export type { Change as PerturbationChange } from './property/change.js';
+// black-box attacks and ONNX
+export { square } from './attacks/square.js';
+export type { SquareOptions } from './attacks/square.js';
+export { onePixel } from './attacks/one-pixel.js';
+export type { OnePixelOptions } from './attacks/one-pixel.js';
+export { hopSkipJump } from './attacks/hop-skip-jump.js';
+export type { HopSkipJumpOptions } from './attacks/hop-skip-jump.js';
+export { boundary } from './attacks/boundary.js';
+export type { BoundaryOptions } from './attacks/boundary.js';
+export { gaussianNoise, uniformNoise, saltAndPepper, gaussianBlur, contrastReduction } from './attacks/corruptions/index.js';
+export type { CorruptionOptions } from './attacks/corruptions/index.js';
+export { spatial } from './attacks/spatial.js';
+export type { SpatialOptions } from './attacks/spatial.js';
+export { onnxClassifier } from './model/onnx.js';
+export type { OnnxClassifierOptions, OnnxSession } from './model/onnx.js';
+// white-box attacks
+export { pgd, PGD_DEFAULTS } from './attacks/pgd.js';
+export type { PgdOptions } from './attacks/pgd.js';
+export { mifgsm, MIFGSM_DEFAULTS } from './attacks/mifgsm.js';
+export type { MifgsmOptions } from './attacks/mifgsm.js';
+export { apgd, APGD_DEFAULTS } from './attacks/apgd.js';
+export type { ApgdOptions } from './attacks/apgd.js';
+export { deepfool, DEEPFOOL_DEFAULTS } from './attacks/deepfool.js';
+export type { DeepFoolOptions } from './attacks/deepfool.js';
+export { carliniWagner, CARLINI_WAGNER_DEFAULTS } from './attacks/carlini-wagner.js';
+export type { CarliniWagnerOptions } from './attacks/carlini-wagner.js';
+export { lbfgs, LBFGS_DEFAULTS } from './attacks/lbfgs.js';
+export type { LbfgsOptions } from './attacks/lbfgs.js';
+export type { LossName } from './attacks/losses.js';
+// reports: snapshot serializer
+export { robustnessSerializer, stableReport, isRobustnessReport } from './report/serializer.js';

@@ -32,7 +32,11 @@ export function resolveCriterion(spec: CriterionSpec | undefined, target: Target
     }
     return { kind: 'top-k', k: spec.k };
   }
-  return { kind: 'misclassification' };
+  if (spec.kind === 'misclassification') return { kind: 'misclassification' };
+  throw new RobustestError('INVALID_OPTION', 'Unknown criterion.', {
+    expected: "'misclassification' | { kind: 'targeted' } | { kind: 'top-k', k }",
+    received: show((spec as { kind?: unknown }).kind ?? spec),
+  });
 }
 
 /** One target class per sample; never the sample's own label. */
@@ -107,4 +111,32 @@ export function argmaxRow(data: ArrayLike<number>, offset: number, width: number
   let best = 0;
   for (let j = 1; j < width; j++) if (data[offset + j]! > data[offset + best]!) best = j;
   return best;
+}
+
+/**
+ * Per-row margin of the criterion on logits data [n, width]: how far the row is past the
+ * decision that makes it adversarial (positive exactly where it is adversarial, up to ties).
+ * Misclassification: best other − own; targeted: target − best other; top-k: k-th best other − own.
+ */
+export function criterionMargins(
+  data: ArrayLike<number>,
+  width: number,
+  criterion: Criterion,
+  labels: Int32Array,
+  targets: Int32Array | null,
+): Float64Array {
+  const n = labels.length;
+  const out = new Float64Array(n);
+  const k = criterion.kind === 'top-k' ? criterion.k : 1;
+  const others: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const row = i * width;
+    const own = criterion.kind === 'targeted' ? targets![i]! : labels[i]!;
+    others.length = 0;
+    for (let j = 0; j < width; j++) if (j !== own) others.push(data[row + j]!);
+    others.sort((a, b) => b - a);
+    const kth = others[k - 1]!;
+    out[i] = criterion.kind === 'targeted' ? data[row + own]! - kth : kth - data[row + own]!;
+  }
+  return out;
 }

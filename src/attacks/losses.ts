@@ -1,52 +1,75 @@
 /**
  * Attack objectives on logits, all to be maximised, per sample. Targeted variants push towards
- * the target class.
+ * the target class; with a top-k criterion the margin and DLR losses push the k-th best other
+ * class above the true one.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LossFn } from '../engine/gradient/types.js';
 
 export type LossName = 'ce' | 'margin' | 'dlr';
 
-/**
- * `cap`, for the margin loss, is C&W's confidence κ: the objective stops rewarding a margin
- * beyond it. Undefined means no cap.
- */
-export function attackLoss(name: LossName, labels: Int32Array, targets: Int32Array | null, cap?: number): LossFn {
+export interface LossOptions {
+  /** C&W's confidence κ for the margin loss: the objective stops rewarding a margin beyond it. */
+  cap?: number;
+  /** Top-k criterion: the margin is taken against the k-th best other class. Default 1. */
+  k?: number;
+}
+
+export function attackLoss(name: LossName, labels: Int32Array, targets: Int32Array | null, options: LossOptions = {}): LossFn {
+  const k = options.k ?? 1;
   return (logits) =>
     tf.tidy(() => {
       const classes = logits.shape[1];
-      const own = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32');
-      const target = targets ? tf.cast(tf.oneHot(tf.tensor1d(targets, 'int32'), classes), 'float32') : null;
+      const own = oneHot(labels, classes);
+      const target = targets ? oneHot(targets, classes) : null;
       switch (name) {
         case 'ce':
           return target ? tf.neg(crossEntropy(logits, target)) : crossEntropy(logits, own);
-        case 'margin':
-          // C&W's f: how far the best wrong class (or the target) is above the rest.
-          const m = target ? tf.sub(pick(logits, target), bestOther(logits, target)) : tf.sub(bestOther(logits, own), pick(logits, own));
-          return cap === undefined ? m : tf.minimum(m, cap);
+        case 'margin': {
+          const m = marginOf(logits, own, target, k);
+          return options.cap === undefined ? m : tf.minimum(m, options.cap);
+        }
         case 'dlr':
-          return target ? targetedDlr(logits, own, target) : dlr(logits, own);
+          return target ? targetedDlr(logits, own, target) : dlr(logits, own, k);
       }
     }) as tf.Tensor1D;
 }
 
-export function crossEntropy(logits: tf.Tensor2D, oneHot: tf.Tensor): tf.Tensor1D {
-  return tf.tidy(() => tf.sub(tf.logSumExp(logits, 1), pick(logits, oneHot)));
+/**
+ * The criterion margin, differentiable: best other − own (k-th best other for top-k), or
+ * target − best other. Positive exactly where the logits are adversarial.
+ */
+export function criterionMargin(labels: Int32Array, targets: Int32Array | null, k = 1): LossFn {
+  return (logits) => tf.tidy(() => marginOf(logits, oneHot(labels, logits.shape[1]), targets ? oneHot(targets, logits.shape[1]) : null, k));
 }
 
-function pick(logits: tf.Tensor2D, oneHot: tf.Tensor): tf.Tensor1D {
-  return tf.sum(tf.mul(logits, oneHot), 1);
+function marginOf(logits: tf.Tensor2D, own: tf.Tensor, target: tf.Tensor | null, k: number): tf.Tensor1D {
+  return target ? tf.sub(pick(logits, target), kthOther(logits, target, 1)) : tf.sub(kthOther(logits, own, k), pick(logits, own));
 }
 
-/** max_{j: mask_j = 0} z_j */
-function bestOther(logits: tf.Tensor2D, oneHot: tf.Tensor): tf.Tensor1D {
-  return tf.max(tf.sub(logits, tf.mul(oneHot, 1e9)), 1);
+function oneHot(classes: Int32Array, width: number): tf.Tensor2D {
+  return tf.cast(tf.oneHot(tf.tensor1d(classes, 'int32'), width), 'float32') as tf.Tensor2D;
+}
+
+export function crossEntropy(logits: tf.Tensor2D, oneHotClasses: tf.Tensor): tf.Tensor1D {
+  return tf.tidy(() => tf.sub(tf.logSumExp(logits, 1), pick(logits, oneHotClasses)));
+}
+
+function pick(logits: tf.Tensor2D, mask: tf.Tensor): tf.Tensor1D {
+  return tf.sum(tf.mul(logits, mask), 1);
+}
+
+/** The k-th largest logit among the classes the mask leaves out. */
+function kthOther(logits: tf.Tensor2D, mask: tf.Tensor, k: number): tf.Tensor1D {
+  const masked = tf.sub(logits, tf.mul(mask, 1e9));
+  if (k === 1) return tf.max(masked, 1);
+  return pick(logits, columnMask(tf.topk(masked, k).indices, k - 1, logits.shape));
 }
 
 /** Difference-of-logits-ratio loss (Croce & Hein 2020): scale-invariant margin. */
-function dlr(logits: tf.Tensor2D, own: tf.Tensor): tf.Tensor1D {
+function dlr(logits: tf.Tensor2D, own: tf.Tensor, k: number): tf.Tensor1D {
   const [z1, , z3] = sortedLogits(logits, 3);
-  const margin = tf.sub(pick(logits, own), bestOther(logits, own));
+  const margin = tf.sub(pick(logits, own), kthOther(logits, own, k));
   return tf.neg(tf.div(margin, tf.add(tf.sub(z1!, z3!), 1e-12))) as tf.Tensor1D;
 }
 
@@ -61,7 +84,20 @@ function targetedDlr(logits: tf.Tensor2D, own: tf.Tensor, target: tf.Tensor): tf
  * gradient in tfjs), one-hot masks carry the gradient.
  */
 function sortedLogits(logits: tf.Tensor2D, k: number): tf.Tensor1D[] {
-  // Rebuilt from values so the tape holds no path through TopK.
-  const indices = tf.tensor2d(tf.topk(logits, k).indices.dataSync(), [logits.shape[0], k], 'int32');
-  return tf.unstack(indices, 1).map((idx) => pick(logits, tf.cast(tf.oneHot(idx as tf.Tensor1D, logits.shape[1]), 'float32')));
+  const indices = tf.topk(logits, k).indices;
+  return Array.from({ length: k }, (_, j) => pick(logits, columnMask(indices, j, logits.shape)));
+}
+
+/** One-hot rows of column j of `indices`, rebuilt from values so the tape holds no path through TopK. */
+function columnMask(indices: tf.Tensor, j: number, shape: [number, number]): tf.Tensor2D {
+  const [n, width] = shape;
+  const all = indices.dataSync();
+  const stride = indices.shape[1]!;
+  const chosen = Int32Array.from({ length: n }, (_, i) => all[i * stride + j]!);
+  return oneHot(chosen, width);
+}
+
+/** Smallest class count each loss needs. */
+export function minimumClasses(name: LossName, targeted: boolean): number {
+  return name === 'dlr' ? (targeted ? 4 : 3) : 2;
 }

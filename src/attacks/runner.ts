@@ -40,6 +40,11 @@ export interface AttackContext {
   uniform(rows: readonly number[], low: number, high: number, stream: string): tf.Tensor;
   /** A [rows, ...] tensor of per-sample standard normal noise. */
   normal(rows: readonly number[], stream: string): tf.Tensor;
+  /** Records the attack parameters (e.g. a severity) of batch sample i's candidate, reported as run.parameters. */
+  recordParameters(i: number, parameters: Readonly<Record<string, number>>): void;
+  /** A [rows, ...] tensor filled per sample from that sample's stream `stream`. */
+  sample(rows: readonly number[], stream: string, fill: (rng: Rng, out: Float32Array) => void): tf.Tensor;
+  readonly numClasses: number;
 }
 
 export interface AttackDefinition<O extends object> {
@@ -49,6 +54,8 @@ export interface AttackDefinition<O extends object> {
   requiresGradients: boolean;
   options: O & { target?: TargetSpec; criterion?: CriterionSpec };
   describe(options: O): string;
+  /** Whether the run reports per-sample attack parameters (ctx.recordParameters) as run.parameters. */
+  reportsParameters?: boolean;
   /** Proposes adversarial candidates for ctx.x (same shape). May return x where it fails. */
   perturb(ctx: AttackContext, options: O): Promise<tf.Tensor>;
 }
@@ -120,6 +127,7 @@ async function runAttack<O extends object>(
     const adversarialClasses = Array.from({ length: count }, (_, i) => argmaxRow(cleanData, i * numClasses, numClasses));
     const adversarialConfidences = adversarialClasses.map((c, i) => cleanProbs[i * numClasses + c]!);
     const queries = new Array<number>(count).fill(1);
+    const parameters = new Array<Readonly<Record<string, number>> | null>(count).fill(null);
     let gradientEvaluations = 0;
     const rows: tf.Tensor[] = [];
     const outputRows = new Array<tf.Tensor | null>(count).fill(null);
@@ -139,6 +147,7 @@ async function runAttack<O extends object>(
         which.forEach((row, k) => fill(perSample[row]!.split(stream), data.subarray(k * size, (k + 1) * size)));
         return tf.tensor(data, [which.length, ...x.shape.slice(1)]);
       };
+      const proposed = new Map<number, Readonly<Record<string, number>>>();
       const ctx: AttackContext = {
         clf,
         x,
@@ -166,6 +175,9 @@ async function runAttack<O extends object>(
           ),
         uniform: (which, low, high, stream) => noise(which, stream, (r, out) => r.fillUniform(out, low, high)),
         normal: (which, stream) => noise(which, stream, (r, out) => r.fillNormal(out)),
+        recordParameters: (row, values) => void proposed.set(row, Object.freeze({ ...values })),
+        sample: noise,
+        numClasses,
       };
       const candidate = await def.perturb(ctx, options);
       if (candidate.shape.join() !== x.shape.join()) throw new Error(`${def.name} returned candidates of shape [${candidate.shape}] for inputs [${x.shape}]`);
@@ -179,7 +191,9 @@ async function runAttack<O extends object>(
         adversarialClasses[i] = verdict.predicted[k]!;
         adversarialConfidences[i] = verdict.confidence[k]!;
         outputRows[i] = tf.slice(candidate, k, 1);
+        parameters[i] = proposed.get(k) ?? null;
       });
+      tf.dispose([candidate, x]);
     }
     for (let i = 0; i < count; i++) rows.push(outputRows[i] ?? tf.slice(inputs, i, 1));
     const adversarials = scope.keep(tf.reshape(tf.concat(rows, 0), inputs.shape));
@@ -192,6 +206,7 @@ async function runAttack<O extends object>(
       targets: targets ? Array.from(targets) : null,
       gradientEvaluations,
       queries,
+      ...(def.reportsParameters ? { parameters } : {}),
     };
   });
 }

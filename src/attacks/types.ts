@@ -44,6 +44,12 @@ export interface AttackRun {
   gradientEvaluations: number;
   /** Model evaluations without gradients, per sample. */
   queries: number[];
+  /**
+   * Per sample, for attacks that search a parameter (corruptions: { severity }; spatial:
+   * { rotation, dx, dy }): the parameters of the adversarial returned; null where none was
+   * found or the sample was already adversarial. Absent for other attacks.
+   */
+  parameters?: (Readonly<Record<string, number>> | null)[];
 }
 
 export interface Attack {

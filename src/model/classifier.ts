@@ -45,7 +45,16 @@ export interface Classifier {
   readonly gradientPath: string;
 }
 
-export type ModelLike = tf.InferenceModel | ((x: tf.Tensor) => tf.Tensor) | Classifier;
+/**
+ * What `classifier()` accepts. Structural, so that models from any copy of tfjs-layers or
+ * tfjs-converter type-check: a LayersModel (predict + layers), a GraphModel (execute), a
+ * function from inputs to class scores, or a Classifier.
+ */
+export type ModelLike =
+  | { predict: (...args: never[]) => unknown; layers: readonly unknown[] }
+  | { execute: (...args: never[]) => unknown }
+  | ((x: tf.Tensor) => tf.Tensor)
+  | Classifier;
 
 export function isClassifier(value: unknown): value is Classifier {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[CLASSIFIER] === true;

@@ -1,6 +1,62 @@
+/**
+ * Compiles a tfjs LayersModel (Sequential or functional, one input, one output) into the
+ * input-gradient engine: hand-written vector-Jacobian products for the layers real models use,
+ * tf.grad for the others, one node at a time.
+ */
+import { LayerNetwork, type Node } from './network.js';
+import { traceLayers } from './graph.js';
+import { notice } from './notices.js';
+import { ActivationOp } from './ops/activation.js';
+import { lower } from './ops/lower.js';
+import { MaxPool2DOp } from './ops/pooling.js';
 import type { Network } from './types.js';
 
 /** Compiles a LayersModel into the input-gradient engine; null when it cannot. */
-export function compileLayersNetwork(_model: unknown): Network | null {
-  return null;
+export function compileLayersNetwork(model: unknown): Network | null {
+  const graph = traceLayers(model);
+  if (!graph) return null;
+  const nodes: Node[] = [];
+  const alias = new Map<number, number>();
+  const resolve = (slot: number) => alias.get(slot) ?? slot;
+  let slots = graph.slots;
+  for (const call of graph.calls) {
+    const inputs = call.inputs.map(resolve);
+    const lowered = lower(call);
+    if (lowered.identity) {
+      alias.set(call.output, inputs[0]!);
+      continue;
+    }
+    let current: number[] = inputs;
+    lowered.ops.forEach((op, i) => {
+      const output = i === lowered.ops.length - 1 ? call.output : slots++;
+      nodes.push({ op, inputs: current, output });
+      current = [output];
+    });
+  }
+  let output = resolve(graph.output);
+
+  // A final softmax is peeled off: attacks need logits, whose gradients do not vanish.
+  let peeledSoftmax = false;
+  const last = nodes.findIndex((n) => n.output === output);
+  const lastOp = last >= 0 ? nodes[last]!.op : null;
+  if (lastOp instanceof ActivationOp && lastOp.spec.isSoftmax && graph.outputRank === 2) {
+    output = nodes[last]!.inputs[0]!;
+    nodes.splice(last, 1);
+    peeledSoftmax = true;
+  }
+
+  // MaxPool over a relu output read by nothing else: the pool's routing applies the relu mask.
+  const readers = new Map<number, number>();
+  for (const n of nodes) for (const s of n.inputs) readers.set(s, (readers.get(s) ?? 0) + 1);
+  for (const n of nodes) {
+    if (!(n.op instanceof MaxPool2DOp)) continue;
+    const pooled = n.inputs[0]!;
+    const producer = nodes.find((p) => p.output === pooled);
+    n.op.reluGate = producer?.op.reluOutput === true && readers.get(pooled) === 1 && pooled !== output;
+  }
+
+  for (const n of nodes) {
+    if (n.op.autodiff) notice(`autodiff:${n.op.autodiff}`, `no hand-written input gradient for ${n.op.autodiff.startsWith('activation') ? n.op.autodiff : `layer class ${n.op.autodiff}`}; tf.grad computes it (exact, slower).`);
+  }
+  return new LayerNetwork(nodes, graph.input, output, slots, peeledSoftmax);
 }

@@ -1,0 +1,85 @@
+/**
+ * Registration shared by the framework entry points: wraps each matcher so that an async one left
+ * un-awaited fails its test (it is still running when the test ends), prints hints, and hands each
+ * result to the framework's own integration (Vitest: task meta and annotations).
+ */
+import { RobustestError } from '../src/errors.js';
+import type { MatcherContext, MatcherResult } from './context.js';
+
+export type Matcher = (this: MatcherContext, received: unknown, ...args: never[]) => MatcherResult | Promise<MatcherResult>;
+
+export interface Integration {
+  /** The framework's afterEach, used to catch async assertions that were not awaited. */
+  afterEach?: (fn: () => void) => void;
+  /** Called with each settled result (Vitest records it on the running test). */
+  onResult?: (ctx: MatcherContext, result: MatcherResult) => void | Promise<void>;
+}
+
+interface Pending {
+  matcher: string;
+  settled: boolean;
+}
+
+const PENDING = Symbol.for('robustest.pending');
+type PendingHolder = { [PENDING]?: Set<Pending> };
+
+function pendingSet(): Set<Pending> {
+  return ((globalThis as PendingHolder)[PENDING] ??= new Set());
+}
+
+export function registerMatchers(expect: { extend(matchers: Record<string, unknown>): void }, matchers: Record<string, Matcher>, integration: Integration = {}): void {
+  const wrapped = Object.fromEntries(Object.entries(matchers).map(([name, fn]) => [name, wrap(name, fn, integration)]));
+  expect.extend(wrapped);
+  integration.afterEach?.(failOnUnawaited);
+}
+
+function wrap(name: string, fn: Matcher, integration: Integration): Matcher {
+  const wrapped = function (this: MatcherContext, received: unknown, ...args: never[]): MatcherResult | Promise<MatcherResult> {
+    const result = fn.call(this, received, ...args);
+    if (!(result instanceof Promise)) {
+      void settle(this, result, integration);
+      return result;
+    }
+    const entry: Pending = { matcher: name, settled: false };
+    const pending = pendingSet();
+    pending.add(entry);
+    return result.then(
+      async (value) => {
+        entry.settled = true;
+        pending.delete(entry);
+        await settle(this, value, integration);
+        return value;
+      },
+      (error: unknown) => {
+        entry.settled = true;
+        pending.delete(entry);
+        throw error;
+      },
+    );
+  };
+  Object.defineProperty(wrapped, 'name', { value: name });
+  return wrapped;
+}
+
+async function settle(ctx: MatcherContext, result: MatcherResult, integration: Integration): Promise<void> {
+  const note = result.meta?.robustest?.hint;
+  if (note) console.info(note);
+  try {
+    await integration.onResult?.(ctx, result);
+  } catch {
+    // Reporting is best effort: a runner that refuses an annotation must not change a verdict.
+  }
+}
+
+/** Fails the test that just ended if one of its robustness assertions is still running. */
+export function failOnUnawaited(): void {
+  const pending = pendingSet();
+  if (pending.size === 0) return;
+  const names = [...new Set([...pending].map((p) => p.matcher))];
+  pending.clear();
+  throw new RobustestError(
+    'INVALID_OPTION',
+    `${names.map((n) => `expect(…).${n}()`).join(', ')} was still running when the test ended: robustness matchers are async and must be awaited (or the test timed out first).`,
+    { expected: `await expect(model).${names[0]}(…)`, received: `expect(model).${names[0]}(…) without await` },
+  );
+}

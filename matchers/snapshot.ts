@@ -1,0 +1,179 @@
+/**
+ * `await expect(report).toMatchRobustnessSnapshot({ tolerance })`: the first run stores the
+ * robustness curve; later runs fail only when robust accuracy at a stored ε falls more than
+ * `tolerance` below it. Improvements pass, with a hint to update. Curves live in a JSON file
+ * next to the test file (`__snapshots__/<file>.robustness.json`), which works the same under Jest
+ * and Vitest; the runner's own update mode decides what may be written: nothing new in CI mode
+ * (`--ci`, `CI=true`), new curves locally, everything with `-u`.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { RobustestError, show } from '../src/errors.js';
+import { compareCurves, curveOf, isStoredCurve, round3, type CurvePoint, type StoredCurve } from '../src/report/curve.js';
+import { checkOptionsObject, requireReport } from './arguments.js';
+import { hint, type MatcherContext, type MatcherResult } from './context.js';
+import { displayPath, nextSnapshotKey, snapshotPath, testFile, testName } from './location.js';
+import { fixed3, join, table } from './messages.js';
+
+type UpdateMode = 'all' | 'new' | 'none';
+
+interface SnapshotFile {
+  robustest: 1;
+  curves: Record<string, StoredCurve>;
+}
+
+const NAME = 'toMatchRobustnessSnapshot';
+const UPDATE_HINT = 'To store the received curve, run the tests with -u (Jest: --updateSnapshot, Vitest: --update).';
+
+export async function toMatchRobustnessSnapshot(this: MatcherContext, received: unknown, options?: unknown): Promise<MatcherResult> {
+  const report = requireReport(received, `${NAME}({ tolerance })`);
+  const o = checkOptionsObject(options, ['tolerance'], `${NAME}({ tolerance })`);
+  const tolerance = o.tolerance === undefined ? 0 : o.tolerance;
+  if (typeof tolerance !== 'number' || !(tolerance >= 0 && tolerance <= 1)) {
+    throw new RobustestError('INVALID_OPTION', `${NAME}({ tolerance }): tolerance is an accuracy drop, a number in [0, 1].`, {
+      expected: 'a number in [0, 1], e.g. 0.02',
+      received: show(tolerance),
+    });
+  }
+  const isNot = this.isNot === true;
+  const file = snapshotPath(this);
+  const key = nextSnapshotKey(this);
+  const mode = updateMode(this);
+  const current = curveOf(report);
+  const store = readSnapshotFile(file);
+  const stored = store.curves[key];
+  const header = hint(this, NAME, 'report', '{ tolerance }');
+  const where = `Snapshot "${key}" in ${displayPath(file)}`;
+  const result = (pass: boolean, message: () => string, note: string | null = null): MatcherResult => ({
+    pass,
+    message,
+    meta: {
+      robustest: {
+        record: {
+          matcher: NAME,
+          test: testName(this),
+          file: testFile(this),
+          model: report.model,
+          attack: report.attacks.join(' + '),
+          epsilon: null,
+          cleanAccuracy: report.cleanAccuracy,
+          robustAccuracy: report.robustAccuracy.length > 0 ? Math.min(...report.robustAccuracy) : report.cleanAccuracy,
+          required: `${isNot ? 'below' : 'within'} ${tolerance} of snapshot`,
+          passed: pass !== isNot,
+          seed: report.seed,
+          picture: null,
+        },
+        picture: null,
+        hint: note,
+      },
+    },
+  });
+
+  if (isNot && stored === undefined) {
+    throw new RobustestError('INVALID_OPTION', `.not.${NAME}() needs a stored curve to compare with, and there is none.`, {
+      expected: `${where}`,
+      received: 'no stored curve',
+    });
+  }
+  if (stored === undefined || (mode === 'all' && !isNot)) {
+    if (mode === 'none') {
+      return result(false, () =>
+        join(
+          header,
+          `No robustness curve is stored for "${key}", and new snapshots are not written in CI mode (--ci, or CI=true).`,
+          curveLines('Received', current),
+          `Run the test locally (or with -u) and commit ${displayPath(file)}.`,
+        ),
+      );
+    }
+    store.curves[key] = current;
+    writeSnapshotFile(file, store);
+    const verb = stored === undefined ? 'stored' : 'updated';
+    return result(true, () => join(header, `${where} was ${verb}.`, curveLines('Stored', current)), stored === undefined ? `robustest: ${where} written.` : null);
+  }
+  if (!isStoredCurve(stored)) {
+    throw new RobustestError('INVALID_OPTION', `${where} is not a robustness curve (was the file edited by hand?).`, {
+      expected: '{ attacks, norm, epsilons, robustAccuracy, … }',
+      received: show(stored),
+    });
+  }
+  const comparison = compareCurves(stored, current, tolerance);
+  if (comparison.attackChanged || comparison.missing.length > 0) {
+    const why = comparison.attackChanged
+      ? `was measured with ${stored.attacks.join(' + ')} (${stored.norm}); this report with ${current.attacks.join(' + ')} (${current.norm}).`
+      : `measures ε ${comparison.missing.join(', ')}, which this report does not.`;
+    throw new RobustestError('INVALID_OPTION', `${where} ${why} The curves cannot be compared. ${UPDATE_HINT}`, {
+      expected: `a report over ε [${stored.epsilons.join(', ')}] from ${stored.attacks.join(' + ')}`,
+      received: `a report over ε [${current.epsilons.join(', ')}] from ${current.attacks.join(' + ')}`,
+    });
+  }
+  const pass = comparison.regressions.length === 0;
+  const note =
+    pass && !isNot && comparison.improvements.length > 0
+      ? `robustest: robust accuracy improved over ${where} at ${pointsText(comparison.improvements)}. ${UPDATE_HINT}`
+      : null;
+  const message = (): string =>
+    isNot
+      ? join(
+          header,
+          `Expected robust accuracy to fall more than ${tolerance} below the stored curve at some ε, and it did not.`,
+          curveLines('Stored', stored),
+          curveLines('Received', current),
+        )
+      : join(
+          header,
+          [
+            `Robust accuracy fell more than the tolerance (${tolerance}) below ${where}:`,
+            ...comparison.regressions.map(
+              (p) => `  ε ${p.epsilon}: stored ${this.utils.printExpected(p.stored)}, received ${this.utils.printReceived(p.current)} (${fixed3(p.current - p.stored)})`,
+            ),
+          ],
+          curveLines('Stored', stored),
+          curveLines('Received', current),
+          `If the drop is intended: ${UPDATE_HINT}`,
+        );
+  return result(pass, message, note);
+}
+
+function pointsText(points: readonly CurvePoint[]): string {
+  return points.map((p) => `ε ${p.epsilon} (${p.stored} → ${p.current})`).join(', ');
+}
+
+function curveLines(label: string, curve: StoredCurve): string[] {
+  return [
+    `${label} curve:`,
+    ...table([
+      ['Model', curve.model],
+      ['Attack', `${curve.attacks.join(' + ')}`],
+      ['Clean accuracy', `${fixed3(curve.cleanAccuracy)} (${curve.count} samples)`],
+      ['Robust accuracy', curve.epsilons.map((e, i) => `ε ${e}: ${fixed3(round3(curve.robustAccuracy[i]!))}`).join(', ') || '—'],
+    ]),
+  ];
+}
+
+function updateMode(ctx: MatcherContext): UpdateMode {
+  const mode = ctx.snapshotState?._updateSnapshot;
+  if (mode === 'all' || mode === 'new' || mode === 'none') return mode;
+  return process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0' ? 'none' : 'new';
+}
+
+function readSnapshotFile(file: string): SnapshotFile {
+  if (!existsSync(file)) return { robustest: 1, curves: {} };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new RobustestError('INVALID_OPTION', `${displayPath(file)} is not valid JSON.`, { expected: 'a robustness snapshot file', received: String((error as Error).message) });
+  }
+  const curves = (parsed as SnapshotFile)?.curves;
+  if (typeof curves !== 'object' || curves === null) {
+    throw new RobustestError('INVALID_OPTION', `${displayPath(file)} is not a robustness snapshot file.`, { expected: '{ "robustest": 1, "curves": { … } }', received: show(parsed) });
+  }
+  return { robustest: 1, curves: { ...curves } };
+}
+
+function writeSnapshotFile(file: string, store: SnapshotFile): void {
+  const sorted = Object.fromEntries(Object.keys(store.curves).sort().map((k) => [k, store.curves[k]]));
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify({ robustest: 1, curves: sorted }, null, 2)}\n`);
+}

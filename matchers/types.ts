@@ -1,0 +1,48 @@
+/**
+ * The matcher signatures, once, for every framework's augmentation. `R` is what a synchronous
+ * matcher returns in the framework (void, or Promise<void> under `.resolves`); the async matchers
+ * always return a promise, so a forgotten `await` is a floating promise to the type checker too.
+ */
+import type { Attack } from '../src/attacks/types.js';
+import type { Samples } from '../src/samples.js';
+
+export interface RobustAgainstOptions {
+  /** The samples to attack: { inputs, labels }. */
+  on: Samples;
+  /** Smallest robust accuracy that passes, in [0, 1]. Default 1 (or configureRobustest's). */
+  atLeast?: number;
+  /** Seed of the attack run. Default 0 (or configureRobustest's). */
+  seed?: number;
+  /** Samples per batch. */
+  batchSize?: number;
+}
+
+export interface RobustAccuracyOptions {
+  atLeast: number;
+  /** One of the report's ε; may be omitted when the report has exactly one. */
+  at?: number;
+}
+
+export interface RobustOptions {
+  at?: number;
+}
+
+export interface RobustnessSnapshotOptions {
+  /** Largest tolerated drop of robust accuracy at any stored ε. Default 0. */
+  tolerance?: number;
+}
+
+// `T` (the received type) is unused, and named so that it lines up with the frameworks' own.
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
+export interface RobustestMatchers<R = void, T = unknown> {
+  /** Attacks the received model (a Classifier or anything classifier() accepts). Async: await it. */
+  toBeRobustAgainst(attack: Attack, epsilon: number, options: RobustAgainstOptions): Promise<void>;
+  /** Minimization attacks without ε: robust means no adversarial at all. Async: await it. */
+  toBeRobustAgainst(attack: Attack, options: RobustAgainstOptions): Promise<void>;
+  /** On a RobustnessReport: robust accuracy at `at` is at least `atLeast`. */
+  toHaveRobustAccuracy(options: RobustAccuracyOptions): R;
+  /** On a RobustnessReport: robust accuracy at `at` is at least the configured `atLeast` (1). */
+  toBeRobust(options?: RobustOptions): R;
+  /** On a RobustnessReport: no robust accuracy fell more than `tolerance` below the stored curve. Async: await it. */
+  toMatchRobustnessSnapshot(options?: RobustnessSnapshotOptions): Promise<void>;
+}

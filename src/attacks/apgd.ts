@@ -1,0 +1,226 @@
+/**
+ * Auto-PGD (Croce & Hein 2020), as in the AutoAttack reference implementation: PGD with
+ * momentum 0.75 whose step size starts at 2ε and halves at checkpoints p_j (p_0 = 0,
+ * p_1 = 0.22, p_{j+1} = p_j + max(p_j − p_{j−1} − 0.03, 0.06)) when fewer than a fraction ρ of
+ * the steps since the last checkpoint increased the loss, or when the step was not halved at
+ * the last checkpoint and the best loss has not improved since; after halving, the iterate
+ * restarts from the best point found. Everything is per sample, so a sample leaves the loop as
+ * soon as it is adversarial. With a target, the loss is the targeted DLR (AutoAttack's APGD-T)
+ * unless `loss: 'ce'` asks for the targeted cross-entropy.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { show } from '../errors.js';
+import { NORM_SYMBOL } from '../norms.js';
+import { defineAttack, type AttackContext } from './runner.js';
+import { attackLoss } from './losses.js';
+import { checkChoice, checkCriterion, checkInteger, checkKnownOptions, checkNorm, checkNumber, checkTarget } from './options.js';
+import { ascentDirection, clipToBounds, perSampleColumn, projectToBall, takeRows } from './steps.js';
+import { Found } from './iterative.js';
+import { checkLossFits, pick } from './pgd.js';
+import type { Attack, CriterionSpec, TargetSpec } from './types.js';
+
+export interface ApgdOptions {
+  /** Default 'linf'. */
+  norm?: 'linf' | 'l2';
+  /** Default 'ce' untargeted, 'dlr' (targeted DLR) with a target. */
+  loss?: 'ce' | 'dlr';
+  /** Iterations per restart. Default 100. */
+  steps?: number;
+  /** Runs from fresh random starts, each on the samples still unbroken. Default 1. */
+  restarts?: number;
+  /** Fraction of loss-increasing steps below which the step size halves. Default 0.75. */
+  rho?: number;
+  /** Weight α of the new step against the previous one. Default 0.75. */
+  momentum?: number;
+  target?: TargetSpec;
+  criterion?: CriterionSpec;
+}
+
+/** AutoAttack's APGD defaults. */
+export const APGD_DEFAULTS = { norm: 'linf', steps: 100, restarts: 1, rho: 0.75, momentum: 0.75 } as const;
+
+export function apgd(options: ApgdOptions = {}): Attack {
+  checkKnownOptions(options, ['norm', 'loss', 'steps', 'restarts', 'rho', 'momentum', 'target', 'criterion'], 'apgd');
+  const norm = checkNorm(options.norm ?? APGD_DEFAULTS.norm, ['linf', 'l2'] as const, 'apgd');
+  const target = checkTarget(options.target, 'apgd');
+  const criterion = checkCriterion(options.criterion, target, { targeted: true, topK: true }, 'apgd');
+  const loss = checkChoice(options.loss ?? (target !== undefined ? 'dlr' : 'ce'), ['ce', 'dlr'] as const, 'loss', 'apgd');
+  const steps = checkInteger(options.steps ?? APGD_DEFAULTS.steps, 'steps', 'apgd', 1);
+  const restarts = checkInteger(options.restarts ?? APGD_DEFAULTS.restarts, 'restarts', 'apgd', 1);
+  const rho = checkNumber(options.rho ?? APGD_DEFAULTS.rho, 'rho', 'apgd', 0, 1);
+  const momentum = checkNumber(options.momentum ?? APGD_DEFAULTS.momentum, 'momentum', 'apgd', 0, 1);
+  const resolved = { norm, loss, steps, restarts, rho, momentum, target, criterion };
+  return defineAttack({
+    name: 'APGD',
+    norm,
+    kind: 'fixed-epsilon',
+    requiresGradients: true,
+    options: resolved,
+    describe: () =>
+      `APGD (${NORM_SYMBOL[norm]}, ${target !== undefined ? 'targeted ' : ''}${loss.toUpperCase()} loss, ${steps} steps${restarts > 1 ? `, ${restarts} restarts` : ''}${target !== undefined ? `, target: ${show(target)}` : ''})`,
+    async perturb(ctx) {
+      checkLossFits(loss, ctx.numClasses, ctx.targets !== null, 'apgd');
+      const found = new Found(ctx.x);
+      for (let restart = 0; restart < restarts; restart++) {
+        const rows = found.pending();
+        if (rows.length === 0) break;
+        await singleRun(ctx, found, rows, resolved, restart);
+      }
+      return found.tensor;
+    },
+  });
+}
+
+/** Checkpoint spacing as AutoAttack computes it: first after 22% of the steps, shrinking by 3% to at least 6%. */
+export function checkpointSchedule(steps: number): { first: number; decrease: number; minimum: number } {
+  return {
+    first: Math.max(Math.floor(0.22 * steps), 1),
+    decrease: Math.max(Math.floor(0.03 * steps), 1),
+    minimum: Math.max(Math.floor(0.06 * steps), 1),
+  };
+}
+
+interface Run {
+  norm: 'linf' | 'l2';
+  loss: 'ce' | 'dlr';
+  steps: number;
+  rho: number;
+  momentum: number;
+}
+
+async function singleRun(ctx: AttackContext, found: Found, startRows: number[], o: Run, restart: number): Promise<void> {
+  const epsilon = ctx.epsilon!;
+  const k = ctx.criterion.kind === 'top-k' ? ctx.criterion.k : 1;
+  const lossFor = (r: readonly number[]) => attackLoss(o.loss, pick(ctx.labels, r), ctx.targets && pick(ctx.targets, r), { k });
+  const project = (t: tf.Tensor, origin: tf.Tensor) => clipToBounds(projectToBall(t, origin, epsilon, o.norm), ctx.bounds);
+
+  let rows = startRows;
+  let x0 = tf.gather(ctx.x, rows);
+  // AutoAttack's start: a random direction scaled to the ball's surface in the attack's norm.
+  const raw = o.norm === 'linf' ? ctx.uniform(rows, -1, 1, `restart-${restart}`) : ctx.normal(rows, `restart-${restart}`);
+  let x = tf.tidy(() => project(tf.add(x0, tf.mul(unitScale(raw, o.norm), epsilon)), x0));
+  raw.dispose();
+
+  const first = await ctx.gradient(x, lossFor(rows), rows);
+  let grad = first.gradient;
+  let lossBest = Array.from(await first.loss.data());
+  let adversarial = ctx.isAdversarial(first.logits, rows);
+  tf.dispose([first.logits, first.loss]);
+
+  let xBest = tf.clone(x);
+  let gradBest = tf.clone(grad);
+  let xOld = tf.clone(x);
+  let stepSize = rows.map(() => 2 * epsilon);
+  let history = lossBest.map((l) => [l]);
+  let lossBestLastCheck = lossBest.slice();
+  let reducedLastCheck = rows.map(() => true);
+  const schedule = checkpointSchedule(o.steps);
+  let checkpoint = schedule.first;
+  let sinceCheck = 0;
+
+  const narrow = (keep: number[]) => {
+    const kept = [x, xOld, grad, xBest, gradBest, x0].map((t) => takeRows(t, keep));
+    tf.dispose([x, xOld, grad, xBest, gradBest, x0]);
+    [x, xOld, grad, xBest, gradBest, x0] = kept as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+    const take = <T>(a: T[]) => keep.map((p) => a[p]!);
+    rows = take(rows);
+    stepSize = take(stepSize);
+    history = take(history);
+    lossBest = take(lossBest);
+    lossBestLastCheck = take(lossBestLastCheck);
+    reducedLastCheck = take(reducedLastCheck);
+  };
+  // Adversarial iterates are kept the moment they are seen; the samples leave at the end of the step.
+  const record = (): boolean => {
+    const hit = adversarial.flatMap((a, p) => (a ? [p] : []));
+    found.record(rows, x, hit);
+    return hit.length > 0;
+  };
+  const settle = (): boolean => {
+    if (adversarial.some(Boolean)) narrow(adversarial.flatMap((a, p) => (a ? [] : [p])));
+    return rows.length > 0;
+  };
+
+  record();
+  if (!settle()) return dispose();
+  for (let i = 0; i < o.steps; i++) {
+    const a = i > 0 ? o.momentum : 1;
+    const eta = perSampleColumn(stepSize, x);
+    const next = tf.tidy(() => {
+      const z = project(tf.add(x, tf.mul(ascentDirection(grad, o.norm), eta)), x0);
+      return project(tf.add(tf.add(x, tf.mul(tf.sub(z, x), a)), tf.mul(tf.sub(x, xOld), 1 - a)), x0);
+    });
+    tf.dispose([eta, xOld]);
+    xOld = x;
+    x = next;
+    if (i === o.steps - 1) {
+      const logits = await ctx.logits(x, rows);
+      adversarial = ctx.isAdversarial(logits, rows);
+      logits.dispose();
+      record();
+      break;
+    }
+    const result = await ctx.gradient(x, lossFor(rows), rows);
+    grad.dispose();
+    grad = result.gradient;
+    const values = Array.from(await result.loss.data());
+    adversarial = ctx.isAdversarial(result.logits, rows);
+    tf.dispose([result.logits, result.loss]);
+    record();
+
+    const improved = values.map((v, p) => v > lossBest[p]!);
+    if (improved.some(Boolean)) {
+      const mask = rowMask(improved, x);
+      const [xb, gb] = tf.tidy(() => [tf.where(mask, x, xBest), tf.where(mask, grad, gradBest)]);
+      tf.dispose([mask, xBest, gradBest]);
+      xBest = xb!;
+      gradBest = gb!;
+    }
+    values.forEach((v, p) => {
+      history[p]!.push(v);
+      if (improved[p]) lossBest[p] = v;
+    });
+
+    if (++sinceCheck === checkpoint) {
+      const reduce = history.map((h, p) => {
+        let increases = 0;
+        for (let c = 0; c < checkpoint; c++) if (h[h.length - 1 - c]! > h[h.length - 2 - c]!) increases++;
+        const oscillating = increases <= checkpoint * o.rho;
+        const stalled = !reducedLastCheck[p] && lossBestLastCheck[p]! >= lossBest[p]!;
+        return oscillating || stalled;
+      });
+      reducedLastCheck = reduce;
+      lossBestLastCheck = lossBest.slice();
+      if (reduce.some(Boolean)) {
+        reduce.forEach((r, p) => r && (stepSize[p]! /= 2));
+        const mask = rowMask(reduce, x);
+        const [xr, gr] = tf.tidy(() => [tf.where(mask, xBest, x), tf.where(mask, gradBest, grad)]);
+        tf.dispose([mask, x, grad]);
+        x = xr!;
+        grad = gr!;
+      }
+      checkpoint = Math.max(checkpoint - schedule.decrease, schedule.minimum);
+      sinceCheck = 0;
+    }
+    if (!settle()) break;
+  }
+  dispose();
+
+  function dispose(): void {
+    tf.dispose([x, xOld, grad, xBest, gradBest, x0]);
+  }
+}
+
+/** t scaled per sample to unit size in `norm` (AutoAttack's `normalize`). */
+function unitScale(t: tf.Tensor, norm: 'linf' | 'l2'): tf.Tensor {
+  return tf.tidy(() => {
+    const flat = tf.reshape(t, [t.shape[0], -1]);
+    const size = norm === 'linf' ? tf.max(tf.abs(flat), 1, true) : tf.norm(flat, 'euclidean', 1, true);
+    return tf.reshape(tf.div(flat, tf.add(size, 1e-12)), t.shape);
+  });
+}
+
+/** A [N, 1, …, 1] boolean tensor that selects whole rows of `like` in tf.where. */
+function rowMask(rows: boolean[], like: tf.Tensor): tf.Tensor {
+  return tf.tensor(Uint8Array.from(rows, Number), [rows.length, ...like.shape.slice(1).map(() => 1)], 'bool');
+}

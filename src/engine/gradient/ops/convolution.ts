@@ -1,0 +1,205 @@
+/**
+ * Conv2D, DepthwiseConv2D and SeparableConv2D (channels-last). The input gradient is a forward
+ * convolution of dy with the flipped kernel (conv-transpose.ts) where the backend runs that
+ * fastest — wasm — or where tfjs's backprop kernels cannot (dilation > 1); elsewhere it is
+ * tfjs's own backprop-input kernel, which those backends optimise.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ActivationSpec } from '../activations.js';
+import {
+  conv2dInputGradient,
+  conv2dInputGradientSingleChannel,
+  depthwiseInputGradient,
+  flippedDepthwiseKernel,
+  flippedTransposedKernel,
+  type ConvGeometry,
+} from '../conv-transpose.js';
+import { Prepared } from '../prepared.js';
+import { activationGradient } from './fused.js';
+import { pair, variable, type Cotangent, type InputGradient, type LayerLike, type Op } from './op.js';
+
+function forwardRoute(dilations: readonly [number, number]): boolean {
+  return tf.getBackend() === 'wasm' || dilations[0] > 1 || dilations[1] > 1;
+}
+
+function padding(layer: LayerLike): 'valid' | 'same' {
+  return layer.padding === 'same' ? 'same' : 'valid';
+}
+
+function depthwiseBackpropInput(dy: tf.Tensor, kernel: tf.Tensor, inShape: readonly number[], strides: [number, number], pad: 'valid' | 'same'): tf.Tensor {
+  return tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: kernel }, {
+    strides,
+    pad,
+    dilations: [1, 1],
+    inputShape: inShape,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+export class Conv2DOp implements Op {
+  readonly reluOutput: boolean;
+  private readonly strides: [number, number];
+  private readonly dilations: [number, number];
+  private readonly pad: 'valid' | 'same';
+  private readonly flipped: Prepared<[tf.Tensor4D, tf.Tensor4D]>;
+
+  constructor(
+    private readonly layer: LayerLike,
+    private readonly activation: ActivationSpec,
+  ) {
+    this.reluOutput = activation.isRelu === true;
+    this.strides = pair(layer.strides, 1);
+    this.dilations = pair(layer.dilationRate, 1);
+    this.pad = padding(layer);
+    this.flipped = new Prepared(
+      () => [this.kernel()],
+      ([kernel]) => [flippedTransposedKernel(kernel as tf.Tensor4D), flippedDepthwiseKernel(kernel as tf.Tensor4D)],
+    );
+  }
+
+  private kernel(): tf.Tensor4D {
+    return variable(this.layer, 'kernel') as tf.Tensor4D;
+  }
+
+  prepare(): void {
+    if (forwardRoute(this.dilations)) this.flipped.get();
+  }
+
+  forward([x]: readonly tf.Tensor[]): tf.Tensor {
+    return tf.fused.conv2d({
+      x: x as tf.Tensor4D,
+      filter: this.kernel(),
+      strides: this.strides,
+      pad: this.pad,
+      dataFormat: 'NHWC',
+      dilations: this.dilations,
+      bias: variable(this.layer, 'bias') ?? undefined,
+      activation: this.activation.fused ?? 'linear',
+    });
+  }
+
+  backward(cot: Cotangent, [x]: readonly tf.Tensor[], y: tf.Tensor): (InputGradient | null)[] {
+    const dz = activationGradient(this.activation, cot, y) as tf.Tensor4D;
+    const kernel = this.kernel();
+    if (!forwardRoute(this.dilations)) {
+      return [{ gradient: tf.conv2dTranspose(dz, kernel, x!.shape as [number, number, number, number], this.strides, this.pad) }];
+    }
+    const g: ConvGeometry = { inShape: x!.shape, kernel: [kernel.shape[0], kernel.shape[1]], strides: this.strides, dilations: this.dilations, pad: this.pad };
+    const [flipped, flippedDepthwise] = this.flipped.get();
+    const single = kernel.shape[2] === 1 && tf.getBackend() === 'wasm';
+    return [{ gradient: single ? conv2dInputGradientSingleChannel(dz, flippedDepthwise, g) : conv2dInputGradient(dz, flipped, g) }];
+  }
+
+  dispose(): void {
+    this.flipped.release();
+  }
+}
+
+export class DepthwiseConv2DOp implements Op {
+  readonly reluOutput: boolean;
+  private readonly strides: [number, number];
+  private readonly pad: 'valid' | 'same';
+  private readonly flipped: Prepared<[tf.Tensor4D]>;
+
+  constructor(
+    private readonly layer: LayerLike,
+    private readonly activation: ActivationSpec,
+  ) {
+    this.reluOutput = activation.isRelu === true;
+    this.strides = pair(layer.strides, 1);
+    this.pad = padding(layer);
+    this.flipped = new Prepared(
+      () => [this.kernel()],
+      ([kernel]) => [flippedDepthwiseKernel(kernel as tf.Tensor4D)],
+    );
+  }
+
+  private kernel(): tf.Tensor4D {
+    return variable(this.layer, 'depthwiseKernel') as tf.Tensor4D;
+  }
+
+  prepare(): void {
+    if (forwardRoute([1, 1])) this.flipped.get();
+  }
+
+  // tfjs-layers' DepthwiseConv2D ignores dilationRate (it passes none to the op); so do we.
+  forward([x]: readonly tf.Tensor[]): tf.Tensor {
+    return tf.fused.depthwiseConv2d({
+      x: x as tf.Tensor4D,
+      filter: this.kernel(),
+      strides: this.strides,
+      pad: this.pad,
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      bias: variable(this.layer, 'bias') ?? undefined,
+      activation: this.activation.fused ?? 'linear',
+    });
+  }
+
+  backward(cot: Cotangent, [x]: readonly tf.Tensor[], y: tf.Tensor): (InputGradient | null)[] {
+    const dz = activationGradient(this.activation, cot, y) as tf.Tensor4D;
+    const kernel = this.kernel();
+    if (!forwardRoute([1, 1])) return [{ gradient: depthwiseBackpropInput(dz, kernel, x!.shape, this.strides, this.pad) }];
+    const g: ConvGeometry = { inShape: x!.shape, kernel: [kernel.shape[0], kernel.shape[1]], strides: this.strides, dilations: [1, 1], pad: this.pad };
+    return [{ gradient: depthwiseInputGradient(dz, this.flipped.get()[0], kernel.shape[3], g) }];
+  }
+
+  dispose(): void {
+    this.flipped.release();
+  }
+}
+
+/** SeparableConv2D: depthwise (strides, dilation) → pointwise 1×1 → bias → activation. */
+export class SeparableConv2DOp implements Op {
+  readonly reluOutput: boolean;
+  private readonly strides: [number, number];
+  private readonly dilations: [number, number];
+  private readonly pad: 'valid' | 'same';
+  private readonly prepared: Prepared<[tf.Tensor4D, tf.Tensor4D]>;
+
+  constructor(
+    private readonly layer: LayerLike,
+    private readonly activation: ActivationSpec,
+  ) {
+    this.reluOutput = activation.isRelu === true;
+    this.strides = pair(layer.strides, 1);
+    this.dilations = pair(layer.dilationRate, 1);
+    this.pad = padding(layer);
+    this.prepared = new Prepared(
+      () => [this.depthwise(), this.pointwise()],
+      ([depthwise, pointwise]) => [flippedDepthwiseKernel(depthwise as tf.Tensor4D), tf.transpose(pointwise!, [0, 1, 3, 2]) as tf.Tensor4D],
+    );
+  }
+
+  private depthwise(): tf.Tensor4D {
+    return variable(this.layer, 'depthwiseKernel') as tf.Tensor4D;
+  }
+
+  private pointwise(): tf.Tensor4D {
+    return variable(this.layer, 'pointwiseKernel') as tf.Tensor4D;
+  }
+
+  prepare(): void {
+    this.prepared.get();
+  }
+
+  forward([x]: readonly tf.Tensor[]): tf.Tensor {
+    let y: tf.Tensor = tf.separableConv2d(x as tf.Tensor4D, this.depthwise(), this.pointwise(), this.strides, this.pad, this.dilations, 'NHWC');
+    const bias = variable(this.layer, 'bias');
+    if (bias) y = tf.add(y, bias);
+    return this.activation.apply(y);
+  }
+
+  backward(cot: Cotangent, [x]: readonly tf.Tensor[], y: tf.Tensor): (InputGradient | null)[] {
+    const dz = activationGradient(this.activation, cot, y) as tf.Tensor4D;
+    const [flipped, pointwiseT] = this.prepared.get();
+    const dMiddle = tf.conv2d(dz, pointwiseT, 1, 'valid');
+    const depthwise = this.depthwise();
+    if (!forwardRoute(this.dilations)) return [{ gradient: depthwiseBackpropInput(dMiddle, depthwise, x!.shape, this.strides, this.pad) }];
+    const g: ConvGeometry = { inShape: x!.shape, kernel: [depthwise.shape[0], depthwise.shape[1]], strides: this.strides, dilations: this.dilations, pad: this.pad };
+    return [{ gradient: depthwiseInputGradient(dMiddle, flipped, depthwise.shape[3], g) }];
+  }
+
+  dispose(): void {
+    this.prepared.release();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Dense: y = act(x·W + b) over the last axis. Backward multiplies by Wᵀ prepared once (wasm runs
+ * a matMul with transposeB about ten times slower than a plain one).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ActivationSpec } from '../activations.js';
+import { Prepared } from '../prepared.js';
+import { activationGradient } from './fused.js';
+import { variable, type Cotangent, type InputGradient, type LayerLike, type Op } from './op.js';
+
+export class DenseOp implements Op {
+  readonly reluOutput: boolean;
+  private readonly transposed: Prepared<[tf.Tensor2D]>;
+
+  /** `activation` is one tfjs fuses (relu, elu, linear); others run as nodes of their own. */
+  constructor(
+    private readonly layer: LayerLike,
+    private readonly activation: ActivationSpec,
+  ) {
+    this.reluOutput = activation.isRelu === true;
+    this.transposed = new Prepared(
+      () => [this.kernel()],
+      ([kernel]) => [tf.transpose(kernel as tf.Tensor2D)],
+    );
+  }
+
+  private kernel(): tf.Tensor2D {
+    return variable(this.layer, 'kernel') as tf.Tensor2D;
+  }
+
+  prepare(): void {
+    this.transposed.get();
+  }
+
+  forward([x]: readonly tf.Tensor[]): tf.Tensor {
+    const kernel = this.kernel();
+    const [inDim, units] = kernel.shape;
+    const a = x!.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x!, [-1, inDim]);
+    const bias = variable(this.layer, 'bias') ?? undefined;
+    const y = tf.fused.matMul({ a: a as tf.Tensor2D, b: kernel, bias, activation: this.activation.fused ?? 'linear' });
+    return x!.rank === 2 ? y : tf.reshape(y, [...x!.shape.slice(0, -1), units]);
+  }
+
+  backward(cot: Cotangent, [x]: readonly tf.Tensor[], y: tf.Tensor): (InputGradient | null)[] {
+    const dz = activationGradient(this.activation, cot, y);
+    const [wt] = this.transposed.get();
+    const units = wt.shape[0];
+    const dz2 = dz.rank === 2 ? (dz as tf.Tensor2D) : tf.reshape(dz, [-1, units]);
+    const dx = tf.matMul(dz2, wt);
+    return [{ gradient: x!.rank === 2 ? dx : tf.reshape(dx, x!.shape) }];
+  }
+
+  dispose(): void {
+    this.transposed.release();
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * Input gradients of 2-D max and average pooling as tfjs kernels for the backends whose tensors
+ * live in JavaScript-reachable memory (cpu, and wasm's heap). tfjs's own kernels are slow there
+ * (wasm's MaxPoolGrad scans every window for every input pixel; cpu's does so through buffer
+ * accessors), and its AvgPoolGrad divides by the full window size even where the forward pass
+ * divided by the number of in-bounds pixels ('same' padding), which is not the gradient of the
+ * forward pass.
+ *
+ * Semantics follow the forward kernels exactly: a max window routes its gradient to the first
+ * (row-major) in-bounds position holding the maximum, as tfjs's MaxPoolGrad does; an average
+ * window spreads it evenly over its in-bounds positions.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export const MAX_POOL_BACKPROP = 'RobustestMaxPoolBackprop';
+export const AVG_POOL_BACKPROP = 'RobustestAvgPoolBackprop';
+
+export interface PoolAttrs {
+  filterSize: [number, number];
+  strides: [number, number];
+  pad: 'valid' | 'same';
+  /**
+   * Max pooling only: the pooled input is a relu output and the caller will not apply the relu
+   * mask, so a window whose maximum is not positive passes no gradient (its relu is flat there).
+   */
+  reluGate: boolean;
+}
+
+interface TensorInfoLike {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
+
+/** What the kernels need from a backend: read an input, allocate and fill an output. */
+interface HostMemory {
+  read(t: TensorInfoLike): Float32Array;
+  /** Allocates a float32 output (zero-filled if `zero`); `fill` writes it; returns its info. */
+  output(shape: number[], zero: boolean, fill: (out: Float32Array) => void): TensorInfoLike;
+}
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: string): TensorInfoLike;
+  typedArrayFromHeap(t: TensorInfoLike): Float32Array;
+}
+interface CpuBackendLike {
+  data: { get(dataId: object): { values: ArrayLike<number> } };
+  makeTensorInfo(shape: number[], dtype: string, values: Float32Array): TensorInfoLike;
+}
+
+function wasmMemory(backend: WasmBackendLike): HostMemory {
+  return {
+    read: (t) => backend.typedArrayFromHeap(t),
+    output(shape, zero, fill) {
+      const out = backend.makeOutput(shape, 'float32');
+      // Allocation may grow the heap; views are taken after it.
+      const view = backend.typedArrayFromHeap(out);
+      if (zero) view.fill(0);
+      fill(view);
+      return out;
+    },
+  };
+}
+
+function cpuMemory(backend: CpuBackendLike): HostMemory {
+  return {
+    read: (t) => {
+      const values = backend.data.get(t.dataId).values;
+      return values instanceof Float32Array ? values : Float32Array.from(values);
+    },
+    output(shape, _zero, fill) {
+      const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      fill(out);
+      return backend.makeTensorInfo(shape, 'float32', out);
+    },
+  };
+}
+
+const HOSTS: Record<string, (backend: unknown) => HostMemory> = {
+  wasm: (b) => wasmMemory(b as WasmBackendLike),
+  cpu: (b) => cpuMemory(b as CpuBackendLike),
+};
+
+function geometry(xShape: number[], attrs: PoolAttrs) {
+  return tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad);
+}
+
+/** 2×2 windows at stride 2 covering the input exactly: the common case, written out. */
+function tiles2x2(xShape: number[], attrs: PoolAttrs): boolean {
+  const info = geometry(xShape, attrs);
+  return (
+    info.filterHeight === 2 &&
+    info.filterWidth === 2 &&
+    info.strideHeight === 2 &&
+    info.strideWidth === 2 &&
+    info.padInfo.top === 0 &&
+    info.padInfo.left === 0 &&
+    info.outHeight * 2 === info.inHeight &&
+    info.outWidth * 2 === info.inWidth
+  );
+}
+
+/**
+ * Routing by equality with the pooled value y (exact: a max is not rounded) rather than by
+ * recomputing the maximum, and without branches on the data: on random-looking activations a
+ * branch per pixel mispredicts half the time and costs several times the arithmetic. Every
+ * input pixel belongs to exactly one window, so every output value is written.
+ */
+function maxPoolBackprop2x2(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, xShape: number[], gate: boolean): void {
+  const [batch, H, W, C] = xShape as [number, number, number, number];
+  const Ho = H / 2;
+  const Wo = W / 2;
+  const row = W * C;
+  for (let b = 0; b < batch; b++) {
+    for (let yR = 0; yR < Ho; yR++) {
+      const top = (b * H + 2 * yR) * row;
+      let out = (b * Ho + yR) * Wo * C;
+      for (let yC = 0; yC < Wo; yC++, out += C) {
+        const p0 = top + 2 * yC * C;
+        const p1 = p0 + C;
+        const p2 = p0 + row;
+        const p3 = p2 + C;
+        for (let d = 0; d < C; d++) {
+          const max = y[out + d]!;
+          const g = !gate || max > 0 ? dy[out + d]! : 0;
+          const e0 = +(x[p0 + d] === max);
+          const e1 = +(x[p1 + d] === max) & (e0 ^ 1);
+          const e01 = e0 | e1;
+          const e2 = +(x[p2 + d] === max) & (e01 ^ 1);
+          const e3 = (e01 | e2) ^ 1;
+          dx[p0 + d] = g * e0;
+          dx[p1 + d] = g * e1;
+          dx[p2 + d] = g * e2;
+          dx[p3 + d] = g * e3;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Any geometry (overlapping windows accumulate; padded positions are out of bounds and never
+ * chosen): each window's gradient goes to the first in-bounds position equal to its pooled
+ * value. `dx` must be zero-filled.
+ */
+function maxPoolBackprop(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, xShape: number[], attrs: PoolAttrs): void {
+  const info = geometry(xShape, attrs);
+  const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: Ho, outWidth: Wo, strideHeight, strideWidth } = info;
+  const fh = info.effectiveFilterHeight;
+  const fw = info.effectiveFilterWidth;
+  const gate = attrs.reluGate;
+  for (let b = 0; b < batchSize; b++) {
+    for (let yR = 0; yR < Ho; yR++) {
+      const rCorner = yR * strideHeight - info.padInfo.top;
+      const rMin = Math.max(0, rCorner);
+      const rMax = Math.min(H, rCorner + fh);
+      for (let yC = 0; yC < Wo; yC++) {
+        const cCorner = yC * strideWidth - info.padInfo.left;
+        const cMin = Math.max(0, cCorner);
+        const cMax = Math.min(W, cCorner + fw);
+        const out = ((b * Ho + yR) * Wo + yC) * C;
+        for (let d = 0; d < C; d++) {
+          const max = y[out + d]!;
+          if (gate && !(max > 0)) continue;
+          window: for (let r = rMin; r < rMax; r++) {
+            let p = ((b * H + r) * W + cMin) * C + d;
+            for (let c = cMin; c < cMax; c++, p += C) {
+              if (x[p] === max) {
+                dx[p] = dx[p]! + dy[out + d]!;
+                break window;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+function avgPoolBackprop(dy: Float32Array, dx: Float32Array, xShape: number[], attrs: PoolAttrs): void {
+  const info = geometry(xShape, attrs);
+  const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: Ho, outWidth: Wo, strideHeight, strideWidth } = info;
+  const fh = info.effectiveFilterHeight;
+  const fw = info.effectiveFilterWidth;
+  for (let b = 0; b < batchSize; b++) {
+    for (let yR = 0; yR < Ho; yR++) {
+      const rCorner = yR * strideHeight - info.padInfo.top;
+      const rMin = Math.max(0, rCorner);
+      const rMax = Math.min(H, rCorner + fh);
+      for (let yC = 0; yC < Wo; yC++) {
+        const cCorner = yC * strideWidth - info.padInfo.left;
+        const cMin = Math.max(0, cCorner);
+        const cMax = Math.min(W, cCorner + fw);
+        const share = 1 / ((rMax - rMin) * (cMax - cMin));
+        const out = ((b * Ho + yR) * Wo + yC) * C;
+        for (let r = rMin; r < rMax; r++) {
+          for (let c = cMin; c < cMax; c++) {
+            const base = ((b * H + r) * W + c) * C;
+            for (let d = 0; d < C; d++) dx[base + d] = dx[base + d]! + dy[out + d]! * share;
+          }
+        }
+      }
+    }
+  }
+}
+
+let registered = false;
+
+function register(): void {
+  if (registered) return;
+  registered = true;
+  for (const [backendName, host] of Object.entries(HOSTS)) {
+    // A second copy of this module (ESM and CJS builds in one process) shares the registry.
+    if (!tf.getKernel(MAX_POOL_BACKPROP, backendName)) {
+      tf.registerKernel({
+        kernelName: MAX_POOL_BACKPROP,
+        backendName,
+        kernelFunc: ({ inputs, backend, attrs }) => {
+          const { x, y, dy } = inputs as unknown as { x: TensorInfoLike; y: TensorInfoLike; dy: TensorInfoLike };
+          const memory = host(backend);
+          const pool = attrs as unknown as PoolAttrs;
+          const tiled = tiles2x2(x.shape, pool);
+          return memory.output(x.shape, !tiled, (dx) =>
+            tiled
+              ? maxPoolBackprop2x2(memory.read(x), memory.read(y), memory.read(dy), dx, x.shape, pool.reluGate)
+              : maxPoolBackprop(memory.read(x), memory.read(y), memory.read(dy), dx, x.shape, pool),
+          ) as unknown as tf.TensorInfo;
+        },
+      });
+    }
+    if (!tf.getKernel(AVG_POOL_BACKPROP, backendName)) {
+      tf.registerKernel({
+        kernelName: AVG_POOL_BACKPROP,
+        backendName,
+        kernelFunc: ({ inputs, backend, attrs }) => {
+          const { x, dy } = inputs as unknown as { x: TensorInfoLike; dy: TensorInfoLike };
+          const memory = host(backend);
+          return memory.output(x.shape, true, (dx) => avgPoolBackprop(memory.read(dy), dx, x.shape, attrs as unknown as PoolAttrs)) as unknown as tf.TensorInfo;
+        },
+      });
+    }
+  }
+}
+
+/** Whether the current backend runs the kernels of this module. */
+export function hostPoolKernels(): boolean {
+  return tf.getBackend() in HOSTS;
+}
+
+/**
+ * dL/dx of max pooling, x: [N, H, W, C], y = maxPool(x) as computed by the forward pass; only on
+ * backends where hostPoolKernels() holds.
+ */
+export function maxPoolBackpropHost(x: tf.Tensor, y: tf.Tensor, dy: tf.Tensor, attrs: PoolAttrs): tf.Tensor {
+  register();
+  return tf.engine().runKernel(MAX_POOL_BACKPROP, { x, y, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/** dL/dx of average pooling (x: [N, H, W, C]); only on backends where hostPoolKernels() holds. */
+export function avgPoolBackpropHost(x: tf.Tensor, dy: tf.Tensor, attrs: Omit<PoolAttrs, 'reluGate'>): tf.Tensor {
+  register();
+  return tf.engine().runKernel(AVG_POOL_BACKPROP, { x, dy }, { ...attrs, reluGate: false } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}

@@ -1,0 +1,267 @@
+/**
+ * onnxClassifier: a Classifier over an onnxruntime InferenceSession. ONNX Runtime gives no input
+ * gradients, so this classifier is not differentiable: query-based attacks (square, onePixel,
+ * hopSkipJump, boundary, the corruptions, spatial) run on it and gradient attacks refuse it
+ * with a NOT_DIFFERENTIABLE error naming those.
+ *
+ * onnxruntime-node is an optional peer: nothing here imports it at load time (not even its
+ * types, so robustest's declarations compile without it); the runtime module is loaded on the
+ * first prediction, or passed in as `runtime` (e.g. onnxruntime-web).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { RobustestError, shapeString, show } from '../errors.js';
+import { ensureBackend } from '../backend.js';
+import type { GradientResult, LossFn } from '../engine/gradient/types.js';
+import type { Bounds, Classifier, OutputKind } from './classifier.js';
+import { looksLikeProbabilities } from './outputs.js';
+
+export interface OnnxClassifierOptions {
+  /** The model input to feed. Default: the session's only input. */
+  inputName?: string;
+  /** The class-score output to read. Default: the session's first output. */
+  outputName?: string;
+  /**
+   * The layout the ONNX model expects. robustest's samples are always NHWC; with 'nchw' each
+   * batch is transposed to [N, C, H, W] before it is fed. Default 'nhwc' (also right for
+   * [N, features] models).
+   */
+  layout?: 'nhwc' | 'nchw';
+  /** Valid input range. Default [0, 1]. */
+  bounds?: Bounds;
+  /** What the output holds. 'auto' detects softmax rows. Default 'auto'. */
+  outputs?: OutputKind;
+  name?: string;
+  /** The onnxruntime module whose Tensor class the session accepts. Default: onnxruntime-node. */
+  runtime?: { Tensor: OrtTensorConstructor };
+}
+
+/** The parts of an onnxruntime Tensor robustest reads. */
+interface OrtTensorLike {
+  readonly dims: readonly number[];
+  readonly data: unknown;
+}
+
+type OrtTensorConstructor = new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensorLike;
+
+interface ValueMetadataLike {
+  readonly isTensor?: boolean;
+  readonly shape?: readonly (number | string)[];
+}
+
+/** What robustest needs of an InferenceSession (onnxruntime-node's, -web's or -common's). */
+export interface OnnxSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** onnxruntime ≥ 1.20: lets robustest check input shapes and learn a fixed batch size. */
+  readonly inputMetadata?: readonly ValueMetadataLike[];
+  readonly outputMetadata?: readonly ValueMetadataLike[];
+  run(feeds: Record<string, unknown>, fetches: string[]): Promise<Record<string, unknown>>;
+}
+
+const CLASSIFIER = Symbol.for('robustest.classifier');
+
+export function onnxClassifier(session: OnnxSession, options: OnnxClassifierOptions = {}): Classifier {
+  if (session === null || typeof session !== 'object' || typeof session.run !== 'function' || !Array.isArray(session.inputNames)) {
+    throw new RobustestError('INVALID_MODEL', 'onnxClassifier() needs an onnxruntime InferenceSession.', {
+      expected: "await ort.InferenceSession.create('model.onnx')",
+      received: show(session),
+    });
+  }
+  // The brand symbol is shared through the global symbol registry, so classifier() and the
+  // attacks recognise this object as a Classifier.
+  return new OnnxClassifier(session, options) as unknown as Classifier;
+}
+
+class OnnxClassifier {
+  readonly [CLASSIFIER] = true as const;
+  readonly kind = 'onnx' as const;
+  readonly differentiable = false;
+  readonly gradientPath = 'none: ONNX Runtime computes no input gradients';
+  readonly name: string;
+  readonly bounds: Bounds;
+  readonly outputs: OutputKind;
+  readonly inputShape: number[] | null;
+  numClasses: number | null;
+  private readonly inputName: string;
+  private readonly outputName: string;
+  private readonly layout: 'nhwc' | 'nchw';
+  private readonly fixedBatch: number | null;
+  private resolvedOutputs: 'logits' | 'probabilities' | undefined;
+  private checkedLogits = false;
+  private tensorClass: OrtTensorConstructor | undefined;
+
+  constructor(
+    private readonly session: OnnxSession,
+    options: OnnxClassifierOptions,
+  ) {
+    this.inputName = pickName(options.inputName, session.inputNames, 'input');
+    this.outputName = pickName(options.outputName, session.outputNames, 'output');
+    this.layout = options.layout ?? 'nhwc';
+    if (this.layout !== 'nhwc' && this.layout !== 'nchw') {
+      throw new RobustestError('INVALID_OPTION', 'onnxClassifier(): unknown `layout`.', { expected: "'nhwc' | 'nchw'", received: show(options.layout) });
+    }
+    this.bounds = checkBounds(options.bounds ?? [0, 1]);
+    this.outputs = options.outputs ?? 'auto';
+    if (!['logits', 'probabilities', 'auto'].includes(this.outputs)) {
+      throw new RobustestError('INVALID_OPTION', 'onnxClassifier(): unknown `outputs` option.', {
+        expected: "'logits' | 'probabilities' | 'auto'",
+        received: show(options.outputs),
+      });
+    }
+    if (this.outputs !== 'auto') this.resolvedOutputs = this.outputs;
+    this.name = options.name ?? `ONNX model (${this.inputName} → ${this.outputName})`;
+    this.tensorClass = options.runtime?.Tensor;
+
+    const inShape = tensorShape(session.inputMetadata, session.inputNames.indexOf(this.inputName));
+    this.fixedBatch = inShape && typeof inShape[0] === 'number' ? inShape[0] : null;
+    this.inputShape = inShape ? this.toNhwc(inShape.slice(1)) : null;
+    const outShape = tensorShape(session.outputMetadata, session.outputNames.indexOf(this.outputName));
+    this.numClasses = outShape && outShape.length === 2 && typeof outShape[1] === 'number' ? outShape[1] : null;
+  }
+
+  /** The per-sample shape robustest sees, from the model's (NCHW → NHWC); null unless fully known. */
+  private toNhwc(dims: (number | string)[]): number[] | null {
+    if (!dims.every((d) => typeof d === 'number' && d > 0)) return null;
+    const n = dims as number[];
+    return this.layout === 'nchw' && n.length === 3 ? [n[1]!, n[2]!, n[0]!] : n;
+  }
+
+  async logits(x: tf.Tensor): Promise<tf.Tensor2D> {
+    await ensureBackend();
+    const scores = await this.scores(x);
+    if (!this.resolvedOutputs) {
+      this.resolvedOutputs = looksLikeProbabilities(scores) ? 'probabilities' : 'logits';
+    } else if (this.outputs === 'logits' && !this.checkedLogits) {
+      this.checkedLogits = true;
+      if (looksLikeProbabilities(scores)) {
+        scores.dispose();
+        throw new RobustestError('NOT_LOGITS', `${this.name} was declared to output logits, but every output row is in [0, 1] and sums to 1.`, {
+          expected: "logits, or onnxClassifier(session, { outputs: 'probabilities' }) / { outputs: 'auto' }",
+          received: 'probabilities',
+        });
+      }
+    }
+    if (this.resolvedOutputs === 'logits') return scores;
+    const logProbabilities = tf.tidy(() => tf.log(tf.add(scores, 1e-30))) as tf.Tensor2D;
+    scores.dispose();
+    return logProbabilities;
+  }
+
+  async valueAndGradient(_x: tf.Tensor, _loss: LossFn): Promise<GradientResult> {
+    throw new RobustestError(
+      'NOT_DIFFERENTIABLE',
+      `${this.name} runs in ONNX Runtime, which provides no input gradients. Use a query-based attack instead: square(), onePixel(), hopSkipJump(), boundary(), or a corruption attack.`,
+      { expected: 'a differentiable classifier (tfjs model or function)', received: 'onnx classifier without gradients' },
+    );
+  }
+
+  private async scores(x: tf.Tensor): Promise<tf.Tensor2D> {
+    if (this.layout === 'nchw' && x.rank !== 4) {
+      throw new RobustestError('INVALID_SHAPE', `${this.name} expects images (layout 'nchw'), so inputs must be NHWC [N, H, W, C].`, {
+        expected: '[N, height, width, channels]',
+        received: shapeString(x.shape),
+      });
+    }
+    const fed = tf.tidy(() => {
+      const floats = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
+      return this.layout === 'nchw' ? tf.transpose(floats, [0, 3, 1, 2]) : tf.clone(floats);
+    });
+    const data = (await fed.data()) as Float32Array;
+    const dims = fed.shape;
+    fed.dispose();
+    const n = dims[0]!;
+    const per = data.length / Math.max(n, 1);
+    // Models exported with a fixed batch dimension are fed in slices of that size.
+    const step = this.fixedBatch && this.fixedBatch > 0 ? this.fixedBatch : n;
+    if (n % step !== 0) {
+      throw new RobustestError('INVALID_SHAPE', `${this.name} has a fixed batch size of ${step}.`, {
+        expected: `a multiple of ${step} samples per call`,
+        received: `${n} samples`,
+      });
+    }
+    const Tensor = await this.runtimeTensor();
+    let classes = -1;
+    let out = new Float32Array(0);
+    for (let start = 0; start < n; start += step) {
+      const feed = new Tensor('float32', data.subarray(start * per, (start + step) * per), [step, ...dims.slice(1)]);
+      let result: Record<string, unknown>;
+      try {
+        result = await this.session.run({ [this.inputName]: feed }, [this.outputName]);
+      } catch (error) {
+        throw new RobustestError('INVALID_MODEL', `${this.name} failed to run on a batch of shape ${shapeString(dims)}: ${(error as Error).message}`, {
+          expected: this.inputShape ? `inputs ${shapeString([null, ...this.inputShape])} (NHWC)` : 'inputs the model accepts',
+          received: shapeString(dims),
+        });
+      }
+      const value = result[this.outputName] as OrtTensorLike | undefined;
+      if (!value || value.dims.length !== 2 || value.dims[0] !== step) {
+        throw new RobustestError('INVALID_MODEL', `${this.name}'s output '${this.outputName}' must be class scores of shape [N, classes].`, {
+          expected: `[${step}, classes]`,
+          received: value ? shapeString(value.dims as number[]) : 'no such output',
+        });
+      }
+      if (classes < 0) {
+        classes = value.dims[1] as number;
+        out = new Float32Array(n * classes);
+      }
+      out.set(Float32Array.from(value.data as ArrayLike<number>), start * classes);
+    }
+    this.numClasses ??= classes;
+    return tf.tensor2d(out, [n, classes]);
+  }
+
+  private async runtimeTensor(): Promise<OrtTensorConstructor> {
+    if (this.tensorClass) return this.tensorClass;
+    try {
+      const ort = (await import(/* @vite-ignore */ 'onnxruntime-node')) as { Tensor?: OrtTensorConstructor; default?: { Tensor?: OrtTensorConstructor } };
+      this.tensorClass = ort.Tensor ?? ort.default?.Tensor;
+    } catch {
+      // Reported below.
+    }
+    if (!this.tensorClass) {
+      throw new RobustestError('INVALID_MODEL', 'onnxClassifier() could not load onnxruntime-node to build input tensors.', {
+        expected: 'onnxruntime-node installed (npm i onnxruntime-node), or onnxClassifier(session, { runtime: ort })',
+        received: 'no loadable onnxruntime-node',
+      });
+    }
+    return this.tensorClass;
+  }
+}
+
+function pickName(requested: string | undefined, names: readonly string[], what: 'input' | 'output'): string {
+  if (requested !== undefined) {
+    if (!names.includes(requested)) {
+      throw new RobustestError('INVALID_OPTION', `onnxClassifier(): the model has no ${what} named ${show(requested)}.`, {
+        expected: names.map((n) => show(n)).join(' | '),
+        received: show(requested),
+      });
+    }
+    return requested;
+  }
+  if (names.length === 0) {
+    throw new RobustestError('INVALID_MODEL', `onnxClassifier(): the model declares no ${what}s.`, { expected: `at least one ${what}`, received: 'none' });
+  }
+  if (what === 'input' && names.length > 1) {
+    throw new RobustestError('INVALID_OPTION', `onnxClassifier(): the model has ${names.length} inputs; name the one that takes the images.`, {
+      expected: `inputName: ${names.map((n) => show(n)).join(' | ')}`,
+      received: 'no inputName',
+    });
+  }
+  return names[0]!;
+}
+
+function tensorShape(metadata: readonly ValueMetadataLike[] | undefined, index: number): (number | string)[] | null {
+  const entry = index >= 0 ? metadata?.[index] : undefined;
+  if (!entry || !entry.isTensor || !Array.isArray(entry.shape) || entry.shape.length === 0) return null;
+  return [...entry.shape];
+}
+
+function checkBounds(bounds: unknown): Bounds {
+  if (!Array.isArray(bounds) || bounds.length !== 2 || !bounds.every((b) => typeof b === 'number' && Number.isFinite(b)) || !(bounds[0] < bounds[1])) {
+    throw new RobustestError('INVALID_OPTION', 'onnxClassifier(): `bounds` must be two finite numbers [low, high] with low < high.', {
+      expected: '[low, high], e.g. [0, 1]',
+      received: show(bounds),
+    });
+  }
+  return [bounds[0], bounds[1]] as const;
+}

@@ -1,0 +1,89 @@
+/**
+ * Counterexamples: the samples an attack broke, with the size of each perturbation in L∞, L2 and
+ * L0, computed from the report's adversarial inputs and the original inputs.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { RobustnessReport, SampleOutcome } from '../evaluate.js';
+import type { Samples } from '../samples.js';
+
+/** Tolerance when comparing a breaking ε with the ε asked about. */
+const EPSILON_TOLERANCE = 1e-9;
+
+export interface Counterexample {
+  index: number;
+  label: number;
+  adversarialClass: number;
+  adversarialConfidence: number | null;
+  /** Smallest listed ε at which the sample broke (null for a minimization run without ε). */
+  breakingEpsilon: number | null;
+  /** Size in the attack's norm, as the attack measured it. */
+  distance: number;
+  brokenBy: string | null;
+  /** Perturbation sizes; null when the original inputs are not known. */
+  linf: number | null;
+  l2: number | null;
+  l0: number | null;
+  original: Float32Array | null;
+  adversarial: Float32Array;
+}
+
+/**
+ * Samples that were classified correctly and broken by an attack at `epsilon` (any ε when
+ * undefined), in sample order. `inputs` are the originals, flattened row-major.
+ */
+export function counterexamples(report: RobustnessReport, inputs: Float32Array | null, epsilon?: number): Counterexample[] {
+  const size = report.inputShape.reduce((a, b) => a * b, 1);
+  return report.samples.filter((s) => isBrokenAt(s, epsilon)).map((s) => {
+    const adversarial = s.adversarial!;
+    const original = inputs ? inputs.subarray(s.index * size, (s.index + 1) * size) : null;
+    const sizes = original ? perturbationNorms(original, adversarial) : { linf: null, l2: null, l0: null };
+    return {
+      index: s.index,
+      label: s.label,
+      adversarialClass: s.adversarialClass!,
+      adversarialConfidence: s.adversarialConfidence,
+      breakingEpsilon: s.breakingEpsilon,
+      distance: s.distance!,
+      brokenBy: s.brokenBy,
+      ...sizes,
+      original,
+      adversarial,
+    };
+  });
+}
+
+/** A correctly classified sample that an attack broke at or below `epsilon`. */
+export function isBrokenAt(sample: SampleOutcome, epsilon: number | undefined): boolean {
+  if (!sample.correct || sample.adversarial === null) return false;
+  if (epsilon === undefined) return true;
+  return sample.breakingEpsilon !== null && sample.breakingEpsilon <= epsilon + EPSILON_TOLERANCE;
+}
+
+export function perturbationNorms(original: ArrayLike<number>, adversarial: ArrayLike<number>): { linf: number; l2: number; l0: number } {
+  let linf = 0;
+  let squares = 0;
+  let l0 = 0;
+  for (let i = 0; i < original.length; i++) {
+    const d = Math.abs(adversarial[i]! - original[i]!);
+    if (d > linf) linf = d;
+    squares += d * d;
+    if (d !== 0) l0++;
+  }
+  return { linf, l2: Math.sqrt(squares), l0 };
+}
+
+/** The inputs of `samples`, flattened row-major, without creating tensors. */
+export async function flattenInputs(inputs: Samples['inputs']): Promise<Float32Array> {
+  if (inputs instanceof tf.Tensor) {
+    const data = await inputs.data();
+    return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+  }
+  if (inputs instanceof Float32Array) return inputs;
+  const out: number[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) for (const child of node) walk(child);
+    else out.push(node as number);
+  };
+  walk(inputs);
+  return Float32Array.from(out);
+}

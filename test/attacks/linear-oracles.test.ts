@@ -1,0 +1,136 @@
+/**
+ * Attacks against linear classifiers, whose minimal adversarial distances are known in closed
+ * form: min over j ≠ y of (z_y − z_j) / ‖w_y − w_j‖ in the dual norm (L2 ↔ L2, L∞ ↔ L1,
+ * L1 ↔ L∞). Fixed-ε attacks must break exactly the samples within ε; minimization attacks must
+ * land within 1% of the minimum. Every claimed adversarial is re-checked independently.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { apgd, carliniWagner, classifier, deepfool, ensureBackend, fgsm, lbfgs, mifgsm, pgd, type Attack, type Norm } from '../../src/index.js';
+import { gapEpsilon, linearFixture, minimalDistance, recheck, type LinearFixture } from './helpers.js';
+
+const BOUNDS: [number, number] = [0, 1];
+
+beforeAll(async () => {
+  await ensureBackend();
+});
+
+async function runChecked(f: LinearFixture, attack: Attack, epsilon: number | undefined, norm: Exclude<Norm, 'l0'>) {
+  const clf = classifier(f.model.fn, { bounds: BOUNDS });
+  const before = tf.memory().numTensors;
+  const run = await attack.run(clf, { inputs: f.inputs, labels: f.labels }, { epsilon, seed: 3 });
+  const distances = await recheck(f.model.fn, run, { inputs: f.inputs, labels: f.labels, bounds: BOUNDS, norm, epsilon, targets: run.targets });
+  run.adversarials.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+  return { run, distances };
+}
+
+function breakable(f: LinearFixture, norm: Exclude<Norm, 'l0'>, epsilon: number): boolean[] {
+  return f.xs.map((x, i) => minimalDistance(f.model, x, f.labels[i]!, norm) <= epsilon);
+}
+
+describe('binary linear model', () => {
+  const f = linearFixture(11, 2, 12, 40);
+  const distances = (norm: Exclude<Norm, 'l0'>) => f.xs.map((x, i) => minimalDistance(f.model, x, f.labels[i]!, norm));
+
+  test.each([
+    ['FGSM', () => fgsm(), 'linf'],
+    ['FGM L2', () => fgsm({ norm: 'l2' }), 'l2'],
+    ['BIM (PGD without random start)', () => pgd({ randomStart: false, steps: 10, relativeStepSize: 0.1 }), 'linf'],
+    ['PGD L∞ from a random start', () => pgd({ steps: 40, relativeStepSize: 0.1 }), 'linf'],
+    ['sparse L1 descent with its defaults', () => pgd({ norm: 'l1' }), 'l1'],
+    ['MI-FGSM', () => mifgsm(), 'linf'],
+  ] as const)('%s breaks exactly the samples within ε, even at the edge', async (_, make, norm) => {
+    // On a binary linear model these attacks reach the optimal point exactly, so ε may sit a
+    // hair above a sample's distance.
+    const d = distances(norm);
+    const sorted = [...d].sort((a, b) => a - b);
+    for (const epsilon of [sorted[9]! * (1 + 1e-4), sorted[25]! * (1 - 1e-4)]) {
+      const { run } = await runChecked(f, make(), epsilon, norm);
+      expect(run.success).toEqual(breakable(f, norm, epsilon));
+    }
+  });
+
+  test('FGM L1 moves along the L1-normalised gradient and breaks exactly what that step reaches', async () => {
+    const w = f.model.W[1]!.map((v, i) => v - f.model.W[0]![i]!);
+    const l1 = w.reduce((s, v) => s + Math.abs(v), 0);
+    const l2sq = w.reduce((s, v) => s + v * v, 0);
+    // The step ε·w/‖w‖₁ changes the margin by ε‖w‖₂²/‖w‖₁.
+    const reach = distances('l2').map((d) => (d * Math.sqrt(l2sq) * l1) / l2sq);
+    const epsilon = gapEpsilon(reach);
+    const { run } = await runChecked(f, fgsm({ norm: 'l1' }), epsilon, 'l1');
+    expect(run.success).toEqual(reach.map((r) => r <= epsilon));
+    expect(run.success.filter(Boolean).length).toBeGreaterThan(0);
+  });
+
+  test.each([
+    ['DeepFool L2', () => deepfool(), 'l2'],
+    ['DeepFool L∞', () => deepfool({ norm: 'linf' }), 'linf'],
+    ['C&W', () => carliniWagner({ steps: 200, binarySearchSteps: 6 }), 'l2'],
+    ['L-BFGS towards the other class', () => lbfgs({ binarySearchSteps: 16 }), 'l2'],
+  ] as const)('%s finds every sample within 1%% of the exact minimal distance', async (_, make, norm) => {
+    const exact = distances(norm);
+    const { run, distances: found } = await runChecked(f, make(), undefined, norm);
+    expect(run.success.every(Boolean)).toBe(true);
+    found.forEach((d, i) => {
+      expect(d).toBeGreaterThanOrEqual(exact[i]! * (1 - 1e-4));
+      expect(d).toBeLessThanOrEqual(exact[i]! * 1.01);
+    });
+  });
+
+  test('DeepFool without refinement is Foolbox’s: one step past the boundary by the overshoot', async () => {
+    const exact = distances('l2');
+    const { distances: found } = await runChecked(f, deepfool({ refinementSteps: 0 }), undefined, 'l2');
+    // Foolbox adds 1e-4 to each step's distance, then scales the step by 1 + overshoot.
+    found.forEach((d, i) => expect(d).toBeCloseTo((exact[i]! + 1e-4) * 1.02, 5));
+  });
+});
+
+describe('multiclass linear model', () => {
+  const f = linearFixture(5, 6, 10, 40);
+  const distances = (norm: Exclude<Norm, 'l0'>) => f.xs.map((x, i) => minimalDistance(f.model, x, f.labels[i]!, norm));
+
+  test.each([
+    ['PGD L∞', () => pgd({ steps: 60, relativeStepSize: 0.1 }), 'linf'],
+    ['PGD L2', () => pgd({ norm: 'l2', steps: 100, relativeStepSize: 0.05 }), 'l2'],
+    ['PGD L2, margin loss', () => pgd({ norm: 'l2', steps: 100, relativeStepSize: 0.05, loss: 'margin' }), 'l2'],
+    ['APGD L∞ (CE)', () => apgd(), 'linf'],
+    ['APGD L2 (DLR)', () => apgd({ norm: 'l2', loss: 'dlr' }), 'l2'],
+  ] as const)('%s breaks exactly the samples within ε', async (_, make, norm) => {
+    const epsilon = gapEpsilon(distances(norm));
+    const { run } = await runChecked(f, make(), epsilon, norm);
+    const expected = breakable(f, norm, epsilon);
+    expect(expected.filter(Boolean).length).toBeGreaterThan(5);
+    expect(expected.filter((b) => !b).length).toBeGreaterThan(5);
+    expect(run.success).toEqual(expected);
+  });
+
+  test.each([
+    ['DeepFool', () => deepfool()],
+    ['C&W', () => carliniWagner({ steps: 200, binarySearchSteps: 6 })],
+  ] as const)('%s lands within 1%% of the exact minimal L2 distance', async (_, make) => {
+    const exact = distances('l2');
+    const { run, distances: found } = await runChecked(f, make(), undefined, 'l2');
+    expect(run.success.every(Boolean)).toBe(true);
+    found.forEach((d, i) => {
+      expect(d).toBeGreaterThanOrEqual(exact[i]! * (1 - 1e-4));
+      expect(d).toBeLessThanOrEqual(exact[i]! * 1.01);
+    });
+  });
+
+  test('a minimization attack given ε counts only what it found within ε', async () => {
+    const exact = distances('l2');
+    const epsilon = gapEpsilon(exact);
+    const { run } = await runChecked(f, deepfool(), epsilon, 'l2');
+    expect(run.success).toEqual(exact.map((d) => d <= epsilon));
+  });
+
+  test('targeted PGD and C&W land on their targets', async () => {
+    const targets = f.labels.map((y) => (y + 1) % 6);
+    for (const attack of [pgd({ norm: 'l2', target: targets, steps: 100, relativeStepSize: 0.05 }), carliniWagner({ target: targets, steps: 200, binarySearchSteps: 6 })]) {
+      const { run } = await runChecked(f, attack, attack.kind === 'fixed-epsilon' ? 0.3 : undefined, 'l2');
+      expect(run.targets).toEqual(targets);
+      expect(run.success.filter(Boolean).length).toBeGreaterThan(30);
+    }
+  });
+});

@@ -1,0 +1,2 @@
+// What setupFilesAfterEnv: ['robustest/jest'] corresponds to, for the type checker.
+import 'robustest/jest';
