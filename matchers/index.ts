@@ -6,6 +6,7 @@
 import { toBeRobustAgainst } from './robust-against.js';
 import { toBeRobust, toHaveRobustAccuracy } from './report-matchers.js';
 import { toMatchRobustnessSnapshot } from './snapshot.js';
+import { toBeInvariantUnder, toBeRobustUnder } from './property.js';
 import type { Matcher } from './register.js';
 
 /** Every matcher the entry points register; one line per matcher. */
@@ -14,9 +15,11 @@ export const robustestMatchers: Record<string, Matcher> = {
   toHaveRobustAccuracy: toHaveRobustAccuracy as Matcher,
   toBeRobust: toBeRobust as Matcher,
   toMatchRobustnessSnapshot: toMatchRobustnessSnapshot as Matcher,
+  toBeRobustUnder: toBeRobustUnder as Matcher,
+  toBeInvariantUnder: toBeInvariantUnder as Matcher,
 };
 
-export { toBeRobustAgainst, toHaveRobustAccuracy, toBeRobust, toMatchRobustnessSnapshot };
+export { toBeRobustAgainst, toHaveRobustAccuracy, toBeRobust, toMatchRobustnessSnapshot, toBeRobustUnder, toBeInvariantUnder };
 export { configureRobustest, resetRobustest, robustestDefaults } from './config.js';
 export type { RobustestDefaults } from './config.js';
 export { registerMatchers, failOnUnawaited } from './register.js';

@@ -7,7 +7,11 @@ import { robustestMatchers } from './index.js';
 import { registerMatchers } from './register.js';
 import type { RobustestMatchers } from './types.js';
 
-registerMatchers(expect as unknown as { extend(matchers: Record<string, unknown>): void }, robustestMatchers, { afterEach });
+registerMatchers(expect as unknown as { extend(matchers: Record<string, unknown>): void }, robustestMatchers, {
+  afterEach,
+  ownerOfAssertion: (ctx) => ctx.currentTestName,
+  ownerInAfterEach: () => expect.getState().currentTestName,
+});
 
 export * from './index.js';
 

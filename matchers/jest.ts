@@ -9,7 +9,7 @@ import { registerMatchers } from './register.js';
 import type { RobustestMatchers } from './types.js';
 
 interface JestGlobals {
-  expect?: { extend(matchers: Record<string, unknown>): void };
+  expect?: { extend(matchers: Record<string, unknown>): void; getState?(): { currentTestName?: string } };
   afterEach?: (fn: () => void) => void;
 }
 
@@ -20,7 +20,12 @@ if (typeof globals.expect?.extend !== 'function') {
     received: 'no global expect',
   });
 }
-registerMatchers(globals.expect, robustestMatchers, { afterEach: globals.afterEach });
+const expect = globals.expect;
+registerMatchers(expect, robustestMatchers, {
+  afterEach: globals.afterEach,
+  ownerOfAssertion: (ctx) => ctx.currentTestName,
+  ownerInAfterEach: () => expect.getState?.().currentTestName,
+});
 
 export * from './index.js';
 

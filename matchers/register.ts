@@ -10,14 +10,20 @@ export type Matcher = (this: MatcherContext, received: unknown, ...args: never[]
 
 export interface Integration {
   /** The framework's afterEach, used to catch async assertions that were not awaited. */
-  afterEach?: (fn: () => void) => void;
+  afterEach?: (fn: (context?: unknown) => void) => void;
+  /**
+   * The test an assertion belongs to, seen from the matcher and from afterEach, so that concurrent
+   * tests only answer for their own assertions. Without these, afterEach checks every assertion.
+   */
+  ownerOfAssertion?: (ctx: MatcherContext) => unknown;
+  ownerInAfterEach?: (context: unknown) => unknown;
   /** Called with each settled result (Vitest records it on the running test). */
   onResult?: (ctx: MatcherContext, result: MatcherResult) => void | Promise<void>;
 }
 
 interface Pending {
   matcher: string;
-  settled: boolean;
+  owner: unknown;
 }
 
 const PENDING = Symbol.for('robustest.pending');
@@ -30,7 +36,9 @@ function pendingSet(): Set<Pending> {
 export function registerMatchers(expect: { extend(matchers: Record<string, unknown>): void }, matchers: Record<string, Matcher>, integration: Integration = {}): void {
   const wrapped = Object.fromEntries(Object.entries(matchers).map(([name, fn]) => [name, wrap(name, fn, integration)]));
   expect.extend(wrapped);
-  integration.afterEach?.(failOnUnawaited);
+  const owner = integration.ownerInAfterEach;
+  // A rest parameter keeps the hook's arity at 0: Jest would take a declared parameter for `done`.
+  integration.afterEach?.((...context: unknown[]) => failOnUnawaited(owner ? owner(context[0]) : undefined));
 }
 
 function wrap(name: string, fn: Matcher, integration: Integration): Matcher {
@@ -40,18 +48,16 @@ function wrap(name: string, fn: Matcher, integration: Integration): Matcher {
       void settle(this, result, integration);
       return result;
     }
-    const entry: Pending = { matcher: name, settled: false };
+    const entry: Pending = { matcher: name, owner: integration.ownerOfAssertion?.(this) };
     const pending = pendingSet();
     pending.add(entry);
     return result.then(
       async (value) => {
-        entry.settled = true;
         pending.delete(entry);
         await settle(this, value, integration);
         return value;
       },
       (error: unknown) => {
-        entry.settled = true;
         pending.delete(entry);
         throw error;
       },
@@ -71,12 +77,15 @@ async function settle(ctx: MatcherContext, result: MatcherResult, integration: I
   }
 }
 
-/** Fails the test that just ended if one of its robustness assertions is still running. */
-export function failOnUnawaited(): void {
-  const pending = pendingSet();
-  if (pending.size === 0) return;
-  const names = [...new Set([...pending].map((p) => p.matcher))];
-  pending.clear();
+/**
+ * Fails the test that just ended if one of its robustness assertions is still running. `owner`
+ * names that test (as ownerOfAssertion does); undefined checks every assertion in flight.
+ */
+export function failOnUnawaited(owner?: unknown): void {
+  const pending = [...pendingSet()].filter((p) => owner === undefined || p.owner === undefined || p.owner === owner);
+  if (pending.length === 0) return;
+  const names = [...new Set(pending.map((p) => p.matcher))];
+  for (const p of pending) pendingSet().delete(p);
   throw new RobustestError(
     'INVALID_OPTION',
     `${names.map((n) => `expect(…).${n}()`).join(', ')} was still running when the test ended: robustness matchers are async and must be awaited (or the test timed out first).`,

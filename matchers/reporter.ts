@@ -8,7 +8,7 @@ import { relative, sep } from 'node:path';
 import { formatRobustnessTable, type AssertionRecord } from '../src/report/table.js';
 
 interface TestCaseLike {
-  meta(): Record<string, unknown>;
+  meta(): object;
 }
 interface TestModuleLike {
   moduleId?: string;
@@ -40,7 +40,7 @@ export function collectRecords(testModules: ReadonlyArray<TestModuleLike>, root:
   const records: AssertionRecord[] = [];
   for (const module of testModules) {
     for (const test of module.children.allTests()) {
-      const list = test.meta().robustest;
+      const list = (test.meta() as { robustest?: unknown }).robustest;
       if (!Array.isArray(list)) continue;
       for (const record of list as AssertionRecord[]) {
         const file = record.file ?? module.moduleId ?? null;

@@ -5,6 +5,9 @@
  */
 import type { Attack } from '../src/attacks/types.js';
 import type { Samples } from '../src/samples.js';
+import type * as fc from 'fast-check';
+import type { FuzzOptions, InvarianceOptions } from '../src/property/options.js';
+import type { Perturbation } from '../src/property/perturbations/types.js';
 
 export interface RobustAgainstOptions {
   /** The samples to attack: { inputs, labels }. */
@@ -45,4 +48,8 @@ export interface RobustestMatchers<R = void, T = unknown> {
   toBeRobust(options?: RobustOptions): R;
   /** On a RobustnessReport: no robust accuracy fell more than `tolerance` below the stored curve. Async: await it. */
   toMatchRobustnessSnapshot(options?: RobustnessSnapshotOptions): Promise<void>;
+  /** Fuzzes the received model with a perturbation arbitrary: no checked input may change class. Async: await it. */
+  toBeRobustUnder(perturbation: fc.Arbitrary<Perturbation> | Perturbation, options: FuzzOptions): Promise<void>;
+  /** A deterministic transform changes no prediction. Async: await it. */
+  toBeInvariantUnder(transform: Perturbation, options: InvarianceOptions): Promise<void>;
 }

@@ -34,7 +34,12 @@ async function recordOnTask(ctx: MatcherContext, result: MatcherResult): Promise
   }
 }
 
-registerMatchers(vitest.expect, robustestMatchers, { afterEach: vitest.afterEach, onResult: recordOnTask });
+registerMatchers(vitest.expect, robustestMatchers, {
+  afterEach: vitest.afterEach as (fn: (context?: unknown) => void) => void,
+  onResult: recordOnTask,
+  ownerOfAssertion: (ctx) => ctx.task,
+  ownerInAfterEach: (context) => (context as { task?: unknown } | undefined)?.task,
+});
 
 export * from './index.js';
 

@@ -192,7 +192,8 @@ function convModel(conv: Partial<ConvArgs>, inputShape = [9, 9, 2]): tf.LayersMo
 describe('dense layers and activations', () => {
   for (const activation of ['relu', 'relu6', 'elu', 'sigmoid', 'tanh', 'softmax', 'gelu', 'linear']) {
     it(`Dense with ${activation}`, async () => {
-      const networks = await expectExact({ model: denseModel(activation) });
+      // Wide inputs reach relu6's upper kink too.
+      const networks = await expectExact({ model: denseModel(activation), input: (shape) => tf.mul(seededInput(shape, 11), 10) });
       expect(networks[0]!.gradientPath).toBe('robustest engine');
     });
   }
@@ -592,6 +593,84 @@ describe('prepared weights and memory', () => {
       const logits = network.forward(x);
       expect(tf.memory().numTensors - before).toBe(1);
       logits.dispose();
+      x.dispose();
+    }
+  });
+});
+
+describe('finite differences (independent of tf.grad)', () => {
+  /** Central differences of Σ loss(model.predict(x)) along random directions, on cpu. */
+  async function directionalErrors(model: tf.LayersModel, shape: number[], seed: number): Promise<{ engine: number; tfGrad: number }> {
+    await tf.setBackend('cpu');
+    const x = seededInput(shape, seed);
+    const loss = randomLoss(shape[0]!, model.outputs[0]!.shape[1] as number, seed + 1);
+    const total = (v: tf.Tensor) => tf.tidy(() => tf.sum(loss(model.predict(v) as tf.Tensor2D)).dataSync()[0]!);
+    const network = compileLayersNetwork(model)!;
+    const engine = tf.tidy(() => network.valueAndGradient(x, loss).gradient);
+    const reference = tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(loss(model.predict(v) as tf.Tensor2D)))(x));
+    const h = 1e-2;
+    let engineError = 0;
+    let tfGradError = 0;
+    for (let k = 0; k < 6; k++) {
+      const direction = tf.tidy(() => {
+        const d = tf.randomNormal(shape, 0, 1, 'float32', seed + 10 + k);
+        return tf.div(d, tf.norm(d));
+      });
+      const numeric = tf.tidy(() => (total(tf.add(x, tf.mul(direction, h))) - total(tf.sub(x, tf.mul(direction, h)))) / (2 * h));
+      const along = (g: tf.Tensor) => tf.tidy(() => tf.sum(tf.mul(g, direction)).dataSync()[0]!);
+      const scale = Math.max(Math.abs(numeric), tf.tidy(() => tf.norm(engine).dataSync()[0]!));
+      engineError = Math.max(engineError, Math.abs(along(engine) - numeric) / scale);
+      tfGradError = Math.max(tfGradError, Math.abs(along(reference) - numeric) / scale);
+      direction.dispose();
+    }
+    tf.dispose([x, engine, reference]);
+    return { engine: engineError, tfGrad: tfGradError };
+  }
+
+  it('a small dense model', async () => {
+    const model = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [8], units: 10, activation: 'tanh', ...init(101) }),
+        tf.layers.dense({ units: 6, activation: 'sigmoid', ...init(102) }),
+        tf.layers.dense({ units: 3, ...init(103) }),
+      ],
+    });
+    expect((await directionalErrors(model, [4, 8], 104)).engine).toBeLessThan(1e-3);
+  });
+
+  it('a small conv model (strided same conv, depthwise, average pooling over partial windows)', async () => {
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [7, 7, 2], filters: 3, kernelSize: 3, strides: 2, padding: 'same', activation: 'tanh', ...init(105) }),
+        tf.layers.depthwiseConv2d({ kernelSize: 2, depthMultiplier: 2, padding: 'same', activation: 'tanh', depthwiseInitializer: tf.initializers.glorotNormal({ seed: 106 }) }),
+        tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 3, ...init(107) }),
+      ],
+    });
+    const errors = await directionalErrors(model, [3, 7, 7, 2], 108);
+    expect(errors.engine).toBeLessThan(1e-2);
+    // tfjs's AvgPoolGrad divides by the full window where the forward pass divided by the
+    // in-bounds part of it: tf.grad is off here, the engine is not.
+    expect(errors.engine).toBeLessThan(1e-3);
+    expect(errors.tfGrad).toBeGreaterThan(1e-2);
+  });
+});
+
+describe('failures', () => {
+  it('a loss that throws propagates its error and leaves no tensor behind', async () => {
+    for (const backend of BACKENDS) {
+      await tf.setBackend(backend);
+      const network = compileLayersNetwork(convModel({}))!;
+      const x = seededInput([2, 9, 9, 2], 121);
+      const before = tf.memory().numTensors;
+      expect(() =>
+        network.valueAndGradient(x, (z) => {
+          tf.mul(z, 2);
+          throw new Error('loss failed');
+        }),
+      ).toThrow('loss failed');
+      expect(tf.memory().numTensors).toBe(before);
       x.dispose();
     }
   });

@@ -315,11 +315,34 @@ describe('registration', () => {
     expect(() => failOnUnawaited()).not.toThrow();
   });
 
+  test('a test only answers for its own assertions, so concurrent tests do not blame each other', async () => {
+    let release: (() => void) | undefined;
+    const slow = () => new Promise<{ pass: boolean; message: () => string }>((resolve) => (release = () => resolve({ pass: true, message: () => '' })));
+    let wrapped: Record<string, (this: unknown, received: unknown) => Promise<unknown>> = {};
+    const hooks: ((context?: unknown) => void)[] = [];
+    registerMatchers({ extend: (m) => (wrapped = m as typeof wrapped) }, { toBeSlow: slow }, {
+      afterEach: (fn) => hooks.push(fn),
+      ownerOfAssertion: (ctx) => ctx.task,
+      ownerInAfterEach: (context) => (context as { task: unknown }).task,
+    });
+    const taskA = { name: 'a' };
+    const taskB = { name: 'b' };
+    const running = wrapped.toBeSlow!.call({ isNot: false, promise: '', utils: {}, task: taskA }, 1);
+    expect(() => hooks[0]!({ task: taskB })).not.toThrow();
+    expect(() => hooks[0]!({ task: taskA })).toThrow('expect(…).toBeSlow() was still running when the test ended');
+    release!();
+    await running;
+    expect(() => hooks[0]!({ task: taskA })).not.toThrow();
+  });
+
   test('registerMatchers extends the given expect with every matcher and hooks afterEach', () => {
     const extended: string[] = [];
     const hooks: (() => void)[] = [];
     registerMatchers({ extend: (m) => extended.push(...Object.keys(m)) }, robustestMatchers, { afterEach: (fn) => hooks.push(fn) });
-    expect(extended).toEqual(['toBeRobustAgainst', 'toHaveRobustAccuracy', 'toBeRobust', 'toMatchRobustnessSnapshot']);
+    expect(extended).toEqual(Object.keys(robustestMatchers));
+    expect(extended).toEqual(expect.arrayContaining(['toBeRobustAgainst', 'toHaveRobustAccuracy', 'toBeRobust', 'toMatchRobustnessSnapshot']));
     expect(hooks).toHaveLength(1);
+    // Jest waits for a `done` callback when a hook declares a parameter.
+    expect(hooks[0]!.length).toBe(0);
   });
 });

@@ -63,7 +63,7 @@ export function transposedInput(dy: tf.Tensor4D, g: ConvGeometry): { input: tf.T
     ]);
     input = tf.reshape(spread, [n, Ho * sh, Wo * sw, c]);
   }
-  let before = [(kh - 1) * dh - top, (kw - 1) * dw - top];
+  let before = [(kh - 1) * dh - top, (kw - 1) * dw - left];
   let after = [H - 1 - (Ho - 1) * sh + top - extraH, W - 1 - (Wo - 1) * sw + left - extraW];
   if (before.some((p) => p < 0) || after.some((p) => p < 0)) {
     const [n, h, w, c] = input.shape;

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GradientResult, LossFn, Network } from './types.js';
 import type { Op } from './ops/op.js';
 import { insideEngineScope } from './prepared.js';
+import { discardFailedTape } from './tape.js';
 
 export interface Node {
   readonly op: Op;
@@ -68,6 +69,7 @@ export class LayerNetwork implements Network {
         return { logits: logits === x ? tf.clone(logits) : logits, loss: perSample!, gradient };
       });
     } catch (error) {
+      discardFailedTape();
       perSample?.dispose();
       throw error;
     }

@@ -11,6 +11,7 @@
  * window spreads it evenly over its in-bounds positions.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { onHost, registerHostKernel } from './host-memory.js';
 
 export const MAX_POOL_BACKPROP = 'RobustestMaxPoolBackprop';
 export const AVG_POOL_BACKPROP = 'RobustestAvgPoolBackprop';
@@ -25,61 +26,6 @@ export interface PoolAttrs {
    */
   reluGate: boolean;
 }
-
-interface TensorInfoLike {
-  dataId: object;
-  shape: number[];
-  dtype: string;
-}
-
-/** What the kernels need from a backend: read an input, allocate and fill an output. */
-interface HostMemory {
-  read(t: TensorInfoLike): Float32Array;
-  /** Allocates a float32 output (zero-filled if `zero`); `fill` writes it; returns its info. */
-  output(shape: number[], zero: boolean, fill: (out: Float32Array) => void): TensorInfoLike;
-}
-
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: string): TensorInfoLike;
-  typedArrayFromHeap(t: TensorInfoLike): Float32Array;
-}
-interface CpuBackendLike {
-  data: { get(dataId: object): { values: ArrayLike<number> } };
-  makeTensorInfo(shape: number[], dtype: string, values: Float32Array): TensorInfoLike;
-}
-
-function wasmMemory(backend: WasmBackendLike): HostMemory {
-  return {
-    read: (t) => backend.typedArrayFromHeap(t),
-    output(shape, zero, fill) {
-      const out = backend.makeOutput(shape, 'float32');
-      // Allocation may grow the heap; views are taken after it.
-      const view = backend.typedArrayFromHeap(out);
-      if (zero) view.fill(0);
-      fill(view);
-      return out;
-    },
-  };
-}
-
-function cpuMemory(backend: CpuBackendLike): HostMemory {
-  return {
-    read: (t) => {
-      const values = backend.data.get(t.dataId).values;
-      return values instanceof Float32Array ? values : Float32Array.from(values);
-    },
-    output(shape, _zero, fill) {
-      const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
-      fill(out);
-      return backend.makeTensorInfo(shape, 'float32', out);
-    },
-  };
-}
-
-const HOSTS: Record<string, (backend: unknown) => HostMemory> = {
-  wasm: (b) => wasmMemory(b as WasmBackendLike),
-  cpu: (b) => cpuMemory(b as CpuBackendLike),
-};
 
 function geometry(xShape: number[], attrs: PoolAttrs) {
   return tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad);
@@ -209,42 +155,24 @@ let registered = false;
 function register(): void {
   if (registered) return;
   registered = true;
-  for (const [backendName, host] of Object.entries(HOSTS)) {
-    // A second copy of this module (ESM and CJS builds in one process) shares the registry.
-    if (!tf.getKernel(MAX_POOL_BACKPROP, backendName)) {
-      tf.registerKernel({
-        kernelName: MAX_POOL_BACKPROP,
-        backendName,
-        kernelFunc: ({ inputs, backend, attrs }) => {
-          const { x, y, dy } = inputs as unknown as { x: TensorInfoLike; y: TensorInfoLike; dy: TensorInfoLike };
-          const memory = host(backend);
-          const pool = attrs as unknown as PoolAttrs;
-          const tiled = tiles2x2(x.shape, pool);
-          return memory.output(x.shape, !tiled, (dx) =>
-            tiled
-              ? maxPoolBackprop2x2(memory.read(x), memory.read(y), memory.read(dy), dx, x.shape, pool.reluGate)
-              : maxPoolBackprop(memory.read(x), memory.read(y), memory.read(dy), dx, x.shape, pool),
-          ) as unknown as tf.TensorInfo;
-        },
-      });
-    }
-    if (!tf.getKernel(AVG_POOL_BACKPROP, backendName)) {
-      tf.registerKernel({
-        kernelName: AVG_POOL_BACKPROP,
-        backendName,
-        kernelFunc: ({ inputs, backend, attrs }) => {
-          const { x, dy } = inputs as unknown as { x: TensorInfoLike; dy: TensorInfoLike };
-          const memory = host(backend);
-          return memory.output(x.shape, true, (dx) => avgPoolBackprop(memory.read(dy), dx, x.shape, attrs as unknown as PoolAttrs)) as unknown as tf.TensorInfo;
-        },
-      });
-    }
-  }
+  registerHostKernel(MAX_POOL_BACKPROP, (memory, { x, y, dy }, attrs) => {
+    const pool = attrs as unknown as PoolAttrs;
+    const shape = x!.shape;
+    const tiled = tiles2x2(shape, pool);
+    return memory.output(shape, 'float32', !tiled, (dx) => {
+      const [xs, ys, dys] = [memory.read(x!), memory.read(y!), memory.read(dy!)] as Float32Array[];
+      if (tiled) maxPoolBackprop2x2(xs!, ys!, dys!, dx as Float32Array, shape, pool.reluGate);
+      else maxPoolBackprop(xs!, ys!, dys!, dx as Float32Array, shape, pool);
+    });
+  });
+  registerHostKernel(AVG_POOL_BACKPROP, (memory, { x, dy }, attrs) =>
+    memory.output(x!.shape, 'float32', true, (dx) => avgPoolBackprop(memory.read(dy!) as Float32Array, dx as Float32Array, x!.shape, attrs as unknown as PoolAttrs)),
+  );
 }
 
 /** Whether the current backend runs the kernels of this module. */
 export function hostPoolKernels(): boolean {
-  return tf.getBackend() in HOSTS;
+  return onHost('float32');
 }
 
 /**

@@ -6,5 +6,9 @@ import 'robustest/jest-globals';
 import * as robustest from 'robustest';
 import * as matchers from 'robustest/matchers';
 import Reporter, { RobustnessReporter } from 'robustest/reporter';
+import type { Reporter as VitestReporter } from 'vitest/node';
 
 export const entries = [robustest.evaluate, robustest.robustnessSerializer, matchers.robustestMatchers, matchers.configureRobustest, Reporter, RobustnessReporter];
+
+// The reporter is a Vitest reporter as far as the type checker is concerned.
+export const reporter: VitestReporter = new RobustnessReporter();

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError } from '../../../errors.js';
 import { notice } from '../notices.js';
+import { discardFailedTape } from '../tape.js';
 import type { Cotangent, InputGradient, LayerLike, Op } from './op.js';
 
 export class FallbackOp implements Op {
@@ -52,17 +53,6 @@ export class FallbackOp implements Op {
     if (tf.getBackend() !== 'cpu') this.onCpu = true;
     return gradients.map((gradient) => ({ gradient }));
   }
-}
-
-/**
- * tf.grad leaves its tape (and the tensors saved on it) behind when a gradient function throws;
- * the next tf.grad would start a new tape, so this only frees the saved tensors.
- */
-function discardFailedTape(): void {
-  const state = tf.engine().state as unknown as { activeTape: { saved?: tf.Tensor[] }[] | null; gradientDepth: number };
-  if (state.gradientDepth !== 0 || !state.activeTape) return;
-  for (const node of state.activeTape) for (const t of node.saved ?? []) t.dispose();
-  state.activeTape = null;
 }
 
 /**

@@ -1,0 +1,136 @@
+/**
+ * One backend's share of `npm run bench` (the backend comes from ROBUSTEST_BACKEND, set by
+ * run.ts): for each bundled model, forward and gradient cost, the PGD-40 curve against the
+ * plain tf.grad baseline, and C&W and DeepFool with the engine against the same attacks on
+ * tf.grad. Every ratio compares two measurements taken in this process.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { carliniWagner, classifier, deepfool, ensureBackend, evaluate, pgd, type Attack, type Classifier } from '../src/index.js';
+import { attackLoss } from '../src/attacks/losses.js';
+import { mnistSamples, type MnistModelName } from '../examples/mnist/models.js';
+import { benchModel, describeArchitecture } from './models.js';
+import { plainGradient, plainPgdCurve } from './baseline.js';
+import { accuracies, count, medianMs, ms, percent, ratio, s, seconds } from './timing.js';
+
+const EPSILONS = [0.02, 0.05, 0.1, 0.15, 0.2, 0.3];
+const PGD = { steps: 40, relativeStepSize: 0.01 / 0.3 };
+const SEED = 7;
+const CURVE_DIGITS = 500;
+const MINIMIZATION_DIGITS = 100;
+
+interface Options {
+  models: MnistModelName[];
+  /** Parts to skip: 'baseline' (plain curve), 'minimization' (C&W, DeepFool), 'autodiff' (their tf.grad runs). */
+  skip: Set<string>;
+}
+
+function options(): Options {
+  const raw = JSON.parse(process.env.BENCH_OPTIONS ?? '{}') as { models?: MnistModelName[]; skip?: string[] };
+  return { models: raw.models ?? ['mlp', 'cnn'], skip: new Set(raw.skip ?? []) };
+}
+
+const line = (text: string) => process.stdout.write(`${text}\n`);
+
+function failure(error: unknown): string {
+  return `fails: ${String((error as Error)?.message ?? error).split('\n')[0]}`;
+}
+
+/** Median L2 over the samples the model got right (a failed attack counts as ∞). */
+function medianDistance(distances: readonly number[]): number {
+  const attacked = distances.filter((d) => d > 0).sort((a, b) => a - b);
+  return attacked.length === 0 ? NaN : attacked[Math.floor(attacked.length / 2)]!;
+}
+
+async function costs(clf: Classifier, model: tf.LayersModel, x: tf.Tensor, labels: Int32Array): Promise<void> {
+  const loss = attackLoss('ce', labels, null);
+  const forward = await medianMs(async () => {
+    const z = await clf.logits(x);
+    z.dataSync();
+    z.dispose();
+  });
+  const gradient = await medianMs(async () => {
+    const r = await clf.valueAndGradient(x, loss);
+    r.gradient.dataSync();
+    tf.dispose([r.logits, r.loss, r.gradient]);
+  });
+  const predict = await medianMs(() => tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync()));
+  line(`  forward, ${x.shape[0]} digits:   ${ms(forward)}   (model.predict: ${ms(predict)})`);
+  line(`  gradient, ${x.shape[0]} digits:  ${ms(gradient)} = ${ratio(gradient / forward)} forward   [${clf.gradientPath}]`);
+  try {
+    const plain = await medianMs(() => plainGradient(model, x, labels).dataSync(), 5, 1);
+    line(`  plain tf.grad through model.predict: ${ms(plain)} = ${ratio(plain / forward)} forward; the engine is ${ratio(plain / gradient)} faster`);
+  } catch (error) {
+    line(`  plain tf.grad through model.predict: ${failure(error)}`);
+  }
+}
+
+async function curve(clf: Classifier, model: tf.LayersModel, x: tf.Tensor, labels: Int32Array, skip: Set<string>): Promise<void> {
+  const attack = pgd({ norm: 'linf', ...PGD, randomStart: true });
+  // Warm-up (compilation, kernels' first runs) outside the measurement.
+  await evaluate(clf, { inputs: tf.slice(x, 0, 20), labels: labels.slice(0, 20) }, { attack: pgd({ steps: 2 }), epsilons: [0.1], seed: SEED });
+  const ours = await seconds(() => evaluate(clf, { inputs: x, labels }, { attack, epsilons: EPSILONS, seed: SEED }));
+  const report = ours.value;
+  const full = EPSILONS.length * PGD.steps * x.shape[0];
+  line(`  PGD-40 L∞ curve, ${EPSILONS.length} ε, ${x.shape[0]} digits (ε = ${EPSILONS.join(', ')})`);
+  line(`    robustest:  ${s(ours.seconds)}, ${count(report.gradientEvaluations)} gradient evaluations (early stop and ε-nesting saved ${percent(1 - report.gradientEvaluations / full)} of ${count(full)})`);
+  line(`                clean accuracy ${report.cleanAccuracy.toFixed(3)}, robust accuracy ${accuracies(report.robustAccuracy)}`);
+  if (skip.has('baseline')) {
+    line('    plain tf.grad: skipped (--skip baseline)');
+    return;
+  }
+  try {
+    const plain = await seconds(async () => plainPgdCurve(model, x, labels, EPSILONS, { ...PGD, seed: SEED }));
+    line(`    plain tf.grad: ${s(plain.seconds)}, ${count(plain.value.gradientEvaluations)} gradient evaluations, robust accuracy ${accuracies(plain.value.robustAccuracy)}`);
+    line(`    → robustest is ${ratio(plain.seconds / ours.seconds)} faster`);
+  } catch (error) {
+    line(`    plain tf.grad: ${failure(error)}`);
+  }
+}
+
+async function minimization(name: string, make: () => Attack, clf: Classifier, model: tf.LayersModel, x: tf.Tensor, labels: Int32Array, skip: Set<string>): Promise<void> {
+  const samples = { inputs: x, labels };
+  const ours = await seconds(() => make().run(clf, samples, { seed: SEED }));
+  ours.value.adversarials.dispose();
+  const found = ours.value.success.filter(Boolean).length;
+  const head = `  ${name}, ${x.shape[0]} digits: ${s(ours.seconds)}, ${count(ours.value.gradientEvaluations)} gradient evaluations, median L2 ${medianDistance(ours.value.distances).toFixed(3)} (${found}/${x.shape[0]} adversarial or misclassified)`;
+  if (skip.has('autodiff')) {
+    line(head);
+    return;
+  }
+  // The same attack with every gradient from tf.grad: the model wrapped as a plain function.
+  const viaAutodiff = classifier((v: tf.Tensor) => model.predict(v) as tf.Tensor, { name: `${model.name} via tf.grad` });
+  try {
+    const theirs = await seconds(() => make().run(viaAutodiff, samples, { seed: SEED }));
+    theirs.value.adversarials.dispose();
+    line(`${head}; with tf.grad gradients ${s(theirs.seconds)} → engine ${ratio(theirs.seconds / ours.seconds)} faster`);
+  } catch (error) {
+    line(`${head}; with tf.grad gradients: ${failure(error)}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const { models, skip } = options();
+  const backend = await ensureBackend();
+  line(`\n== backend ${backend} (tfjs ${tf.version.tfjs}, node ${process.version}) ==`);
+  for (const name of models) {
+    const { model, weights } = await benchModel(name);
+    const clf = classifier(model, { name });
+    const digits = mnistSamples(CURVE_DIGITS);
+    const labels = Int32Array.from(digits.labels);
+    line(`\n${name} (${weights}): ${describeArchitecture(model)}`);
+    await costs(clf, model, digits.inputs, labels);
+    await curve(clf, model, digits.inputs, labels, skip);
+    if (!skip.has('minimization')) {
+      const x = tf.slice(digits.inputs, 0, MINIMIZATION_DIGITS);
+      const y = labels.slice(0, MINIMIZATION_DIGITS);
+      await minimization('C&W L2 (defaults)', () => carliniWagner(), clf, model, x, y, skip);
+      await minimization('DeepFool L2 (defaults)', () => deepfool(), clf, model, x, y, skip);
+      x.dispose();
+    }
+    digits.inputs.dispose();
+    model.dispose();
+  }
+}
+
+await main();

@@ -1,0 +1,35 @@
+/**
+ * `npm run bench`: runs bench/backend.ts once per backend, each in its own process (robustest
+ * picks its backend once per process, from ROBUSTEST_BACKEND).
+ *
+ *   npm run bench                                  wasm and cpu, both models, everything
+ *   npm run bench -- --backends wasm --models mlp  a subset
+ *   npm run bench -- --skip baseline,autodiff      without the slow tf.grad comparisons
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { availableParallelism, cpus } from 'node:os';
+
+function flag(name: string, fallback: string): string[] {
+  const i = process.argv.indexOf(`--${name}`);
+  return (i >= 0 ? process.argv[i + 1]! : fallback).split(',').filter(Boolean);
+}
+
+const backends = flag('backends', 'wasm,cpu');
+const models = flag('models', 'mlp,cnn');
+const skip = flag('skip', '');
+const script = fileURLToPath(new URL('./backend.ts', import.meta.url));
+
+process.stdout.write(`robustest bench — ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores; backends ${backends.join(', ')}\n`);
+let failed = false;
+for (const backend of backends) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', script], {
+    stdio: 'inherit',
+    env: { ...process.env, ROBUSTEST_BACKEND: backend, BENCH_OPTIONS: JSON.stringify({ models, skip }) },
+  });
+  if (result.status !== 0) {
+    process.stdout.write(`backend ${backend}: the bench process exited with ${result.status ?? result.signal}\n`);
+    failed = true;
+  }
+}
+process.exitCode = failed ? 1 : 0;
