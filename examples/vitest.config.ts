@@ -15,7 +15,10 @@ export default defineConfig({
   },
   test: {
     include: ['examples/**/*.robust.test.ts'],
-    setupFiles: ['robustest/vitest'],
+    // A user's config says setupFiles: ['robustest/vitest'].
+    setupFiles: [`${root}matchers/vitest.ts`],
+    // A table of every robustness assertion at the end of the run (users write 'robustest/reporter').
+    reporters: ['default', `${root}matchers/reporter.ts`],
     testTimeout: 300_000,
     pool: 'forks',
   },

@@ -17,7 +17,10 @@ export interface MnistModelMetrics {
   parameters: number;
   epochs: number;
   batchSize: number;
+  /** Adam's initial learning rate, annealed to zero over the epochs by a cosine schedule. */
   learningRate: number;
+  /** Training images are shifted by up to this many pixels, per image and epoch. */
+  maxShift: number;
   trainSamples: number;
   testSamples: number;
   /** Accuracy on the whole test split. */

@@ -22,8 +22,8 @@ import type { Attack, CriterionSpec, TargetSpec } from './types.js';
 export interface ApgdOptions {
   /** Default 'linf'. */
   norm?: 'linf' | 'l2';
-  /** Default 'ce' untargeted, 'dlr' (targeted DLR) with a target. */
-  loss?: 'ce' | 'dlr';
+  /** Default 'ce' untargeted, 'dlr' (targeted DLR) with a target; 'margin' is C&W's. */
+  loss?: 'ce' | 'dlr' | 'margin';
   /** Iterations per restart. Default 100. */
   steps?: number;
   /** Runs from fresh random starts, each on the samples still unbroken. Default 1. */
@@ -44,7 +44,7 @@ export function apgd(options: ApgdOptions = {}): Attack {
   const norm = checkNorm(options.norm ?? APGD_DEFAULTS.norm, ['linf', 'l2'] as const, 'apgd');
   const target = checkTarget(options.target, 'apgd');
   const criterion = checkCriterion(options.criterion, target, { targeted: true, topK: true }, 'apgd');
-  const loss = checkChoice(options.loss ?? (target !== undefined ? 'dlr' : 'ce'), ['ce', 'dlr'] as const, 'loss', 'apgd');
+  const loss = checkChoice(options.loss ?? (target !== undefined ? 'dlr' : 'ce'), ['ce', 'dlr', 'margin'] as const, 'loss', 'apgd');
   const steps = checkInteger(options.steps ?? APGD_DEFAULTS.steps, 'steps', 'apgd', 1);
   const restarts = checkInteger(options.restarts ?? APGD_DEFAULTS.restarts, 'restarts', 'apgd', 1);
   const rho = checkNumber(options.rho ?? APGD_DEFAULTS.rho, 'rho', 'apgd', 0, 1);
@@ -82,7 +82,7 @@ export function checkpointSchedule(steps: number): { first: number; decrease: nu
 
 interface Run {
   norm: 'linf' | 'l2';
-  loss: 'ce' | 'dlr';
+  loss: 'ce' | 'dlr' | 'margin';
   steps: number;
   rho: number;
   momentum: number;

@@ -2,6 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Norm } from '../norms.js';
 import type { AttackContext } from './runner.js';
+import { replaceRows as replaceBlocks, takeRows as takeBlocks } from '../engine/gradient/rows.js';
+import { sign } from '../engine/gradient/sign.js';
 
 const TINY = 1e-12;
 
@@ -15,7 +17,7 @@ export function ascentDirection(gradient: tf.Tensor, norm: Norm): tf.Tensor {
   return tf.tidy(() => {
     switch (norm) {
       case 'linf':
-        return tf.sign(gradient);
+        return sign(gradient);
       case 'l2':
         return tf.div(gradient, tf.maximum(perSample(gradient, (f) => tf.norm(f, 'euclidean', 1) as tf.Tensor1D), TINY));
       case 'l1':
@@ -56,8 +58,10 @@ function projectL1(delta: tf.Tensor, epsilon: number): tf.Tensor {
   const cumsum = tf.cumsum(sorted, 1);
   const ks = tf.reshape(tf.range(1, d + 1), [1, d]);
   const condition = tf.greater(tf.sub(sorted, tf.div(tf.sub(cumsum, epsilon), ks)), 0);
-  const rho = tf.maximum(tf.sub(tf.sum(tf.cast(condition, 'int32'), 1), 1), 0);
-  const theta = tf.reshape(tf.div(tf.sub(tf.gather(cumsum, rho, 1, 1), epsilon), tf.cast(tf.add(rho, 1), 'float32')), [n, 1]);
+  const rho = tf.cast(tf.maximum(tf.sub(tf.sum(tf.cast(condition, 'int32'), 1), 1), 0), 'int32');
+  // The cumulative sum at rho, picked by a one-hot mask (gather with batch dims is unreliable on wasm).
+  const atRho = tf.sum(tf.mul(cumsum, tf.oneHot(rho as tf.Tensor1D, d)), 1);
+  const theta = tf.reshape(tf.div(tf.sub(atRho, epsilon), tf.cast(tf.add(rho, 1), 'float32')), [n, 1]);
   const inside = tf.reshape(tf.lessEqual(tf.sum(abs, 1), epsilon), [n, 1]);
   const projected = tf.mul(tf.sign(flat), tf.relu(tf.sub(abs, tf.maximum(theta, 0))));
   return tf.reshape(tf.where(tf.broadcastTo(inside, [n, d]), flat, projected), delta.shape);
@@ -142,20 +146,15 @@ export function randomStart(ctx: AttackContext, x0: tf.Tensor, rows: readonly nu
 }
 
 /**
- * `base` with its rows `rows` replaced by the rows of `values` (one per listed row), as one
- * gather; `base` is left alone.
+ * `base` with its rows `rows` replaced by the rows of `values` (one per listed row); `base` is
+ * left alone. Rows move as blocks (tf.gather is slow on wasm).
  */
 export function replaceRows(base: tf.Tensor, rows: readonly number[], values: tf.Tensor): tf.Tensor {
   if (rows.length === 0) return tf.clone(base);
-  return tf.tidy(() => {
-    const n = base.shape[0];
-    const index = Int32Array.from({ length: n }, (_, i) => i);
-    rows.forEach((r, k) => (index[r] = n + k));
-    return tf.gather(tf.concat([base, values], 0), index);
-  });
+  return replaceBlocks(base, rows, values);
 }
 
-/** Rows of `t` by position (a plain gather that accepts a number list). */
+/** Rows of `t` by position (a gather along axis 0 that accepts a number list). */
 export function takeRows(t: tf.Tensor, positions: readonly number[]): tf.Tensor {
-  return tf.gather(t, Int32Array.from(positions));
+  return takeBlocks(t, positions);
 }

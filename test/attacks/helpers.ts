@@ -130,19 +130,21 @@ export interface LinearFixture {
 
 /**
  * Random linear classifier with points in the middle of [0, 1]^features and minimal L2
- * distances well below 0.35, so the box never binds at the optimum.
+ * distances in [0.05, 0.15] (L1 below 0.25), so the box never binds at the optimum.
  */
 export function linearFixture(seed: number, classes: number, features: number, count: number): LinearFixture {
   const r = fixtureRandom(seed);
   const W = Array.from({ length: classes }, () => Array.from({ length: features }, () => (r() * 2 - 1) * 4));
-  const b = Array.from({ length: classes }, () => r() * 0.2);
+  // Boundaries pass near the centre of the box, so points around it are close to several.
+  const b = W.map((w) => -0.5 * w.reduce((s, v) => s + v, 0) + (r() - 0.5) * 0.2);
   const model = linear(W, b);
   const xs: number[][] = [];
   while (xs.length < count) {
-    const x = Array.from({ length: features }, () => 0.4 + 0.2 * r());
+    const x = Array.from({ length: features }, () => 0.3 + 0.4 * r());
     const label = argmax(logitsOf(model, x));
-    // Keep the optimum well inside the box for every norm.
-    if (minimalDistance(model, x, label, 'l2') < 0.12 && minimalDistance(model, x, label, 'l1') < 0.3) xs.push(x);
+    // Keep the optimum well inside the box for every norm, and far above float32 resolution.
+    const d2 = minimalDistance(model, x, label, 'l2');
+    if (d2 > 0.05 && d2 < 0.15 && minimalDistance(model, x, label, 'l1') < 0.25) xs.push(x);
   }
   const labels = xs.map((x) => argmax(logitsOf(model, x)));
   return { model, xs, labels, inputs: tf.tensor2d(xs) };

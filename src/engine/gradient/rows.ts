@@ -48,7 +48,7 @@ function checkRows(where: string, rows: readonly number[], n: number): void {
 /** Rows `positions` of `t`, in that order: tf.gather along axis 0. */
 export function takeRows(t: tf.Tensor, positions: readonly number[]): tf.Tensor {
   checkRows('takeRows', positions, t.shape[0]!);
-  if (!onHost(t.dtype)) return tf.gather(t, Int32Array.from(positions));
+  if (!onHost(t.dtype) || positions.length === 0 || t.size === 0) return tf.gather(t, Int32Array.from(positions));
   register();
   return tf.engine().runKernel(TAKE_ROWS, { x: t }, { rows: [...positions] } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
@@ -59,7 +59,7 @@ export function replaceRows(base: tf.Tensor, rows: readonly number[], values: tf
   if (values.shape[0] !== rows.length || rowSize(values.shape) !== rowSize(base.shape)) {
     throw new RangeError(`replaceRows: ${rows.length} rows of [${base.shape.slice(1)}] expected, got [${values.shape}]`);
   }
-  if (!onHost(base.dtype) || base.dtype !== values.dtype) {
+  if (!onHost(base.dtype) || base.dtype !== values.dtype || base.size === 0) {
     return tf.tidy(() => {
       const n = base.shape[0]!;
       const index = Int32Array.from({ length: n }, (_, i) => i);

@@ -1,0 +1,171 @@
+/**
+ * The engine's own kernels against tfjs's: pooling input gradients (max and average, every
+ * geometry, ties), row selection and sign, on cpu and wasm, leaving no tensor behind.
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { avgPoolBackpropHost, maxPoolBackpropHost } from '../src/engine/gradient/pool-kernels.js';
+import { replaceRows, takeRows } from '../src/engine/gradient/rows.js';
+import { sign } from '../src/engine/gradient/sign.js';
+
+const BACKENDS = ['cpu', 'wasm'] as const;
+
+beforeAll(async () => {
+  await tf.setBackend('wasm');
+  await tf.setBackend('cpu');
+});
+
+/** Runs `body` on each backend and checks it leaves the tensor count unchanged. */
+async function onEachBackend(body: (backend: string) => void): Promise<void> {
+  for (const backend of BACKENDS) {
+    await tf.setBackend(backend);
+    const before = tf.memory().numTensors;
+    body(backend);
+    expect(tf.memory().numTensors, `tensors left on ${backend}`).toBe(before);
+  }
+}
+
+function values(t: tf.Tensor): number[] {
+  return Array.from(t.dataSync());
+}
+
+/** Values of a tensor computed for the comparison only (freed right away). */
+function computed(body: () => tf.Tensor): number[] {
+  const t = tf.tidy(body);
+  const v = values(t);
+  t.dispose();
+  return v;
+}
+
+/** Equal up to float summation order (overlapping windows add several contributions). */
+function expectClose(got: number[], expected: ArrayLike<number>): void {
+  expect(got.length).toBe(expected.length);
+  const worst = got.reduce((m, v, i) => Math.max(m, Math.abs(v - expected[i]!)), 0);
+  expect(worst).toBeLessThan(1e-5);
+}
+
+/** Quantised values: many exact ties inside pooling windows. */
+function tiedInput(shape: number[], seed: number): tf.Tensor4D {
+  return tf.tidy(() => tf.div(tf.round(tf.mul(tf.randomUniform(shape, -1, 1, 'float32', seed), 2)), 2)) as tf.Tensor4D;
+}
+
+describe('pooling input gradients', () => {
+  const geometries: [string, number[], [number, number], [number, number], 'valid' | 'same'][] = [
+    ['2×2 tiles', [2, 6, 8, 3], [2, 2], [2, 2], 'valid'],
+    ['2×2 over odd sizes', [2, 7, 5, 2], [2, 2], [2, 2], 'valid'],
+    ['2×2 same over odd sizes', [2, 7, 5, 2], [2, 2], [2, 2], 'same'],
+    ['3×3 stride 2 (overlapping)', [2, 9, 9, 2], [3, 3], [2, 2], 'valid'],
+    ['3×3 stride 1 same', [1, 6, 6, 2], [3, 3], [1, 1], 'same'],
+    ['2×3 stride 1×2', [2, 7, 8, 1], [2, 3], [1, 2], 'valid'],
+  ];
+
+  for (const [name, shape, filter, strides, pad] of geometries) {
+    it(`max pooling, ${name}: equals tf.grad on cpu, ties included`, async () => {
+      await tf.setBackend('cpu');
+      const x = tiedInput(shape, 1);
+      const y = tf.maxPool(x, filter, strides, pad);
+      const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 2);
+      const expected = values(tf.grad((v: tf.Tensor4D) => tf.sum(tf.mul(tf.maxPool(v, filter, strides, pad), dy)))(x));
+      await onEachBackend(() => {
+        const pooled = tf.maxPool(x, filter, strides, pad);
+        const got = maxPoolBackpropHost(x, pooled, dy, { filterSize: filter, strides, pad, reluGate: false });
+        expectClose(values(got), expected);
+        tf.dispose([got, pooled]);
+      });
+    });
+
+    it(`max pooling, ${name}: the relu gate drops exactly the windows whose maximum is ≤ 0`, async () => {
+      await tf.setBackend('cpu');
+      const x = tf.relu(tiedInput(shape, 3)) as tf.Tensor4D;
+      const y = tf.maxPool(x, filter, strides, pad);
+      const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 4);
+      const gatedDy = tf.mul(dy, tf.step(y));
+      const expected = values(tf.grad((v: tf.Tensor4D) => tf.sum(tf.mul(tf.maxPool(v, filter, strides, pad), gatedDy)))(x));
+      await onEachBackend(() => {
+        const got = maxPoolBackpropHost(x, y, dy, { filterSize: filter, strides, pad, reluGate: true });
+        expectClose(values(got), expected);
+        got.dispose();
+      });
+    });
+
+    it(`average pooling, ${name}: the exact gradient of the forward pass`, async () => {
+      await tf.setBackend('cpu');
+      const x = tf.randomNormal(shape, 0, 1, 'float32', 5) as tf.Tensor4D;
+      const dy = tf.randomNormal(tf.avgPool(x, filter, strides, pad).shape, 0, 1, 'float32', 6);
+      // Reference from the definition: avgPool is linear, so its gradient is the transpose of its
+      // matrix, read off column by column with unit inputs.
+      const size = x.size / shape[0]!;
+      const expected = new Float32Array(x.size);
+      for (let b = 0; b < shape[0]!; b++) {
+        for (let i = 0; i < size; i++) {
+          const unit = tf.tidy(() => tf.cast(tf.reshape(tf.oneHot(tf.tensor1d([i], 'int32'), size), [1, ...shape.slice(1)]), 'float32') as tf.Tensor4D);
+          const column = tf.tidy(() => tf.sum(tf.mul(tf.avgPool(unit, filter, strides, pad), tf.slice(dy, b, 1))).dataSync()[0]!);
+          expected[b * size + i] = column;
+          unit.dispose();
+        }
+      }
+      await onEachBackend(() => {
+        const got = avgPoolBackpropHost(x, dy, { filterSize: filter, strides, pad });
+        expectClose(values(got), expected);
+        got.dispose();
+      });
+    });
+  }
+});
+
+describe('row selection', () => {
+  const cases: [string, tf.DataType, number[]][] = [
+    ['float32 images', 'float32', [6, 4, 3, 2]],
+    ['int32 rows', 'int32', [5, 7]],
+    ['bool rows', 'bool', [4, 3]],
+  ];
+  for (const [name, dtype, shape] of cases) {
+    it(`takeRows and replaceRows on ${name} equal tf.gather formulations`, async () => {
+      await onEachBackend(() => {
+        const t = tf.tidy(() => tf.cast(tf.round(tf.randomUniform(shape, -5, 5, 'float32', 7)), dtype));
+        const positions = [3, 0, 3, shape[0]! - 1];
+        const taken = takeRows(t, positions);
+        expect(taken.shape).toEqual([positions.length, ...shape.slice(1)]);
+        expect(taken.dtype).toBe(dtype);
+        expect(values(taken)).toEqual(computed(() => tf.gather(t, positions)));
+        const rows = [shape[0]! - 1, 1];
+        const replacement = takeRows(t, [0, 2]);
+        const replaced = replaceRows(t, rows, replacement);
+        const index = Array.from({ length: shape[0]! }, (_, i) => i);
+        index[rows[0]!] = 0;
+        index[rows[1]!] = 2;
+        expect(values(replaced)).toEqual(computed(() => tf.gather(t, index)));
+        const none = takeRows(t, []);
+        expect(none.shape).toEqual([0, ...shape.slice(1)]);
+        none.dispose();
+        tf.dispose([t, taken, replacement, replaced]);
+      });
+    });
+  }
+
+  it('rows outside the tensor are an error, not garbage', async () => {
+    await onEachBackend(() => {
+      const t = tf.zeros([3, 2]);
+      expect(() => takeRows(t, [3])).toThrow(RangeError);
+      expect(() => takeRows(t, [-1])).toThrow(RangeError);
+      const two = tf.zeros([2, 2]);
+      expect(() => replaceRows(t, [0, 5], two)).toThrow(RangeError);
+      tf.dispose([t, two]);
+    });
+  });
+});
+
+describe('sign', () => {
+  it('equals tf.sign on every backend, including 0, −0, ±∞ and NaN', async () => {
+    await tf.setBackend('cpu');
+    const data = [-3, -0.5, -0, 0, 1e-30, 2, Infinity, -Infinity, NaN];
+    const expected = computed(() => tf.sign(tf.tensor1d(data)));
+    await onEachBackend(() => {
+      const x = tf.tensor1d(data);
+      const got = sign(x);
+      expect(values(got)).toEqual(expected);
+      tf.dispose([x, got]);
+    });
+  });
+});
