@@ -8,6 +8,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { avgPoolBackpropHost, maxPoolBackpropHost } from '../src/engine/gradient/pool-kernels.js';
 import { replaceRows, takeRows } from '../src/engine/gradient/rows.js';
 import { sign } from '../src/engine/gradient/sign.js';
+import { crossEntropyLogitGradient, logitGradientOf, withLogitGradient } from '../src/engine/gradient/closed-form.js';
+import { compileLayersNetwork } from '../src/engine/gradient/layers.js';
+import type { LossFn } from '../src/engine/gradient/types.js';
 
 const BACKENDS = ['cpu', 'wasm'] as const;
 
@@ -167,5 +170,55 @@ describe('sign', () => {
       expect(values(got)).toEqual(expected);
       tf.dispose([x, got]);
     });
+  });
+});
+
+describe('closed-form loss heads', () => {
+  const labels = Int32Array.from([0, 2, 1, 2]);
+  const targets = Int32Array.from([1, 1, 0, 0]);
+  /** The attack objective written as tf ops, differentiated by tf.grad. */
+  const crossEntropy = (towards: Int32Array, sign: 1 | -1): LossFn => (z) =>
+    tf.tidy(() => tf.mul(tf.sub(tf.logSumExp(z, 1), tf.sum(tf.mul(z, tf.oneHot(tf.tensor1d(towards, 'int32'), 3)), 1)), sign) as tf.Tensor1D);
+
+  it('cross-entropy, untargeted and targeted: the same values and logit gradients as tf.grad', async () => {
+    for (const [closed, reference] of [
+      [crossEntropyLogitGradient(labels, null), crossEntropy(labels, 1)],
+      [crossEntropyLogitGradient(labels, targets), crossEntropy(targets, -1)],
+    ] as const) {
+      await onEachBackend(() => {
+        const z = tf.randomNormal([4, 3], 0, 3, 'float32', 9) as tf.Tensor2D;
+        const got = closed(z);
+        expectClose(values(got.loss), computed(() => reference(z)));
+        expectClose(values(got.gradient), computed(() => tf.grad((v: tf.Tensor) => tf.sum(reference(v as tf.Tensor2D)))(z)));
+        tf.dispose([z, got.loss, got.gradient]);
+      });
+    }
+  });
+
+  it('the network takes the logit gradient from the closed form when the loss carries one', async () => {
+    await tf.setBackend('cpu');
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [5], units: 3, kernelInitializer: tf.initializers.glorotNormal({ seed: 10 }) })] });
+    const network = compileLayersNetwork(model)!;
+    const x = tf.randomNormal([4, 5], 0, 1, 'float32', 11);
+    const plain = crossEntropy(labels, 1);
+    const closed = withLogitGradient(plain, crossEntropyLogitGradient(labels, null));
+    // A closed form that doubles the gradient shows which path was taken.
+    const doubled = withLogitGradient(plain, (z) => tf.tidy(() => {
+      const r = crossEntropyLogitGradient(labels, null)(z);
+      return { loss: r.loss, gradient: tf.mul(r.gradient, 2) as tf.Tensor2D };
+    }));
+    expect(logitGradientOf(plain)).toBeUndefined();
+    const run = (loss: LossFn) => {
+      const r = network.valueAndGradient(x, loss);
+      const out = { loss: values(r.loss), gradient: values(r.gradient) };
+      tf.dispose([r.logits, r.loss, r.gradient]);
+      return out;
+    };
+    const viaTape = run(plain);
+    const viaClosedForm = run(closed);
+    expectClose(viaClosedForm.loss, viaTape.loss);
+    expectClose(viaClosedForm.gradient, viaTape.gradient);
+    expectClose(run(doubled).gradient, viaTape.gradient.map((g) => 2 * g));
+    x.dispose();
   });
 });

@@ -6,17 +6,22 @@
  * class for training, the rest for testing; no randomness in the split).
  *
  * Determinism: every random choice flows from SEED through `Rng` — one integer seed per layer
- * initializer and one shuffle order per epoch. tfjs does not shuffle (`shuffle: false`), and
- * training runs on the pure-JavaScript `cpu` backend, whose float arithmetic is the same on
- * every machine, so a rerun writes byte-identical weights. (It also has every gradient kernel
- * the convolutions need, which the wasm backend lacks.)
+ * initializer, and per epoch one shuffle order and one shift per image. tfjs does not shuffle
+ * (`shuffle: false`). Training runs on the pure-JavaScript `cpu` backend, whose arithmetic is
+ * the same on every machine, so a rerun writes byte-identical weights; it also has every
+ * gradient kernel the convolutions need, which the wasm backend lacks.
+ *
+ * The two models train in parallel, one child process each, to use both cores.
  */
+import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src/engine/random.js';
 import { IMAGE_SHAPE, mnistSplit, TRAIN_FRACTION, type DigitSet } from './data.js';
 import {
   MNIST_METRICS_PATH,
+  MNIST_MODEL_NAMES,
   mnistModelDirectory,
   type MnistMetrics,
   type MnistModelMetrics,
@@ -26,13 +31,15 @@ import {
 const SEED = 1;
 const BACKEND = 'cpu';
 const WEIGHTS_FILE = 'weights.bin';
+const SIDE = IMAGE_SHAPE[0];
+const PIXELS = SIDE * IMAGE_SHAPE[1];
 
 interface Recipe {
-  name: MnistModelName;
   build(rng: Rng): tf.Sequential;
   epochs: number;
   batchSize: number;
   learningRate: number;
+  maxShift: number;
 }
 
 /** Keras' default initializers, with a seed of their own per layer. */
@@ -43,12 +50,14 @@ function initializers(rng: Rng, layer: string) {
   };
 }
 
-const RECIPES: Recipe[] = [
-  {
-    name: 'mlp',
-    epochs: 12,
-    batchSize: 32,
-    learningRate: 1e-3,
+// With 8,000 training digits both models overfit within a few epochs; shifting each image by
+// up to one pixel and annealing the learning rate adds about 1.5 points of test accuracy.
+const RECIPES: Record<MnistModelName, Recipe> = {
+  mlp: {
+    epochs: 10,
+    batchSize: 64,
+    learningRate: 2e-3,
+    maxShift: 1,
     build: (rng) =>
       tf.sequential({
         layers: [
@@ -58,11 +67,11 @@ const RECIPES: Recipe[] = [
         ],
       }),
   },
-  {
-    name: 'cnn',
+  cnn: {
     epochs: 8,
     batchSize: 32,
-    learningRate: 1e-3,
+    learningRate: 2e-3,
+    maxShift: 1,
     build: (rng) =>
       tf.sequential({
         layers: [
@@ -76,7 +85,104 @@ const RECIPES: Recipe[] = [
         ],
       }),
   },
-];
+};
+
+// ---------------------------------------------------------------------------------------------
+// The cpu backend reads every element of Conv2DBackpropFilter and MaxPoolGrad through
+// TensorBuffer.get, which makes a CNN epoch take about ten minutes. These replacements compute
+// the same sums (NHWC, dilation 1, like the stock kernels) with direct indexing.
+
+interface CpuBackend {
+  data: { get(dataId: object): { values: Float32Array } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+}
+interface KernelArgs {
+  inputs: Record<string, tf.TensorInfo>;
+  backend: CpuBackend;
+  attrs: Record<string, unknown>;
+}
+
+function conv2dBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const format = tf.backend_util.convertConv2DDataFormat(a.dataFormat);
+  if (format !== 'channelsLast') throw new Error('Conv2DBackpropFilter: only NHWC is supported here');
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, format);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
+  const xs = backend.data.get(x.dataId).values;
+  const dys = backend.data.get(dy.dataId).values;
+  const dw = new Float64Array(filterHeight * filterWidth * inChannels * outChannels);
+  for (let b = 0; b < batchSize; b++) {
+    for (let yR = 0; yR < outHeight; yR++) {
+      for (let yC = 0; yC < outWidth; yC++) {
+        const dyBase = ((b * outHeight + yR) * outWidth + yC) * outChannels;
+        for (let wR = 0; wR < filterHeight; wR++) {
+          const xR = yR * info.strideHeight - info.padInfo.top + wR;
+          if (xR < 0 || xR >= inHeight) continue;
+          for (let wC = 0; wC < filterWidth; wC++) {
+            const xC = yC * info.strideWidth - info.padInfo.left + wC;
+            if (xC < 0 || xC >= inWidth) continue;
+            const xBase = ((b * inHeight + xR) * inWidth + xC) * inChannels;
+            const wBase = (wR * filterWidth + wC) * inChannels * outChannels;
+            for (let d1 = 0; d1 < inChannels; d1++) {
+              const xv = xs[xBase + d1]!;
+              if (xv === 0) continue;
+              const row = wBase + d1 * outChannels;
+              for (let d2 = 0; d2 < outChannels; d2++) dw[row + d2]! += xv * dys[dyBase + d2]!;
+            }
+          }
+        }
+      }
+    }
+  }
+  return backend.makeTensorInfo(info.filterShape, 'float32', Float32Array.from(dw));
+}
+
+/** Routes each output gradient to the first maximum of its window, as tfjs's forward pass picks it. */
+function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const a = attrs as unknown as tf.MaxPoolGradAttrs;
+  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth } = info;
+  const xs = backend.data.get(input.dataId).values;
+  const dys = backend.data.get(dy.dataId).values;
+  const dx = new Float32Array(xs.length);
+  for (let b = 0; b < batchSize; b++) {
+    for (let yR = 0; yR < outHeight; yR++) {
+      for (let yC = 0; yC < outWidth; yC++) {
+        for (let d = 0; d < inChannels; d++) {
+          let best = -Infinity;
+          let at = -1;
+          for (let wR = 0; wR < filterHeight; wR++) {
+            const xR = yR * info.strideHeight - info.padInfo.top + wR;
+            if (xR < 0 || xR >= inHeight) continue;
+            for (let wC = 0; wC < filterWidth; wC++) {
+              const xC = yC * info.strideWidth - info.padInfo.left + wC;
+              if (xC < 0 || xC >= inWidth) continue;
+              const i = ((b * inHeight + xR) * inWidth + xC) * inChannels + d;
+              if (xs[i]! > best) {
+                best = xs[i]!;
+                at = i;
+              }
+            }
+          }
+          if (at >= 0) dx[at]! += dys[((b * outHeight + yR) * outWidth + yC) * inChannels + d]!;
+        }
+      }
+    }
+  }
+  return backend.makeTensorInfo(input.shape, 'float32', dx);
+}
+
+function installCpuGradientKernels(): void {
+  const kernels = { Conv2DBackpropFilter: conv2dBackpropFilter, MaxPoolGrad: maxPoolGrad };
+  for (const [kernelName, kernelFunc] of Object.entries(kernels)) {
+    tf.unregisterKernel(kernelName, BACKEND);
+    tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /** Fisher–Yates over 0..n-1. */
 function permutation(n: number, rng: Rng): Int32Array {
@@ -91,12 +197,21 @@ function permutation(n: number, rng: Rng): Int32Array {
   return order;
 }
 
-function shuffled(set: DigitSet, order: Int32Array): { x: tf.Tensor4D; y: tf.Tensor2D } {
-  const images = new Float32Array(set.images.length);
+/** One epoch's training tensors: the set in a fresh order, each image shifted (zero fill). */
+function epochData(set: DigitSet, maxShift: number, rng: Rng): { x: tf.Tensor4D; y: tf.Tensor2D } {
+  const order = permutation(set.count, rng.split('order'));
+  const shifts = rng.split('shift');
+  const images = new Float32Array(set.count * PIXELS);
   const labels = new Int32Array(set.count);
   order.forEach((from, to) => {
-    images.set(set.images.subarray(from * 784, (from + 1) * 784), to * 784);
     labels[to] = set.labels[from]!;
+    const dr = shifts.int(2 * maxShift + 1) - maxShift;
+    const dc = shifts.int(2 * maxShift + 1) - maxShift;
+    for (let r = Math.max(0, dr); r < Math.min(SIDE, SIDE + dr); r++) {
+      const source = from * PIXELS + (r - dr) * SIDE;
+      const target = to * PIXELS + r * SIDE;
+      for (let c = Math.max(0, dc); c < Math.min(SIDE, SIDE + dc); c++) images[target + c] = set.images[source + c - dc]!;
+    }
   });
   return tf.tidy(() => ({
     x: tf.tensor4d(images, [set.count, ...IMAGE_SHAPE]),
@@ -104,29 +219,31 @@ function shuffled(set: DigitSet, order: Int32Array): { x: tf.Tensor4D; y: tf.Ten
   }));
 }
 
-/** Number of correct predictions, per sample, in the set's order. */
+/** Whether each digit of the set is classified correctly, in the set's order. */
 function correctness(model: tf.LayersModel, set: DigitSet): boolean[] {
   const correct: boolean[] = [];
   const batch = 500;
   for (let start = 0; start < set.count; start += batch) {
     const n = Math.min(batch, set.count - start);
     const predicted = tf.tidy(() => {
-      const x = tf.tensor4d(set.images.subarray(start * 784, (start + n) * 784), [n, ...IMAGE_SHAPE]);
+      const x = tf.tensor4d(set.images.subarray(start * PIXELS, (start + n) * PIXELS), [n, ...IMAGE_SHAPE]);
       return tf.argMax(model.predict(x) as tf.Tensor, 1);
     });
-    const labels = predicted.dataSync();
+    const classes = predicted.dataSync();
     predicted.dispose();
-    for (let i = 0; i < n; i++) correct.push(labels[i] === set.labels[start + i]);
+    for (let i = 0; i < n; i++) correct.push(classes[i] === set.labels[start + i]);
   }
   return correct;
 }
 
+/** Writes model.json and weights.bin the way tfjs's file:// handler would. */
 async function save(model: tf.LayersModel, name: MnistModelName): Promise<number> {
   const dir = mnistModelDirectory(name);
   mkdirSync(dir, { recursive: true });
   let bytes = 0;
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
+      if (artifacts.modelTopology === undefined) throw new Error(`saving ${name}: tfjs produced no model topology`);
       const weights = tf.io.CompositeArrayBuffer.join(artifacts.weightData);
       bytes = weights.byteLength;
       const json: tf.io.ModelJSON = {
@@ -144,20 +261,31 @@ async function save(model: tf.LayersModel, name: MnistModelName): Promise<number
   return bytes;
 }
 
-async function train(recipe: Recipe, trainSet: DigitSet, testSet: DigitSet): Promise<MnistModelMetrics> {
-  const rng = new Rng(SEED).split(recipe.name);
+function seconds(since: number): string {
+  return ((performance.now() - since) / 1000).toFixed(1);
+}
+
+async function train(name: MnistModelName): Promise<MnistModelMetrics> {
+  await tf.setBackend(BACKEND);
+  installCpuGradientKernels();
+  const recipe = RECIPES[name];
+  const trainSet = mnistSplit('train');
+  const testSet = mnistSplit('test');
+  const rng = new Rng(SEED).split(name);
   const model = recipe.build(rng.split('init'));
-  model.compile({ optimizer: tf.train.adam(recipe.learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const optimizer = tf.train.adam(recipe.learningRate);
+  model.compile({ optimizer, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   const started = performance.now();
   for (let epoch = 0; epoch < recipe.epochs; epoch++) {
-    const { x, y } = shuffled(trainSet, permutation(trainSet.count, rng.split('shuffle').split(epoch)));
+    // Cosine annealing; Adam reads its learning rate at every step.
+    const rate = (recipe.learningRate * (1 + Math.cos((Math.PI * epoch) / recipe.epochs))) / 2;
+    (optimizer as unknown as { learningRate: number }).learningRate = rate;
+    const { x, y } = epochData(trainSet, recipe.maxShift, rng.split('epoch').split(epoch));
     const history = await model.fit(x, y, { batchSize: recipe.batchSize, epochs: 1, shuffle: false, verbose: 0 });
-    x.dispose();
-    y.dispose();
+    tf.dispose([x, y]);
     const loss = Number(history.history.loss![0]).toFixed(4);
-    const acc = Number((history.history.acc ?? history.history.accuracy)![0]).toFixed(4);
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    console.log(`  ${recipe.name} epoch ${epoch + 1}/${recipe.epochs}: loss ${loss}, train accuracy ${acc} (${seconds} s)`);
+    const accuracy = Number((history.history.acc ?? history.history.accuracy)![0]).toFixed(4);
+    console.log(`  ${name} epoch ${epoch + 1}/${recipe.epochs}: loss ${loss}, train accuracy ${accuracy} (${seconds(started)} s)`);
   }
   const correct = correctness(model, testSet);
   const metrics: MnistModelMetrics = {
@@ -166,39 +294,54 @@ async function train(recipe: Recipe, trainSet: DigitSet, testSet: DigitSet): Pro
     epochs: recipe.epochs,
     batchSize: recipe.batchSize,
     learningRate: recipe.learningRate,
+    maxShift: recipe.maxShift,
     trainSamples: trainSet.count,
     testSamples: testSet.count,
     testAccuracy: correct.filter(Boolean).length / correct.length,
     first500Correct: correct.slice(0, 500).filter(Boolean).length,
   };
-  const bytes = await save(model, recipe.name);
-  model.optimizer.dispose();
+  const bytes = await save(model, name);
+  optimizer.dispose();
   model.dispose();
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(
-    `${recipe.name}: test accuracy ${(metrics.testAccuracy * 100).toFixed(2)}% on ${metrics.testSamples} digits, ` +
-      `${metrics.first500Correct}/500 on the first 500; ${metrics.parameters} parameters (${bytes} bytes); trained in ${seconds} s`,
+    `${name}: test accuracy ${(metrics.testAccuracy * 100).toFixed(2)}% on ${metrics.testSamples} digits ` +
+      `(${metrics.first500Correct}/500 on the first 500); ${metrics.parameters} parameters, ${bytes} bytes; ` +
+      `trained in ${seconds(started)} s`,
   );
   return metrics;
 }
 
+function trainInChild(name: MnistModelName): Promise<MnistModelMetrics> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), [name]);
+    let metrics: MnistModelMetrics | undefined;
+    child.on('message', (message) => (metrics = message as MnistModelMetrics));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 && metrics ? resolve(metrics) : reject(new Error(`training ${name} failed (exit code ${code})`))));
+  });
+}
+
 async function main(): Promise<void> {
-  await tf.setBackend(BACKEND);
-  await tf.ready();
-  const trainSet = mnistSplit('train');
-  const testSet = mnistSplit('test');
-  console.log(`MNIST: ${trainSet.count} training and ${testSet.count} test digits, seed ${SEED}, backend ${tf.getBackend()}`);
+  const child = process.argv[2] as MnistModelName | undefined;
+  if (child !== undefined) {
+    if (!MNIST_MODEL_NAMES.includes(child)) throw new Error(`unknown model ${JSON.stringify(child)}; expected ${MNIST_MODEL_NAMES.join(' | ')}`);
+    const metrics = await train(child);
+    process.send?.(metrics);
+    return;
+  }
   const started = performance.now();
-  const models = {} as Record<MnistModelName, MnistModelMetrics>;
-  for (const recipe of RECIPES) models[recipe.name] = await train(recipe, trainSet, testSet);
+  const { count: trainCount } = mnistSplit('train');
+  const { count: testCount } = mnistSplit('test');
+  console.log(`MNIST: ${trainCount} training and ${testCount} test digits; seed ${SEED}; backend ${BACKEND}`);
+  const results = await Promise.all(MNIST_MODEL_NAMES.map(trainInChild));
   const metrics: MnistMetrics = {
     seed: SEED,
     backend: BACKEND,
-    split: `mnist package, digits 0-9; per class the first ${TRAIN_FRACTION * 100}% train, the rest test; interleaved by class`,
-    models,
+    split: `mnist package, digits 0-9: per class the first ${TRAIN_FRACTION * 100}% train, the rest test; interleaved by class`,
+    models: Object.fromEntries(MNIST_MODEL_NAMES.map((name, i) => [name, results[i]!])) as Record<MnistModelName, MnistModelMetrics>,
   };
   writeFileSync(MNIST_METRICS_PATH, `${JSON.stringify(metrics, null, 2)}\n`);
-  console.log(`Total ${((performance.now() - started) / 1000).toFixed(1)} s; wrote ${MNIST_METRICS_PATH}`);
+  console.log(`Trained ${MNIST_MODEL_NAMES.join(' and ')} in ${seconds(started)} s; wrote ${MNIST_METRICS_PATH}`);
 }
 
 await main();

@@ -5,6 +5,8 @@
  * then bisection — keeping the closest adversarial seen at any step. With abortEarly, a sample
  * stops optimising for the current c once its loss has improved by less than 0.01% over a tenth
  * of the steps. Foolbox applies that test to the batch's total loss; here it is per sample.
+ * Finally, a bisection towards the original along the closest adversarial (model queries only)
+ * removes what the Adam steps overshot; `refinementSteps: 0` returns Foolbox's point.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { show } from '../errors.js';
@@ -13,6 +15,7 @@ import { criterionMargin } from './losses.js';
 import { criterionMargins } from './criteria.js';
 import { checkBoolean, checkCriterion, checkInteger, checkKnownOptions, checkNumber, checkTarget } from './options.js';
 import { replaceRows, takeRows } from './steps.js';
+import { bisectTowardsOriginal } from './refine.js';
 import { pick } from './pgd.js';
 import type { Attack, CriterionSpec, TargetSpec } from './types.js';
 
@@ -29,6 +32,8 @@ export interface CarliniWagnerOptions {
   initialConst?: number;
   /** Stop a round for a sample whose loss stalls. Default true. */
   abortEarly?: boolean;
+  /** Bisection steps towards the original along the closest adversarial found (queries only). Default 10. */
+  refinementSteps?: number;
   target?: TargetSpec;
   criterion?: CriterionSpec;
 }
@@ -40,9 +45,10 @@ export const CARLINI_WAGNER_DEFAULTS = {
   confidence: 0,
   initialConst: 0.001,
   abortEarly: true,
+  refinementSteps: 10,
 } as const;
 
-const KNOWN = ['binarySearchSteps', 'steps', 'learningRate', 'confidence', 'initialConst', 'abortEarly', 'target', 'criterion'];
+const KNOWN = ['binarySearchSteps', 'steps', 'learningRate', 'confidence', 'initialConst', 'abortEarly', 'refinementSteps', 'target', 'criterion'];
 
 export function carliniWagner(options: CarliniWagnerOptions = {}): Attack {
   checkKnownOptions(options, KNOWN, 'carliniWagner');
@@ -54,6 +60,7 @@ export function carliniWagner(options: CarliniWagnerOptions = {}): Attack {
     confidence: checkNumber(options.confidence ?? d.confidence, 'confidence', 'carliniWagner', 0),
     initialConst: checkNumber(options.initialConst ?? d.initialConst, 'initialConst', 'carliniWagner', 0, Infinity, true),
     abortEarly: checkBoolean(options.abortEarly ?? d.abortEarly, 'abortEarly', 'carliniWagner'),
+    refinementSteps: checkInteger(options.refinementSteps ?? d.refinementSteps, 'refinementSteps', 'carliniWagner', 0),
   };
   const target = checkTarget(options.target, 'carliniWagner');
   const criterion = checkCriterion(options.criterion, target, { targeted: true, topK: true }, 'carliniWagner');
@@ -76,6 +83,7 @@ interface Settings {
   confidence: number;
   initialConst: number;
   abortEarly: boolean;
+  refinementSteps: number;
 }
 
 const BETA1 = 0.9;
@@ -182,6 +190,13 @@ async function attack(ctx: AttackContext, o: Settings): Promise<tf.Tensor> {
     }
   }
   tf.dispose([wClean, reconstructed]);
-  return best;
+  const found = [...bestNorm.keys()].filter((i) => bestNorm[i]! < Infinity);
+  const confident = (logits: tf.Tensor2D, rows: readonly number[]) => {
+    const margins = criterionMargins(logits.dataSync(), logits.shape[1], ctx.criterion, pick(ctx.labels, rows), ctx.targets && pick(ctx.targets, rows));
+    return ctx.isAdversarial(logits, rows).map((a, p) => a && margins[p]! >= o.confidence);
+  };
+  const refined = await bisectTowardsOriginal(ctx, best, found, o.refinementSteps, confident);
+  best.dispose();
+  return refined;
 }
 

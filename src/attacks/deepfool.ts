@@ -11,7 +11,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { NORM_SYMBOL } from '../norms.js';
 import { defineAttack, type AttackContext } from './runner.js';
 import { checkCriterion, checkInteger, checkKnownOptions, checkNorm, checkNumber, checkTarget } from './options.js';
-import { clipToBounds, perSampleColumn, replaceRows, takeRows } from './steps.js';
+import { clipToBounds, perSampleColumn, takeRows } from './steps.js';
+import { bisectTowardsOriginal } from './refine.js';
 import { Found } from './iterative.js';
 import type { Attack, CriterionSpec } from './types.js';
 
@@ -51,12 +52,10 @@ export function deepfool(options: DeepFoolOptions = {}): Attack {
     describe: () => `DeepFool (${NORM_SYMBOL[norm]}, ≤ ${steps} steps, overshoot ${overshoot}, ${candidates} candidate classes)`,
     async perturb(ctx) {
       const found = await linearise(ctx, { norm, steps, overshoot, candidates });
-      if (refinementSteps > 0) {
-        const refined = await refine(ctx, found, refinementSteps);
-        found.tensor.dispose();
-        return refined;
-      }
-      return found.tensor;
+      if (refinementSteps === 0) return found.tensor;
+      const refined = await bisectTowardsOriginal(ctx, found.tensor, found.done.flatMap((d, i) => (d ? [i] : [])), refinementSteps);
+      found.tensor.dispose();
+      return refined;
     },
   });
 }
@@ -112,10 +111,12 @@ async function linearise(ctx: AttackContext, o: { norm: 'l2' | 'linf'; steps: nu
     }
     const { loss, gradient, logits } = result!;
     const losses = await loss.data();
-    const dualNorms = await tf.tidy(() => {
+    const norms = tf.tidy(() => {
       const flat = tf.reshape(gradient, [gradient.shape[0], -1]);
       return o.norm === 'l2' ? tf.norm(flat, 'euclidean', 1) : tf.sum(tf.abs(flat), 1);
-    }).data();
+    });
+    const dualNorms = await norms.data();
+    norms.dispose();
     // Nearest linearised boundary per remaining sample.
     const choice = keep.map((p) => {
       let best = 0;
@@ -161,27 +162,4 @@ function logitDifference(own: Int32Array, candidate: Int32Array) {
       const pickOf = (classes: Int32Array) => tf.sum(tf.mul(logits, tf.cast(tf.oneHot(tf.tensor1d(classes, 'int32'), width), 'float32')), 1);
       return tf.sub(pickOf(candidate), pickOf(own)) as tf.Tensor1D;
     });
-}
-
-/**
- * Bisection on s ∈ [0, 1] for the smallest x0 + s·δ still adversarial, per found sample. Points on
- * the segment stay inside the box, which is convex.
- */
-export async function refine(ctx: AttackContext, found: Found, steps: number): Promise<tf.Tensor> {
-  const rows = found.done.flatMap((d, i) => (d ? [i] : []));
-  if (rows.length === 0) return tf.clone(found.tensor);
-  const x0 = takeRows(ctx.x, rows);
-  const delta = tf.sub(takeRows(found.tensor, rows), x0);
-  const low = rows.map(() => 0);
-  const high = rows.map(() => 1);
-  for (let s = 0; s < steps; s++) {
-    const middle = low.map((l, p) => (l + high[p]!) / 2);
-    const point = tf.tidy(() => tf.add(x0, tf.mul(delta, perSampleColumn(middle, delta))));
-    const logits = await ctx.logits(point, rows);
-    ctx.isAdversarial(logits, rows).forEach((a, p) => (a ? (high[p] = middle[p]!) : (low[p] = middle[p]!)));
-    tf.dispose([point, logits]);
-  }
-  const refined = tf.tidy(() => replaceRows(found.tensor, rows, tf.add(x0, tf.mul(delta, perSampleColumn(high, delta)))));
-  tf.dispose([x0, delta]);
-  return refined;
 }

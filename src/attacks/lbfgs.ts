@@ -13,7 +13,7 @@
  * least-likely class (the hardest target, Szegedy's demonstration that any class is reachable).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { show } from '../errors.js';
+import { RobustestError, show } from '../errors.js';
 import { defineAttack, type AttackContext } from './runner.js';
 import { crossEntropy } from './losses.js';
 import { checkCriterion, checkInteger, checkKnownOptions, checkNumber, checkTarget } from './options.js';
@@ -38,6 +38,12 @@ export const LBFGS_DEFAULTS = { target: 'least-likely', steps: 100, binarySearch
 
 export function lbfgs(options: LbfgsOptions = {}): Attack {
   checkKnownOptions(options, ['target', 'steps', 'binarySearchSteps', 'initialConst', 'memory', 'criterion'], 'lbfgs');
+  if (options.criterion !== undefined && (typeof options.criterion !== 'object' || options.criterion.kind !== 'targeted')) {
+    throw new RobustestError('INVALID_OPTION', 'lbfgs() is targeted by construction: it minimises the distance to a chosen class.', {
+      expected: "a `target` (default 'least-likely'), and no criterion or { kind: 'targeted' }",
+      received: `criterion ${show(typeof options.criterion === 'object' ? options.criterion.kind : options.criterion)}`,
+    });
+  }
   const target = checkTarget(options.target ?? LBFGS_DEFAULTS.target, 'lbfgs')!;
   const criterion = checkCriterion(options.criterion, target, { targeted: true, topK: false }, 'lbfgs');
   const o = {

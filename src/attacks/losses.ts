@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LossFn } from '../engine/gradient/types.js';
+import { crossEntropyLogitGradient, withLogitGradient } from '../engine/gradient/closed-form.js';
 
 export type LossName = 'ce' | 'margin' | 'dlr';
 
@@ -17,7 +18,7 @@ export interface LossOptions {
 
 export function attackLoss(name: LossName, labels: Int32Array, targets: Int32Array | null, options: LossOptions = {}): LossFn {
   const k = options.k ?? 1;
-  return (logits) =>
+  const loss: LossFn = (logits) =>
     tf.tidy(() => {
       const classes = logits.shape[1];
       const own = oneHot(labels, classes);
@@ -33,6 +34,8 @@ export function attackLoss(name: LossName, labels: Int32Array, targets: Int32Arr
           return target ? targetedDlr(logits, own, target) : dlr(logits, own, k);
       }
     }) as tf.Tensor1D;
+  // The gradient engine uses the closed form instead of tf.grad on this head.
+  return name === 'ce' ? withLogitGradient(loss, crossEntropyLogitGradient(labels, targets)) : loss;
 }
 
 /**

@@ -111,12 +111,24 @@ export function checkCriterion(
       received: `target ${show(target)}`,
     });
   }
-  if (criterion === undefined) return undefined;
+  if (criterion === undefined) return target === undefined ? undefined : { kind: 'targeted' };
   const kind = criterion === 'misclassification' ? 'misclassification' : typeof criterion === 'object' && criterion !== null ? (criterion as { kind?: unknown }).kind : undefined;
+  if (target !== undefined && kind !== 'targeted') {
+    throw new RobustestError('INVALID_OPTION', `${attack}(): a target was given together with a non-targeted criterion.`, {
+      expected: "either `target` or `criterion: { kind: 'top-k', k }`",
+      received: `target ${show(target)} and criterion ${show(kind)}`,
+    });
+  }
   if (kind === 'misclassification') return { kind: 'misclassification' };
   if (kind === 'targeted') {
     if (!support.targeted) {
       throw new RobustestError('INVALID_OPTION', `${attack}() cannot pursue a targeted criterion.`, { expected: 'criterion misclassification', received: 'targeted' });
+    }
+    if (target === undefined) {
+      throw new RobustestError('INVALID_OPTION', `${attack}(): a targeted criterion needs a \`target\` option.`, {
+        expected: "target: number | number[] | 'random' | 'least-likely'",
+        received: 'no target',
+      });
     }
     return { kind: 'targeted' };
   }

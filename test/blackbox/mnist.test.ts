@@ -11,7 +11,7 @@ import { recheck } from './helpers.js';
 
 const models = new Map<MnistModelName, tf.LayersModel>();
 beforeAll(async () => {
-  for (const name of ['mlp'] as const) models.set(name, await loadMnistModel(name));
+  for (const name of ['mlp', 'cnn'] as const) models.set(name, await loadMnistModel(name));
 });
 afterAll(() => models.forEach((m) => m.dispose()));
 

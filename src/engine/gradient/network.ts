@@ -9,6 +9,7 @@ import type { GradientResult, LossFn, Network } from './types.js';
 import type { Op } from './ops/op.js';
 import { insideEngineScope } from './prepared.js';
 import { discardFailedTape } from './tape.js';
+import { logitGradientOf } from './closed-form.js';
 
 export interface Node {
   readonly op: Op;
@@ -61,10 +62,18 @@ export class LayerNetwork implements Network {
         if (!shared) this.prepare();
         const values = this.run(x, true);
         const logits = values[this.output] as tf.Tensor2D;
-        const dLogits = tf.grad((z: tf.Tensor) => {
-          perSample = tf.keep(loss(z as tf.Tensor2D));
-          return tf.sum(perSample);
-        })(logits);
+        let dLogits: tf.Tensor;
+        const closedForm = logitGradientOf(loss);
+        if (closedForm) {
+          const head = closedForm(logits);
+          perSample = head.loss;
+          dLogits = head.gradient;
+        } else {
+          dLogits = tf.grad((z: tf.Tensor) => {
+            perSample = tf.keep(loss(z as tf.Tensor2D));
+            return tf.sum(perSample);
+          })(logits);
+        }
         const gradient = this.backward(values, dLogits, x);
         return { logits: logits === x ? tf.clone(logits) : logits, loss: perSample!, gradient };
       });

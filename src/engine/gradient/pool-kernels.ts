@@ -31,8 +31,11 @@ function geometry(xShape: number[], attrs: PoolAttrs) {
   return tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad);
 }
 
-/** 2×2 windows at stride 2 covering the input exactly: the common case, written out. */
-function tiles2x2(xShape: number[], attrs: PoolAttrs): boolean {
+/**
+ * 2×2 windows at stride 2 without padding (the common case, written out). An odd last row or
+ * column belongs to no window.
+ */
+function stride2x2(xShape: number[], attrs: PoolAttrs): boolean {
   const info = geometry(xShape, attrs);
   return (
     info.filterHeight === 2 &&
@@ -41,8 +44,8 @@ function tiles2x2(xShape: number[], attrs: PoolAttrs): boolean {
     info.strideWidth === 2 &&
     info.padInfo.top === 0 &&
     info.padInfo.left === 0 &&
-    info.outHeight * 2 === info.inHeight &&
-    info.outWidth * 2 === info.inWidth
+    info.outHeight === Math.floor(info.inHeight / 2) &&
+    info.outWidth === Math.floor(info.inWidth / 2)
   );
 }
 
@@ -50,12 +53,12 @@ function tiles2x2(xShape: number[], attrs: PoolAttrs): boolean {
  * Routing by equality with the pooled value y (exact: a max is not rounded) rather than by
  * recomputing the maximum, and without branches on the data: on random-looking activations a
  * branch per pixel mispredicts half the time and costs several times the arithmetic. Every
- * input pixel belongs to exactly one window, so every output value is written.
+ * pixel inside a window is written; `dx` must be zero-filled only when H or W is odd.
  */
 function maxPoolBackprop2x2(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, xShape: number[], gate: boolean): void {
   const [batch, H, W, C] = xShape as [number, number, number, number];
-  const Ho = H / 2;
-  const Wo = W / 2;
+  const Ho = Math.floor(H / 2);
+  const Wo = Math.floor(W / 2);
   const row = W * C;
   for (let b = 0; b < batch; b++) {
     for (let yR = 0; yR < Ho; yR++) {
@@ -158,10 +161,11 @@ function register(): void {
   registerHostKernel(MAX_POOL_BACKPROP, (memory, { x, y, dy }, attrs) => {
     const pool = attrs as unknown as PoolAttrs;
     const shape = x!.shape;
-    const tiled = tiles2x2(shape, pool);
-    return memory.output(shape, 'float32', !tiled, (dx) => {
+    const fast = stride2x2(shape, pool);
+    const exact = fast && shape[1]! % 2 === 0 && shape[2]! % 2 === 0;
+    return memory.output(shape, 'float32', !exact, (dx) => {
       const [xs, ys, dys] = [memory.read(x!), memory.read(y!), memory.read(dy!)] as Float32Array[];
-      if (tiled) maxPoolBackprop2x2(xs!, ys!, dys!, dx as Float32Array, shape, pool.reluGate);
+      if (fast) maxPoolBackprop2x2(xs!, ys!, dys!, dx as Float32Array, shape, pool.reluGate);
       else maxPoolBackprop(xs!, ys!, dys!, dx as Float32Array, shape, pool);
     });
   });
