@@ -29,6 +29,8 @@ export async function toBeRobustAgainst(this: MatcherContext, received: unknown,
     epsilons: args.epsilon === undefined ? undefined : [args.epsilon],
     seed,
     ...(batchSize === undefined ? {} : { batchSize }),
+    // Fail fast: once the requirement cannot be met, the verdict is known and the rest is skipped.
+    atLeast,
   });
   const robust = report.samples.filter((s) => s.correct && !isBrokenAt(s, args.epsilon)).length;
   const robustAccuracy = robust / report.count;
@@ -45,6 +47,7 @@ export async function toBeRobustAgainst(this: MatcherContext, received: unknown,
       expectedReceived(this, 'robust accuracy', isNot ? '<' : '≥', atLeast, robustAccuracy),
       summaryRows({ ...reportSummary(report, args.epsilon, robust, broken.length), attack: args.attack.describe() }),
       counterexampleLines(broken, defaults.counterexamples, report.norm),
+      stoppedEarlyLine(report),
       replayLine(seed, report.backend, replay),
       picture ? `Picture: ${displayPath(picture)}` : null,
     );
@@ -89,4 +92,10 @@ export function drawCounterexamples(ctx: MatcherContext, report: RobustnessRepor
   }));
   writePicture(path, rows, { shape: report.inputShape, bounds: report.bounds });
   return path;
+}
+
+function stoppedEarlyLine(report: RobustnessReport): string | null {
+  const stop = report.stoppedEarly;
+  if (stop === null || stop.unattacked === 0) return null;
+  return `Stopped early: the requirement could no longer be met, so ${stop.unattacked} sample${stop.unattacked === 1 ? ' was' : 's were'} not attacked; the robust accuracy above is an upper bound.`;
 }

@@ -66,8 +66,11 @@ export interface RobustnessReport {
   queries: number;
   backend: string;
   seconds: number;
-  /** Set when `atLeast` made evaluate stop early: the ε whose verdict was decided, and by which attack. */
-  stoppedEarly: { atEpsilon: number; attack: string | null } | null;
+  /**
+   * Set when `atLeast` made evaluate stop early: the ε whose verdict was decided, by which attack,
+   * and how many samples that attack had not reached at that ε.
+   */
+  stoppedEarly: { atEpsilon: number; attack: string; unattacked: number } | null;
 }
 
 export async function evaluate(model: Classifier | ModelLike, samples: Samples, options: EvaluateOptions = {} as EvaluateOptions): Promise<RobustnessReport> {
@@ -150,7 +153,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
         tf.dispose([run.adversarials, subset]);
         const failed = failedEpsilon();
         if (failed !== undefined) {
-          stoppedEarly = { atEpsilon: failed, attack: attack.name };
+          stoppedEarly = { atEpsilon: failed, attack: attack.name, unattacked: indices.length - start - chunk.length };
           return false;
         }
       }
@@ -158,8 +161,9 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
     };
 
     const correct = outcomes.filter((o) => o.correct).map((o) => o.index);
-    let going = failedEpsilon() === undefined;
-    if (!going) stoppedEarly = { atEpsilon: failedEpsilon()!, attack: null };
+    // The first chunk is always attacked, even when clean accuracy alone decides the verdict, so a
+    // failure can still show counterexamples.
+    let going = true;
     for (const attack of attacks.filter((a) => a.kind === 'minimization')) {
       if (!going) break;
       // A minimization attack breaks a sample at every listed ε at or above its distance.

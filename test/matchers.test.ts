@@ -44,6 +44,16 @@ describe('toBeRobustAgainst', () => {
     expect(message).toContain(`Received robust accuracy:   ${expected}`);
   });
 
+  test('fails fast once atLeast cannot be met, and says the figure is an upper bound', async () => {
+    const full = await failure(expect(stripes).toBeRobustAgainst(fgsm(), 0.2, { on, atLeast: 0.9 }));
+    expect(full).not.toContain('Stopped early');
+    const fast = await failure(expect(stripes).toBeRobustAgainst(fgsm(), 0.2, { on, atLeast: 0.9, batchSize: 2 }));
+    expect(fast).toMatch(/Stopped early: the requirement could no longer be met, so \d+ samples? (was|were) not attacked; the robust accuracy above is an upper bound\./);
+    const bound = Number(/Received robust accuracy:\s+([\d.]+)/.exec(fast)![1]);
+    expect(bound).toBeGreaterThan(analyticRobust(0.2) / on.labels.length);
+    expect(bound).toBeLessThan(0.9);
+  });
+
   test('the failure message names the attack, ε, accuracies, counterexamples, seed and picture', async () => {
     const message = await failure(expect(stripes).toBeRobustAgainst(fgsm(), 0.1, { on, atLeast: 0.9 }));
     expect(message).toMatchInlineSnapshot(`

@@ -1,8 +1,9 @@
 /**
- * Runs a compiled layer graph: forward for logits, and for gradients forward with every value
- * kept, dL/dlogits from tf.grad on the (small) loss head, then each node's hand-written
- * vector-Jacobian product in reverse order. Values are freed as soon as the backward pass is
- * past them; nothing but the returned tensors outlives a call.
+ * Runs a compiled layer graph: forward for logits; for gradients, forward with every value kept,
+ * dL/dlogits from the loss's closed form when it carries one (closed-form.ts) or else from
+ * tf.grad on the small loss head, then each node's vector-Jacobian product in reverse order.
+ * Values are freed as soon as the backward pass is past them; nothing but the returned tensors
+ * outlives a call.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientResult, LossFn, Network } from './types.js';
@@ -40,7 +41,7 @@ export class LayerNetwork implements Network {
   get gradientPath(): string {
     const autodiff = [...new Set(this.nodes.map((n) => n.op.autodiff).filter((a): a is string => a !== undefined))];
     if (autodiff.length === 0) return 'robustest engine';
-    const onCpu = this.nodes.some((n) => (n.op as { onCpu?: boolean }).onCpu);
+    const onCpu = this.nodes.some((n) => n.op.onCpu);
     return `robustest engine + tf.grad for ${autodiff.join(', ')}${onCpu ? ' (on the cpu backend)' : ''}`;
   }
 

@@ -26,6 +26,8 @@ export interface Op {
    * activation), for gradientPath.
    */
   readonly autodiff?: string;
+  /** Set once this node's tf.grad has had to run on the cpu backend (see FallbackOp). */
+  readonly onCpu?: boolean;
   /** The output is relu of something: zero exactly where the node's derivative is zero. */
   readonly reluOutput?: boolean;
   /** Builds (or revalidates) tensors derived from the weights; see Prepared. */
