@@ -23,12 +23,17 @@ interface Options {
   models: MnistModelName[];
   /** Parts to skip: 'baseline' (plain curve), 'minimization' (C&W, DeepFool), 'autodiff' (their tf.grad runs). */
   skip: Set<string>;
+  /** Also the runs that take many minutes (see run.ts). */
+  full: boolean;
 }
 
 function options(): Options {
-  const raw = JSON.parse(process.env.BENCH_OPTIONS ?? '{}') as { models?: MnistModelName[]; skip?: string[] };
-  return { models: raw.models ?? ['mlp', 'cnn'], skip: new Set(raw.skip ?? []) };
+  const raw = JSON.parse(process.env.BENCH_OPTIONS ?? '{}') as { models?: MnistModelName[]; skip?: string[]; full?: boolean };
+  return { models: raw.models ?? ['mlp', 'cnn'], skip: new Set(raw.skip ?? []), full: raw.full === true };
 }
+
+/** Plain tf.grad cost per sample, from the per-batch measurement; the minimization lines compare with it. */
+let plainPerSampleMs = NaN;
 
 const line = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -72,13 +77,15 @@ async function costs(clf: Classifier, model: tf.LayersModel, x: tf.Tensor, label
   line(`  gradient, ${x.shape[0]} digits:  ${ms(gradient)} = ${ratio(gradient / forward)} forward   [${clf.gradientPath}; ${ms(alone)} outside a robustest call]`);
   try {
     const plain = await medianMs(() => plainGradient(model, x, labels).dataSync(), 5, 1);
+    plainPerSampleMs = plain / x.shape[0];
     line(`  plain tf.grad through model.predict: ${ms(plain)} = ${ratio(plain / forward)} forward; the engine is ${ratio(plain / gradient)} faster`);
   } catch (error) {
+    plainPerSampleMs = NaN;
     line(`  plain tf.grad through model.predict: ${failure(error)}`);
   }
 }
 
-async function curve(clf: Classifier, model: tf.LayersModel, x: tf.Tensor, labels: Int32Array, skip: Set<string>): Promise<void> {
+async function curve(clf: Classifier, model: tf.LayersModel, x: tf.Tensor, labels: Int32Array, skip: Set<string>, slow: boolean): Promise<void> {
   const attack = pgd({ norm: 'linf', ...PGD, randomStart: true });
   // Warm-up (compilation, kernels' first runs) outside the measurement.
   await evaluate(clf, { inputs: tf.slice(x, 0, 20), labels: labels.slice(0, 20) }, { attack: pgd({ steps: 2 }), epsilons: [0.1], seed: SEED });
@@ -88,8 +95,9 @@ async function curve(clf: Classifier, model: tf.LayersModel, x: tf.Tensor, label
   line(`  PGD-40 L∞ curve, ${EPSILONS.length} ε, ${x.shape[0]} digits (ε = ${EPSILONS.join(', ')})`);
   line(`    robustest:  ${s(ours.seconds)}, ${count(report.gradientEvaluations)} gradient evaluations (early stop and ε-nesting saved ${percent(1 - report.gradientEvaluations / full)} of ${count(full)})`);
   line(`                clean accuracy ${report.cleanAccuracy.toFixed(3)}, robust accuracy ${accuracies(report.robustAccuracy)}`);
-  if (skip.has('baseline')) {
-    line('    plain tf.grad: skipped (--skip baseline)');
+  if (skip.has('baseline') || slow) {
+    const minutes = (plainPerSampleMs * full) / 60_000;
+    line(`    plain tf.grad: not run (${skip.has('baseline') ? '--skip baseline' : 'takes long here; --full runs it'}); at the ${ms(plainPerSampleMs * x.shape[0])} per step measured above it would take ≈ ${minutes.toFixed(1)} min`);
     return;
   }
   try {
@@ -101,30 +109,40 @@ async function curve(clf: Classifier, model: tf.LayersModel, x: tf.Tensor, label
   }
 }
 
-async function minimization(name: string, make: () => Attack, clf: Classifier, model: tf.LayersModel, x: tf.Tensor, labels: Int32Array, skip: Set<string>): Promise<void> {
+async function minimization(
+  name: string,
+  make: () => Attack,
+  clf: Classifier,
+  model: tf.LayersModel,
+  x: tf.Tensor,
+  labels: Int32Array,
+  compare: boolean,
+): Promise<void> {
   const samples = { inputs: x, labels };
   const ours = await seconds(() => make().run(clf, samples, { seed: SEED }));
   ours.value.adversarials.dispose();
+  const evaluations = ours.value.gradientEvaluations;
   const found = ours.value.success.filter(Boolean).length;
-  const head = `  ${name}, ${x.shape[0]} digits: ${s(ours.seconds)}, ${count(ours.value.gradientEvaluations)} gradient evaluations, median L2 ${medianDistance(ours.value.distances).toFixed(3)} (${found}/${x.shape[0]} adversarial or misclassified)`;
-  if (skip.has('autodiff')) {
-    line(head);
-    return;
-  }
+  const perEvaluation = (ours.seconds * 1000) / evaluations;
+  line(`  ${name}, ${x.shape[0]} digits: ${s(ours.seconds)}, ${count(evaluations)} gradient evaluations, median L2 ${medianDistance(ours.value.distances).toFixed(3)} (${found}/${x.shape[0]} adversarial or misclassified)`);
+  line(`    ${(perEvaluation * 1000).toFixed(1)} µs per gradient evaluation, all attack work included = ${ratio(plainPerSampleMs / perEvaluation)} below the plain tf.grad cost per sample measured above`);
+  if (!compare) return;
   // The same attack with every gradient from tf.grad: the model wrapped as a plain function.
   const viaAutodiff = classifier((v: tf.Tensor) => model.predict(v) as tf.Tensor, { name: `${model.name} via tf.grad` });
   try {
     const theirs = await seconds(() => make().run(viaAutodiff, samples, { seed: SEED }));
     theirs.value.adversarials.dispose();
-    line(`${head}; with tf.grad gradients ${s(theirs.seconds)} → engine ${ratio(theirs.seconds / ours.seconds)} faster`);
+    line(`    the same attack with tf.grad gradients: ${s(theirs.seconds)} → the engine is ${ratio(theirs.seconds / ours.seconds)} faster`);
   } catch (error) {
-    line(`${head}; with tf.grad gradients: ${failure(error)}`);
+    line(`    the same attack with tf.grad gradients: ${failure(error)}`);
   }
 }
 
 async function main(): Promise<void> {
-  const { models, skip } = options();
+  const { models, skip, full } = options();
   const backend = await ensureBackend();
+  // The cpu backend runs the plain CNN curve and the minimization attacks in tens of minutes.
+  const slow = backend === 'cpu' && !full;
   line(`\n== backend ${backend} (tfjs ${tf.version.tfjs}, node ${process.version}) ==`);
   for (const name of models) {
     const { model, weights } = await benchModel(name);
@@ -133,12 +151,15 @@ async function main(): Promise<void> {
     const labels = Int32Array.from(digits.labels);
     line(`\n${name} (${weights}): ${describeArchitecture(model)}`);
     await costs(clf, model, digits.inputs, labels);
-    await curve(clf, model, digits.inputs, labels, skip);
-    if (!skip.has('minimization')) {
+    await curve(clf, model, digits.inputs, labels, skip, slow && name === 'cnn');
+    if (skip.has('minimization') || slow) {
+      line(`  C&W and DeepFool: not run (${slow ? 'cpu: --full runs them' : '--skip minimization'})`);
+    } else {
       const x = tf.slice(digits.inputs, 0, MINIMIZATION_DIGITS);
       const y = labels.slice(0, MINIMIZATION_DIGITS);
-      await minimization('C&W L2 (defaults)', () => carliniWagner(), clf, model, x, y, skip);
-      await minimization('DeepFool L2 (defaults)', () => deepfool(), clf, model, x, y, skip);
+      const compare = !skip.has('autodiff');
+      await minimization('C&W L2 (defaults: 9 × 1000 steps, abort early)', () => carliniWagner(), clf, model, x, y, compare && full);
+      await minimization('DeepFool L2 (defaults)', () => deepfool(), clf, model, x, y, compare);
       x.dispose();
     }
     digits.inputs.dispose();

@@ -2,9 +2,12 @@
  * `npm run bench`: runs bench/backend.ts once per backend, each in its own process (robustest
  * picks its backend once per process, from ROBUSTEST_BACKEND).
  *
- *   npm run bench                                  wasm and cpu, both models, everything
+ *   npm run bench                                  wasm and cpu, both models
  *   npm run bench -- --backends wasm --models mlp  a subset
- *   npm run bench -- --skip baseline,autodiff      without the slow tf.grad comparisons
+ *   npm run bench -- --skip baseline,autodiff      without the tf.grad comparisons
+ *   npm run bench -- --full                        also what takes tens of minutes: on cpu the
+ *                                                  plain CNN curve and C&W/DeepFool; everywhere
+ *                                                  C&W re-run with tf.grad gradients
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +21,7 @@ function flag(name: string, fallback: string): string[] {
 const backends = flag('backends', 'wasm,cpu');
 const models = flag('models', 'mlp,cnn');
 const skip = flag('skip', '');
+const full = process.argv.includes('--full');
 const script = fileURLToPath(new URL('./backend.ts', import.meta.url));
 
 process.stdout.write(`robustest bench — ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores; backends ${backends.join(', ')}\n`);
@@ -25,7 +29,7 @@ let failed = false;
 for (const backend of backends) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', script], {
     stdio: 'inherit',
-    env: { ...process.env, ROBUSTEST_BACKEND: backend, BENCH_OPTIONS: JSON.stringify({ models, skip }) },
+    env: { ...process.env, ROBUSTEST_BACKEND: backend, BENCH_OPTIONS: JSON.stringify({ models, skip, full }) },
   });
   if (result.status !== 0) {
     process.stdout.write(`backend ${backend}: the bench process exited with ${result.status ?? result.signal}\n`);

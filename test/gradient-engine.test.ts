@@ -675,3 +675,29 @@ describe('failures', () => {
     }
   });
 });
+
+describe('through the public classifier', () => {
+  it('a LayersModel is differentiated by the engine, leak-free from its very first call', async () => {
+    const { classifier, ensureBackend } = await import('../src/index.js');
+    const backend = await ensureBackend();
+    const model = denseModel('relu', 'softmax');
+    const clf = classifier(model);
+    const x = seededInput([3, 6], 131);
+    const loss = randomLoss(3, 4, 132);
+    const before = tf.memory().numTensors;
+    const result = await clf.valueAndGradient(x, loss);
+    const logits = await clf.logits(x);
+    expect(clf.gradientPath).toBe('robustest engine');
+    const got = { logits: logits.dataSync() as Float32Array, gradient: result.gradient.dataSync() as Float32Array };
+    tf.dispose([result.logits, result.loss, result.gradient, logits]);
+    expect(tf.memory().numTensors).toBe(before);
+    // Reference: the same weights without the softmax, differentiated by tf.grad on cpu.
+    const twin = denseModel('relu');
+    twin.setWeights(model.getWeights());
+    const ref = await referenceOf(twin, x, loss);
+    expect(maxRelativeError(got.logits, ref.logits)).toBeLessThan(TOLERANCE);
+    expect(maxRelativeError(got.gradient, ref.gradient)).toBeLessThan(TOLERANCE);
+    await tf.setBackend(backend);
+    x.dispose();
+  });
+});

@@ -65,7 +65,7 @@ export const CARLINI_WAGNER_DEFAULTS = {
   refinementSteps: 10,
 } as const;
 
-const KNOWN = ['binarySearchSteps', 'steps', 'learningRate', 'confidence', 'initialConst', 'abortEarly', 'candidates', 'refinementSteps', 'target', 'criterion', 'rank', 'decay'];
+const KNOWN = ['binarySearchSteps', 'steps', 'learningRate', 'confidence', 'initialConst', 'abortEarly', 'candidates', 'refinementSteps', 'target', 'criterion', 'rank', 'decay', 'skipFirst', 'warmup', 'linearConst'];
 
 export function carliniWagner(options: CarliniWagnerOptions = {}): Attack {
   checkKnownOptions(options, KNOWN, 'carliniWagner');
@@ -81,6 +81,9 @@ export function carliniWagner(options: CarliniWagnerOptions = {}): Attack {
     refinementSteps: checkInteger(options.refinementSteps ?? d.refinementSteps, 'refinementSteps', 'carliniWagner', 0),
     rank: options.rank ?? 'logits',
     decay: options.decay ?? false,
+    skipFirst: (options as { skipFirst?: boolean }).skipFirst ?? false,
+    warmup: (options as { warmup?: number }).warmup ?? 0,
+    linearConst: (options as { linearConst?: number }).linearConst ?? 0,
   };
   const target = checkTarget(options.target, 'carliniWagner');
   const criterion = checkCriterion(options.criterion, target, { targeted: true, topK: true }, 'carliniWagner');
@@ -107,6 +110,9 @@ interface Settings {
   refinementSteps: number;
   rank: 'logits' | 'linear';
   decay: boolean;
+  skipFirst: boolean;
+  warmup: number;
+  linearConst: number;
 }
 
 /**
@@ -116,6 +122,7 @@ interface Settings {
 interface Searches {
   sample: number[];
   towards: Int32Array | null;
+  initial?: Float64Array;
 }
 
 const BETA1 = 0.9;
@@ -149,27 +156,30 @@ async function plan(ctx: AttackContext, o: Settings): Promise<Searches> {
   const others = Math.min(o.candidates, ctx.numClasses - 1);
   if (ctx.criterion.kind !== 'misclassification' || others < 2) return { sample: [...Array(n).keys()], towards: null };
   const width = ctx.numClasses;
-  const score = await rankScores(ctx, o);
+  const { score, critical } = await rankScores(ctx, o);
   const sample: number[] = [];
   const towards: number[] = [];
+  const initial: number[] = [];
   for (let j = 0; j < others; j++) {
     for (let i = 0; i < n; i++) {
       const label = ctx.labels[i]!;
       const ranked = [...Array(width).keys()].filter((c) => c !== label).sort((a, b) => score[i * width + b]! - score[i * width + a]! || a - b);
       sample.push(i);
       towards.push(ranked[j]!);
+      initial.push(o.linearConst > 0 && critical ? critical[i * width + ranked[j]!]! * o.linearConst : o.initialConst);
     }
   }
-  return { sample, towards: Int32Array.from(towards) };
+  return { sample, towards: Int32Array.from(towards), initial: Float64Array.from(initial) };
 }
 
-async function rankScores(ctx: AttackContext, o: Settings): Promise<Float64Array> {
+async function rankScores(ctx: AttackContext, o: Settings): Promise<{ score: Float64Array; critical: Float64Array | null }> {
   const n = ctx.x.shape[0];
   const width = ctx.numClasses;
   const clean = await ctx.logits(ctx.x);
   const z = Float64Array.from(clean.dataSync());
   clean.dispose();
-  if (o.rank === 'logits') return z;
+  if (o.rank === 'logits') return { score: z, critical: null };
+  const critical = new Float64Array(n * width);
   // Negative linearised distance |z_y − z_t| / ‖∇(z_t − z_y)‖.
   const out = new Float64Array(n * width).fill(-Infinity);
   const rows: number[] = [];
@@ -183,8 +193,11 @@ async function rankScores(ctx: AttackContext, o: Settings): Promise<Float64Array
   const g = await norms.data();
   const m = await result.loss.data();
   tf.dispose([tiled, norms, result.gradient, result.loss, result.logits]);
-  rows.forEach((i, r) => (out[i * width + cand[r]!] = -Math.abs(m[r]!) / (g[r]! + 1e-12)));
-  return out;
+  rows.forEach((i, r) => {
+    out[i * width + cand[r]!] = -Math.abs(m[r]!) / (g[r]! + 1e-12);
+    critical[i * width + cand[r]!] = (2 * Math.max(o.confidence - m[r]!, 1e-6)) / (g[r]! ** 2 + 1e-12);
+  });
+  return { score: out, critical };
 }
 
 /** z_t − z_y per row. */
@@ -217,7 +230,7 @@ async function search(ctx: AttackContext, o: Settings, searches: Searches): Prom
 
   let best = tf.clone(x);
   const bestNorm = new Float64Array(total).fill(Infinity);
-  let consts = new Float64Array(total).fill(o.initialConst);
+  let consts = searches.initial ? Float64Array.from(searches.initial) : new Float64Array(total).fill(o.initialConst);
   const lower = new Float64Array(total);
   const upper = new Float64Array(total).fill(Infinity);
   const checkEvery = Math.ceil(o.steps / 10);
@@ -249,7 +262,8 @@ async function search(ctx: AttackContext, o: Settings, searches: Searches): Prom
 
       // Adam on w; the distance term's gradient is added to the model's in input space.
       const t = step + 1;
-      const rate = o.decay ? o.learningRate * (0.5 + 0.5 * Math.cos((Math.PI * step) / o.steps)) : o.learningRate;
+      let rate = o.decay ? o.learningRate * (0.5 + 0.5 * Math.cos((Math.PI * step) / o.steps)) : o.learningRate;
+      if (o.warmup > 0) rate *= Math.min(1, (step + 1) / (o.warmup * o.steps));
       const next = tf.tidy(() => {
         const inputGradient = tf.add(gradient, tf.mul(tf.sub(xm, rec), 2));
         const g = tf.mul(inputGradient, tf.mul(tf.sub(1, tf.square(tf.tanh(w))), half));
@@ -264,7 +278,7 @@ async function search(ctx: AttackContext, o: Settings, searches: Searches): Prom
 
       // Foolbox's order: a search that aborts at a check does not record this step's point.
       const stopped = rows.map((r, p) => {
-        if (!o.abortEarly || step % checkEvery !== 0) return false;
+        if (!o.abortEarly || step % checkEvery !== 0 || (o.skipFirst && step === 0)) return false;
         if (!(objective[p]! <= 0.9999 * previous[r]!)) return true;
         previous[r] = objective[p]!;
         return false;

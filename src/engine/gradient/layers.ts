@@ -13,7 +13,13 @@ import type { Network } from './types.js';
 
 /** Compiles a LayersModel into the input-gradient engine; null when it cannot. */
 export function compileLayersNetwork(model: unknown): Network | null {
-  const graph = traceLayers(model);
+  let graph: ReturnType<typeof traceLayers>;
+  try {
+    graph = traceLayers(model);
+  } catch {
+    // A model whose graph cannot be read (not built, exotic containers): tf.grad handles it.
+    return null;
+  }
   if (!graph) return null;
   const nodes: Node[] = [];
   const alias = new Map<number, number>();
