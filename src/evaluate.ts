@@ -12,7 +12,10 @@ import { classifier, type Classifier, type ModelLike } from './model/classifier.
 import { checkEpsilon, prepareSamples, type Samples } from './samples.js';
 import { argmaxRow } from './attacks/criteria.js';
 import { checkRunOptions } from './attacks/runner.js';
-import type { Attack, AttackRun } from './attacks/types.js';
+import type { Attack } from './attacks/types.js';
+import { availableParallelism } from 'node:os';
+import { ShardPool } from './engine/shards/pool.js';
+import type { PlainRun } from './engine/shards/protocol.js';
 import type { Norm } from './norms.js';
 
 export interface EvaluateOptions {
@@ -28,6 +31,13 @@ export interface EvaluateOptions {
    * are upper bounds (enough to know the verdict, not the exact curve).
    */
   atLeast?: number;
+  /**
+   * Worker threads that share the samples, each with its own tfjs engine and backend: a number,
+   * or 'auto' for one per core. Only LayersModels travel to workers (other models stay on this
+   * thread). Starting them costs about a second, so they pay on long runs. Results are identical
+   * to a single-thread run with the same seed. Default 1: this thread only.
+   */
+  workers?: number | 'auto';
 }
 
 export interface SampleOutcome {
@@ -71,6 +81,8 @@ export interface RobustnessReport {
    * and how many samples that attack had not reached at that ε.
    */
   stoppedEarly: { atEpsilon: number; attack: string; unattacked: number } | null;
+  /** Threads that ran attacks (1: this one only). */
+  workers: number;
 }
 
 export async function evaluate(model: Classifier | ModelLike, samples: Samples, options: EvaluateOptions = {} as EvaluateOptions): Promise<RobustnessReport> {
@@ -80,6 +92,11 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
     const attacks = resolveAttacks(options);
     const norm = attacks[0]!.norm;
     const { seed, batchSize } = checkRunOptions(options, 'evaluate()');
+    const requested = options.workers ?? 1;
+    if (requested !== 'auto' && !(Number.isInteger(requested) && requested >= 1)) {
+      throw new RobustestError('INVALID_OPTION', 'evaluate(): workers is a thread count.', { expected: "'auto' or an integer ≥ 1", received: show(requested) });
+    }
+    const workers = requested === 'auto' ? availableParallelism() : requested;
     const epsilons = resolveEpsilons(options.epsilons, attacks);
     if (options.atLeast !== undefined && !(typeof options.atLeast === 'number' && options.atLeast >= 0 && options.atLeast <= 1)) {
       throw new RobustestError('INVALID_OPTION', 'evaluate(): atLeast is a robust accuracy.', { expected: 'a number in [0, 1]', received: show(options.atLeast) });
@@ -107,17 +124,24 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
     });
     let gradientEvaluations = 0;
     let queries = 0;
+    let workersUsed = 1;
+    let shardPool: Promise<ShardPool | null> | undefined;
+    /** Worker threads, started once per call on first need; null when they cannot or should not run. */
+    const pool = async (): Promise<ShardPool | null> => {
+      if (workers < 2) return null;
+      shardPool ??= ShardPool.open(clf, workers, tf.getBackend());
+      const opened = await shardPool;
+      if (opened) workersUsed = opened.size;
+      return opened;
+    };
 
-    const record = async (attack: Attack, run: AttackRun, subset: number[], epsilonOf: (distance: number) => number | null) => {
+    const record = (attack: Attack, run: PlainRun, subset: number[], epsilonOf: (distance: number) => number | null) => {
       gradientEvaluations += run.gradientEvaluations;
       queries += run.queries.reduce((a, b) => a + b, 0);
-      const broken = subset.map((_, k) => k).filter((k) => run.success[k] && run.distances[k]! > 0);
-      if (broken.length === 0) return;
-      const rows = tf.gather(run.adversarials, broken);
-      const data = await rows.data();
-      const size = data.length / broken.length;
-      broken.forEach((k, j) => {
-        const outcome = outcomes[subset[k]!]!;
+      const size = run.adversarials.length / subset.length;
+      subset.forEach((index, k) => {
+        if (!run.success[k] || !(run.distances[k]! > 0)) return;
+        const outcome = outcomes[index]!;
         const distance = run.distances[k]!;
         const at = epsilonOf(distance);
         // Keep the adversarial that breaks at the smallest listed ε, then the closest one.
@@ -129,7 +153,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
         outcome.adversarialClass = run.adversarialClasses[k]!;
         outcome.adversarialConfidence = run.adversarialConfidences[k]!;
         outcome.brokenBy = attack.name;
-        outcome.adversarial = data.slice(j * size, (j + 1) * size) as Float32Array;
+        outcome.adversarial = run.adversarials.slice(k * size, (k + 1) * size);
       });
     };
 
@@ -139,21 +163,40 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
       options.atLeast === undefined ? undefined : epsilons.find((e) => robustCount(e) < options.atLeast! * count - 1e-9);
     let stoppedEarly: RobustnessReport['stoppedEarly'] = null;
 
-    /** Attacks `indices` chunk by chunk, so that a decided verdict stops the work. */
+    const runHere = async (attack: Attack, chunk: number[], epsilon: number | undefined): Promise<PlainRun> => {
+      const subset = tf.gather(inputs, chunk);
+      const run = await attack.run(clf, { inputs: subset, labels: Int32Array.from(chunk, (i) => labels[i]!) }, { epsilon, seed, batchSize, sampleIds: chunk });
+      const adversarials = (await run.adversarials.data()) as Float32Array;
+      tf.dispose([run.adversarials, subset]);
+      return { ...run, adversarials };
+    };
+    const runInWorker = async (shards: ShardPool, attack: Attack, chunk: number[], epsilon: number | undefined): Promise<PlainRun> => {
+      const subset = tf.gather(inputs, chunk);
+      const data = (await subset.data()) as Float32Array;
+      subset.dispose();
+      return shards.run({ recipe: attack.recipe!, inputs: data, shape: [chunk.length, ...inputs.shape.slice(1)], labels: Int32Array.from(chunk, (i) => labels[i]!), epsilon, seed, batchSize, sampleIds: chunk });
+    };
+
+    /**
+     * Attacks `indices` chunk by chunk, so that a decided verdict stops the work; with worker
+     * threads, one chunk per thread at a time.
+     */
     const attackInChunks = async (attack: Attack, indices: number[], epsilon: number | undefined, epsilonOf: (d: number) => number | null) => {
-      for (let start = 0; start < indices.length; start += batchSize) {
-        const chunk = indices.slice(start, start + batchSize);
-        const subset = tf.gather(inputs, chunk);
-        const run = await attack.run(
-          clf,
-          { inputs: subset, labels: Int32Array.from(chunk, (i) => labels[i]!) },
-          { epsilon, seed, batchSize, sampleIds: chunk },
-        );
-        await record(attack, run, chunk, epsilonOf);
-        tf.dispose([run.adversarials, subset]);
+      const shards = attack.recipe && indices.length > 1 ? await pool() : null;
+      const width = shards?.size ?? 1;
+      // With several threads, chunks small enough that every thread gets one.
+      const size = Math.min(batchSize, Math.ceil(indices.length / width));
+      const chunks: number[][] = [];
+      for (let start = 0; start < indices.length; start += size) chunks.push(indices.slice(start, start + size));
+      let attacked = 0;
+      for (let c = 0; c < chunks.length; c += width) {
+        const group = chunks.slice(c, c + width);
+        const runs = await Promise.all(group.map((chunk) => (shards ? runInWorker(shards, attack, chunk, epsilon) : runHere(attack, chunk, epsilon))));
+        runs.forEach((run, k) => record(attack, run, group[k]!, epsilonOf));
+        attacked += group.reduce((n, chunk) => n + chunk.length, 0);
         const failed = failedEpsilon();
         if (failed !== undefined) {
-          stoppedEarly = { atEpsilon: failed, attack: attack.name, unattacked: indices.length - start - chunk.length };
+          stoppedEarly = { atEpsilon: failed, attack: attack.name, unattacked: indices.length - attacked };
           return false;
         }
       }
@@ -163,18 +206,23 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
     const correct = outcomes.filter((o) => o.correct).map((o) => o.index);
     // The first chunk is always attacked, even when clean accuracy alone decides the verdict, so a
     // failure can still show counterexamples.
-    let going = true;
-    for (const attack of attacks.filter((a) => a.kind === 'minimization')) {
-      if (!going) break;
-      // A minimization attack breaks a sample at every listed ε at or above its distance.
-      going = await attackInChunks(attack, correct, undefined, (d) => epsilons.find((e) => d <= e + 1e-6) ?? null);
-    }
-    for (const epsilon of epsilons) {
-      for (const attack of attacks.filter((a) => a.kind === 'fixed-epsilon')) {
+    try {
+      let going = true;
+      for (const attack of attacks.filter((a) => a.kind === 'minimization')) {
         if (!going) break;
-        const survivors = outcomes.filter((o) => o.breakingEpsilon === null || o.breakingEpsilon > epsilon).map((o) => o.index);
-        going = await attackInChunks(attack, survivors, epsilon, () => epsilon);
+        // A minimization attack breaks a sample at every listed ε at or above its distance.
+        going = await attackInChunks(attack, correct, undefined, (d) => epsilons.find((e) => d <= e + 1e-6) ?? null);
       }
+      for (const epsilon of epsilons) {
+        for (const attack of attacks.filter((a) => a.kind === 'fixed-epsilon')) {
+          if (!going) break;
+          const survivors = outcomes.filter((o) => o.breakingEpsilon === null || o.breakingEpsilon > epsilon).map((o) => o.index);
+          going = await attackInChunks(attack, survivors, epsilon, () => epsilon);
+        }
+      }
+
+    } finally {
+      await (await shardPool)?.close();
     }
 
     const robustAccuracy = epsilons.map((e) => robustCount(e) / count);
@@ -195,6 +243,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
       backend: tf.getBackend(),
       seconds: (performance.now() - started) / 1000,
       stoppedEarly,
+      workers: workersUsed,
     };
   });
 }

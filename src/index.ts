@@ -1,10 +1,29 @@
 export { classifier, isClassifier } from './model/classifier.js';
 export type { Classifier, ClassifierOptions, ModelLike, OutputKind, Bounds } from './model/classifier.js';
 export { evaluate } from './evaluate.js';
+// Every attack factory, stamped so that evaluate can rebuild it in a worker thread.
+export {
+  fgsm,
+  pgd,
+  mifgsm,
+  apgd,
+  deepfool,
+  carliniWagner,
+  lbfgs,
+  square,
+  onePixel,
+  hopSkipJump,
+  boundary,
+  gaussianNoise,
+  uniformNoise,
+  saltAndPepper,
+  gaussianBlur,
+  contrastReduction,
+  spatial,
+} from './attacks/registry.js';
 export type { EvaluateOptions, RobustnessReport, SampleOutcome } from './evaluate.js';
-export { fgsm } from './attacks/fgsm.js';
 export type { FgsmOptions } from './attacks/fgsm.js';
-export type { Attack, AttackRun, AttackRunOptions, CriterionSpec, TargetSpec } from './attacks/types.js';
+export type { Attack, AttackRecipe, AttackRun, AttackRunOptions, CriterionSpec, TargetSpec } from './attacks/types.js';
 export type { Samples } from './samples.js';
 export type { Norm } from './norms.js';
 export { RobustestError } from './errors.js';
@@ -23,32 +42,26 @@ export type { InvarianceReport } from './property/invariance.js';
 export type { FuzzOptions, InvarianceOptions, FuzzInputs, ModelInput } from './property/options.js';
 export type { Change as PerturbationChange } from './property/change.js';
 // black-box attacks and ONNX
-export { square } from './attacks/square.js';
 export type { SquareOptions } from './attacks/square.js';
-export { onePixel } from './attacks/one-pixel.js';
 export type { OnePixelOptions } from './attacks/one-pixel.js';
-export { hopSkipJump } from './attacks/hop-skip-jump.js';
 export type { HopSkipJumpOptions } from './attacks/hop-skip-jump.js';
-export { boundary } from './attacks/boundary.js';
 export type { BoundaryOptions } from './attacks/boundary.js';
-export { gaussianNoise, uniformNoise, saltAndPepper, gaussianBlur, contrastReduction } from './attacks/corruptions/index.js';
 export type { CorruptionOptions } from './attacks/corruptions/index.js';
-export { spatial } from './attacks/spatial.js';
 export type { SpatialOptions } from './attacks/spatial.js';
 export { onnxClassifier } from './model/onnx.js';
 export type { OnnxClassifierOptions, OnnxSession } from './model/onnx.js';
 // white-box attacks
-export { pgd, PGD_DEFAULTS } from './attacks/pgd.js';
+export { PGD_DEFAULTS } from './attacks/pgd.js';
 export type { PgdOptions } from './attacks/pgd.js';
-export { mifgsm, MIFGSM_DEFAULTS } from './attacks/mifgsm.js';
+export { MIFGSM_DEFAULTS } from './attacks/mifgsm.js';
 export type { MifgsmOptions } from './attacks/mifgsm.js';
-export { apgd, APGD_DEFAULTS } from './attacks/apgd.js';
+export { APGD_DEFAULTS } from './attacks/apgd.js';
 export type { ApgdOptions } from './attacks/apgd.js';
-export { deepfool, DEEPFOOL_DEFAULTS } from './attacks/deepfool.js';
+export { DEEPFOOL_DEFAULTS } from './attacks/deepfool.js';
 export type { DeepFoolOptions } from './attacks/deepfool.js';
-export { carliniWagner, CARLINI_WAGNER_DEFAULTS } from './attacks/carlini-wagner.js';
+export { CARLINI_WAGNER_DEFAULTS } from './attacks/carlini-wagner.js';
 export type { CarliniWagnerOptions } from './attacks/carlini-wagner.js';
-export { lbfgs, LBFGS_DEFAULTS } from './attacks/lbfgs.js';
+export { LBFGS_DEFAULTS } from './attacks/lbfgs.js';
 export type { LbfgsOptions } from './attacks/lbfgs.js';
 export type { LossName } from './attacks/losses.js';
 // reports: snapshot serializer

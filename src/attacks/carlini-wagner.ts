@@ -193,6 +193,7 @@ async function rankScores(ctx: AttackContext, o: Settings): Promise<{ score: Flo
   const g = await norms.data();
   const m = await result.loss.data();
   tf.dispose([tiled, norms, result.gradient, result.loss, result.logits]);
+  if (process.env.CWDEBUG) console.log('critical c', [...m].map((mm, r) => (2 * Math.max(-mm, 1e-6)) / g[r]! ** 2).sort((a, b) => a - b).filter((_, j, a) => j % Math.floor(a.length / 8) === 0).map((c) => c.toExponential(2)).join(' '));
   rows.forEach((i, r) => {
     out[i * width + cand[r]!] = -Math.abs(m[r]!) / (g[r]! + 1e-12);
     critical[i * width + cand[r]!] = (2 * Math.max(o.confidence - m[r]!, 1e-6)) / (g[r]! ** 2 + 1e-12);
@@ -246,7 +247,9 @@ async function search(ctx: AttackContext, o: Settings, searches: Searches): Prom
     let origin = tf.clone(x);
     let rec = tf.clone(reconstructed);
 
+    let stepsRun = 0;
     for (let step = 0; step < o.steps && rows.length > 0; step++) {
+      stepsRun += rows.length;
       const c = Float32Array.from(rows, (r) => consts[r]!);
       const xm = tf.tidy(() => toModel(w));
       const margin = marginOf(rows);
@@ -313,6 +316,7 @@ async function search(ctx: AttackContext, o: Settings, searches: Searches): Prom
       }
     }
     tf.dispose([w, m, v, origin, rec]);
+    if (process.env.CWDEBUG) console.log(`round ${round}: steps ${stepsRun}, found ${foundThisRound.filter(Boolean).length}/${total}, consts median ${[...consts].sort((a, b) => a - b)[total >> 1]!.toExponential(2)}, best median ${[...bestNorm].sort((a, b) => a - b)[total >> 1]!.toFixed(4)}`);
 
     for (let r = 0; r < total; r++) {
       if (foundThisRound[r]) upper[r] = consts[r]!;

@@ -65,4 +65,11 @@ export interface Attack {
   /** One line: name, norm and the options that matter. */
   describe(): string;
   run(model: Classifier | ModelLike, samples: Samples, options?: AttackRunOptions): Promise<AttackRun>;
+  /** How to build the same attack again (in a worker thread): its factory and the options given. */
+  readonly recipe?: AttackRecipe;
+}
+
+export interface AttackRecipe {
+  factory: string;
+  options: unknown;
 }

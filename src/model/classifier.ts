@@ -43,6 +43,14 @@ export interface Classifier {
   valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult>;
   /** How gradients are computed, for reports. */
   readonly gradientPath: string;
+  /** The model as data another thread can load, when it can be serialised (LayersModels). */
+  transferable?(): Promise<TransferableModel | null>;
+}
+
+/** A LayersModel's topology and weights, with the classifier options to wrap it again. */
+export interface TransferableModel {
+  artifacts: tf.io.ModelArtifacts;
+  options: { bounds: [number, number]; outputs: OutputKind; name: string };
 }
 
 /**
@@ -247,6 +255,21 @@ class TfjsClassifier implements Classifier {
       this.checkOutputs(x);
       return this.net().valueAndGradient(x, loss);
     });
+  }
+
+  async transferable(): Promise<TransferableModel | null> {
+    const save = (this.model as { save?: (handler: tf.io.IOHandler) => Promise<unknown> }).save;
+    if (this.kind !== 'layers' || typeof save !== 'function') return null;
+    let artifacts: tf.io.ModelArtifacts | undefined;
+    await save.call(
+      this.model,
+      tf.io.withSaveHandler(async (a) => {
+        artifacts = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    if (!artifacts) return null;
+    return { artifacts, options: { bounds: [this.bounds[0], this.bounds[1]], outputs: this.outputs, name: this.name } };
   }
 
   /** Turns a failure inside the user's model into an error that names the input it was given. */
