@@ -31,6 +31,8 @@ function withRecipe<F extends (options?: never) => Attack>(name: string, factory
     const attack = factory(options as never);
     return Object.freeze({ ...attack, recipe: { factory: name, options: options ?? {} } });
   };
+  // Error messages name the factory ("call the factory: pgd()").
+  Object.defineProperty(stamped, 'name', { value: factory.name });
   return stamped as F;
 }
 
