@@ -59,3 +59,45 @@ describe('every public call leaves tf.memory().numTensors as it found it', () =>
     expect(await leaked(() => fgsm().run(throwing, samples, { epsilon: 0.1 }))).toBe(0);
   });
 });
+
+describe('probabilities from a model the engine cannot peel', () => {
+  it('are attacked through their logarithm, with exact gradients and no leaks', async () => {
+    const dense = tinyDenseModel(3);
+    // A softmax hidden in a function: the engine sees none, 'auto' detects probabilities.
+    const fn = classifier((x: tf.Tensor) => dense.predict(x) as tf.Tensor, { name: 'hidden softmax' });
+    const layers = classifier(dense);
+    const x = tf.tensor2d(samples.inputs);
+    expect(
+      await leaked(async () => {
+        const a = await fn.logits(x);
+        const b = await layers.logits(x);
+        // Log-probabilities and peeled logits differ by a constant per row.
+        const spread = tf.tidy(() => tf.max(tf.abs(tf.sub(tf.sub(a, b), tf.mean(tf.sub(a, b), 1, true)))));
+        expect(spread.dataSync()[0]).toBeLessThan(1e-4);
+        tf.dispose([a, b, spread]);
+        const loss = (z: tf.Tensor2D) => tf.sub(tf.logSumExp(z, 1), tf.squeeze(tf.slice(z, [0, 0], [-1, 1]), [1])) as tf.Tensor1D;
+        const ga = await fn.valueAndGradient(x, loss);
+        const gb = await layers.valueAndGradient(x, loss);
+        const gap = tf.tidy(() => tf.max(tf.abs(tf.sub(ga.gradient, gb.gradient))));
+        expect(gap.dataSync()[0]).toBeLessThan(1e-4);
+        tf.dispose([ga.logits, ga.loss, ga.gradient, gb.logits, gb.loss, gb.gradient, gap]);
+      }),
+    ).toBe(0);
+    x.dispose();
+  });
+
+  it('a loss that throws inside tf.grad leaves no tensors behind', async () => {
+    const fn = classifier(linearFunction([[1, -1, 0], [0, 1, -1], [-1, 0, 1], [0.5, 0.5, -1]], [0, 0.1, -0.1]));
+    const x = tf.tensor2d(samples.inputs);
+    await fn.logits(x).then((z) => z.dispose());
+    expect(
+      await leaked(() =>
+        fn.valueAndGradient(x, (z) => {
+          tf.exp(z);
+          throw new Error('loss failed');
+        }),
+      ),
+    ).toBe(0);
+    x.dispose();
+  });
+});

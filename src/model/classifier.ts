@@ -134,7 +134,6 @@ class TfjsClassifier implements Classifier {
   readonly name: string;
   inputShape: number[] | null;
   numClasses: number | null;
-  private resolvedOutputs: 'logits' | 'probabilities' | undefined;
   private network: Network | undefined;
 
   constructor(
@@ -156,7 +155,6 @@ class TfjsClassifier implements Classifier {
       const out = perSampleShape(m.outputs?.[0]?.shape);
       this.numClasses = out && out.length === 1 ? out[0]! : null;
     }
-    if (outputs !== 'auto') this.resolvedOutputs = outputs;
   }
 
   get differentiable(): boolean {
@@ -191,20 +189,9 @@ class TfjsClassifier implements Classifier {
   }
 
   private net(): Network {
-    if (this.network) return this.network;
-    const engine = this.kind === 'layers' ? compileLayersNetwork(this.model as never) : null;
-    if (engine) {
-      this.network = engine;
-      return engine;
-    }
-    const forward = (x: tf.Tensor): tf.Tensor2D =>
-      tf.tidy(() => {
-        const out = this.raw(x);
-        return (this.resolvedOutputs === 'probabilities' ? tf.log(tf.add(out, 1e-30)) : out) as tf.Tensor2D;
-      });
-    this.network = {
-      forward,
-      valueAndGradient: (x, loss) => autodiffValueAndGradient(forward, x, loss),
+    this.network ??= (this.kind === 'layers' ? compileLayersNetwork(this.model as never) : null) ?? {
+      forward: (x) => tf.tidy(() => this.raw(x)),
+      valueAndGradient: (x, loss) => autodiffValueAndGradient((input) => this.raw(input), x, loss),
       gradientPath: 'tf.grad',
       peeledSoftmax: false,
       dispose() {},
@@ -216,8 +203,13 @@ class TfjsClassifier implements Classifier {
   private checkOutputs(x: tf.Tensor): void {
     if (this.outputsChecked) return;
     const network = this.net();
-    if (this.outputs === 'probabilities' || network.peeledSoftmax) {
-      if (network.peeledSoftmax && this.outputs === 'logits') throw this.notLogits('its last layer applies softmax');
+    if (network.peeledSoftmax) {
+      if (this.outputs === 'logits') throw this.notLogits('its last layer applies softmax');
+      this.outputsChecked = true;
+      return;
+    }
+    if (this.outputs === 'probabilities') {
+      this.network = onLogProbabilities(network);
       this.outputsChecked = true;
       return;
     }
@@ -226,7 +218,7 @@ class TfjsClassifier implements Classifier {
     this.numClasses ??= probe.shape[1];
     probe.dispose();
     if (this.outputs === 'logits' && probabilities) throw this.notLogits('every output row is in [0, 1] and sums to 1');
-    this.resolvedOutputs = probabilities ? 'probabilities' : 'logits';
+    if (probabilities) this.network = onLogProbabilities(network);
     this.outputsChecked = true;
   }
   private outputsChecked = false;
@@ -285,4 +277,25 @@ class TfjsClassifier implements Classifier {
       });
     }
   }
+}
+
+/**
+ * A network whose outputs are probabilities, seen through their logarithm: log-probabilities are
+ * logits up to a per-row constant, which no attack loss depends on. The loss is composed with the
+ * log, so its gradient flows through it.
+ */
+function onLogProbabilities(network: Network): Network {
+  const log = (p: tf.Tensor2D): tf.Tensor2D => tf.log(tf.add(p, 1e-30)) as tf.Tensor2D;
+  return {
+    forward: (x) => tf.tidy(() => log(network.forward(x))),
+    valueAndGradient: (x, loss) => {
+      const result = network.valueAndGradient(x, (p) => tf.tidy(() => loss(log(p))));
+      const logits = tf.tidy(() => log(result.logits));
+      result.logits.dispose();
+      return { ...result, logits };
+    },
+    gradientPath: network.gradientPath,
+    peeledSoftmax: false,
+    dispose: () => network.dispose(),
+  };
 }
