@@ -69,7 +69,7 @@ describe('pooling input gradients', () => {
       const x = tiedInput(shape, 1);
       const y = tf.maxPool(x, filter, strides, pad);
       const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 2);
-      const expected = values(tf.grad((v: tf.Tensor4D) => tf.sum(tf.mul(tf.maxPool(v, filter, strides, pad), dy)))(x));
+      const expected = values(tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(v as tf.Tensor4D, filter, strides, pad), dy)))(x));
       await onEachBackend(() => {
         const pooled = tf.maxPool(x, filter, strides, pad);
         const got = maxPoolBackpropHost(x, pooled, dy, { filterSize: filter, strides, pad, reluGate: false });
@@ -84,7 +84,7 @@ describe('pooling input gradients', () => {
       const y = tf.maxPool(x, filter, strides, pad);
       const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 4);
       const gatedDy = tf.mul(dy, tf.step(y));
-      const expected = values(tf.grad((v: tf.Tensor4D) => tf.sum(tf.mul(tf.maxPool(v, filter, strides, pad), gatedDy)))(x));
+      const expected = values(tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(v as tf.Tensor4D, filter, strides, pad), gatedDy)))(x));
       await onEachBackend(() => {
         const got = maxPoolBackpropHost(x, y, dy, { filterSize: filter, strides, pad, reluGate: true });
         expectClose(values(got), expected);
@@ -94,7 +94,7 @@ describe('pooling input gradients', () => {
 
     it(`average pooling, ${name}: the exact gradient of the forward pass`, async () => {
       await tf.setBackend('cpu');
-      const x = tf.randomNormal(shape, 0, 1, 'float32', 5) as tf.Tensor4D;
+      const x: tf.Tensor4D = tf.randomNormal(shape as [number, number, number, number], 0, 1, 'float32', 5);
       const dy = tf.randomNormal(tf.avgPool(x, filter, strides, pad).shape, 0, 1, 'float32', 6);
       // Reference from the definition: avgPool is linear, so its gradient is the transpose of its
       // matrix, read off column by column with unit inputs.
@@ -102,7 +102,7 @@ describe('pooling input gradients', () => {
       const expected = new Float32Array(x.size);
       for (let b = 0; b < shape[0]!; b++) {
         for (let i = 0; i < size; i++) {
-          const unit = tf.tidy(() => tf.cast(tf.reshape(tf.oneHot(tf.tensor1d([i], 'int32'), size), [1, ...shape.slice(1)]), 'float32') as tf.Tensor4D);
+          const unit = tf.tidy(() => tf.cast(tf.reshape(tf.oneHot(tf.tensor1d([i], 'int32'), size), [1, shape[1]!, shape[2]!, shape[3]!]), 'float32') as tf.Tensor4D);
           const column = tf.tidy(() => tf.sum(tf.mul(tf.avgPool(unit, filter, strides, pad), tf.slice(dy, b, 1))).dataSync()[0]!);
           expected[b * size + i] = column;
           unit.dispose();

@@ -444,6 +444,16 @@ describe('functional models', () => {
     await expectExact({ model: tf.model({ inputs: input, outputs: output }) });
   });
 
+  it('a relu output read by a max pool and by another branch (the pool must not take over the relu mask)', async () => {
+    const input = tf.input({ shape: [8, 8, 2] });
+    const a = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', ...init(68) }).apply(input) as tf.SymbolicTensor;
+    const pooled = tf.layers.flatten().apply(tf.layers.maxPooling2d({ poolSize: 2 }).apply(a) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const averaged = tf.layers.globalAveragePooling2d({}).apply(a) as tf.SymbolicTensor;
+    const joined = tf.layers.concatenate().apply([pooled, averaged]) as tf.SymbolicTensor;
+    const output = tf.layers.dense({ units: 3, ...init(69) }).apply(joined) as tf.SymbolicTensor;
+    await expectExact({ model: tf.model({ inputs: input, outputs: output }) });
+  });
+
   it('a Sequential model nested as a layer, applied twice (shared weights)', async () => {
     const block = tf.sequential({ layers: [tf.layers.dense({ inputShape: [6], units: 6, activation: 'tanh', ...init(66) })] });
     const input = tf.input({ shape: [6] });
