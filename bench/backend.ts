@@ -95,6 +95,11 @@ async function curve(clf: Classifier, model: tf.LayersModel, x: tf.Tensor, label
   line(`  PGD-40 L∞ curve, ${EPSILONS.length} ε, ${x.shape[0]} digits (ε = ${EPSILONS.join(', ')})`);
   line(`    robustest:  ${s(ours.seconds)}, ${count(report.gradientEvaluations)} gradient evaluations (early stop and ε-nesting saved ${percent(1 - report.gradientEvaluations / full)} of ${count(full)})`);
   line(`                clean accuracy ${report.cleanAccuracy.toFixed(3)}, robust accuracy ${accuracies(report.robustAccuracy)}`);
+  if (!slow) {
+    const sharded = await seconds(() => evaluate(clf, { inputs: x, labels }, { attack, epsilons: EPSILONS, seed: SEED, workers: 2 }));
+    const same = JSON.stringify({ ...sharded.value, seconds: 0, workers: 0 }) === JSON.stringify({ ...report, seconds: 0, workers: 0 });
+    line(`    robustest on ${sharded.value.workers} worker threads: ${s(sharded.seconds)} = ${ratio(ours.seconds / sharded.seconds)} the speed of one thread (thread start-up included); same report: ${same ? 'yes' : 'NO'}`);
+  }
   if (skip.has('baseline') || slow) {
     const minutes = (plainPerSampleMs * full) / 60_000;
     line(`    plain tf.grad: not run (${skip.has('baseline') ? '--skip baseline' : 'takes long here; --full runs it'}); at the ${ms(plainPerSampleMs * x.shape[0])} per step measured above it would take ≈ ${minutes.toFixed(1)} min`);
