@@ -79,7 +79,8 @@ describe('defaults', () => {
       [mifgsm(), 'fixed-epsilon', 'linf', /MI-FGSM \(L∞, 10 steps of ε\/10, decay 1/],
       [apgd({ target: 3 }), 'fixed-epsilon', 'linf', /APGD \(L∞, targeted DLR loss, 100 steps, target: 3\)/],
       [deepfool({ norm: 'linf' }), 'minimization', 'linf', /DeepFool \(L∞/],
-      [carliniWagner(), 'minimization', 'l2', /C&W \(L2, 9 × 1000 Adam steps/],
+      [carliniWagner(), 'minimization', 'l2', /C&W \(L2, 5 × 300 Adam steps, lr 0\.1 cosine, κ 0, 5 candidate classes\)/],
+      [carliniWagner({ target: 2 }), 'minimization', 'l2', /C&W \(L2, 5 × 300 Adam steps, lr 0\.1 cosine, κ 0, targeted: 2\)/],
       [lbfgs(), 'minimization', 'l2', /L-BFGS \(L2, target "least-likely"/],
     ];
     for (const [attack, kind, norm, description] of attacks) {
@@ -111,6 +112,9 @@ describe('bad options', () => {
     ['DeepFool top-k', () => deepfool({ criterion: { kind: 'top-k', k: 2 } }), 'INVALID_OPTION', 'first decision boundary'],
     ['C&W learning rate', () => carliniWagner({ learningRate: 0 }), 'INVALID_OPTION', '`learningRate`'],
     ['C&W abortEarly', () => carliniWagner({ abortEarly: 'yes' as never }), 'INVALID_OPTION', '`abortEarly`'],
+    ['C&W initialConst', () => carliniWagner({ initialConst: 'linear' as never }), 'INVALID_OPTION', '`initialConst`'],
+    ['C&W candidates', () => carliniWagner({ candidates: 0 }), 'INVALID_OPTION', '`candidates`'],
+    ['C&W schedule', () => carliniWagner({ schedule: 'step' as never }), 'INVALID_OPTION', '`schedule`'],
     ['L-BFGS top-k', () => lbfgs({ criterion: { kind: 'top-k', k: 2 } }), 'INVALID_OPTION', 'targeted by construction'],
     ['L-BFGS misclassification', () => lbfgs({ criterion: 'misclassification' }), 'INVALID_OPTION', 'targeted by construction'],
     ['bad target', () => pgd({ target: -1 }), 'INVALID_OPTION', 'unknown target'],
