@@ -165,8 +165,8 @@ async function main(): Promise<void> {
       const x = tf.slice(digits.inputs, 0, MINIMIZATION_DIGITS);
       const y = labels.slice(0, MINIMIZATION_DIGITS);
       const compare = !skip.has('autodiff');
-      await minimization('C&W L2 (defaults: 9 × 1000 steps, abort early)', () => carliniWagner(), clf, model, x, y, compare && full);
-      await minimization('DeepFool L2 (defaults)', () => deepfool(), clf, model, x, y, compare);
+      await minimization(`${carliniWagner().describe()}, defaults`, () => carliniWagner(), clf, model, x, y, compare && full);
+      await minimization(`${deepfool().describe()}, defaults`, () => deepfool(), clf, model, x, y, compare);
       x.dispose();
     }
     digits.inputs.dispose();
