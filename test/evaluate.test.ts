@@ -96,3 +96,18 @@ describe('evaluate', () => {
     await expect(evaluate(clf, { inputs, labels }, { attack: fgsm(), epsilons, atLeast: 2 })).rejects.toThrow(/a number in \[0, 1\]/);
   });
 });
+
+describe('per-sample randomness is keyed by the sample, not its position', () => {
+  it("a random target and a random start give the same result for a sample wherever it sits", async () => {
+    const { pgd } = await import('../src/index.js');
+    const attack = pgd({ steps: 3, target: 'random' });
+    const three = { inputs: inputs.slice(0, 3), labels: labels.slice(0, 3) };
+    const whole = await attack.run(clf, three, { epsilon: 0.1, seed: 4, sampleIds: [10, 11, 12] });
+    const alone = await attack.run(clf, { inputs: [inputs[2]!], labels: [labels[2]!] }, { epsilon: 0.1, seed: 4, sampleIds: [12] });
+    expect(alone.targets).toEqual([whole.targets![2]]);
+    expect(alone.distances).toEqual([whole.distances[2]]);
+    const [a, b] = [await alone.adversarials.data(), await whole.adversarials.data()];
+    expect(Array.from(a)).toEqual(Array.from(b.slice(2 * d, 3 * d)));
+    tf.dispose([alone.adversarials, whole.adversarials]);
+  });
+});

@@ -46,6 +46,8 @@ export function resolveTargets(
   cleanLogits: Float32Array | number[],
   numClasses: number,
   rng: Rng,
+  /** Sample identities keying the 'random' picks (default: positions), as for all per-sample randomness. */
+  ids?: readonly number[],
 ): Int32Array {
   const n = labels.length;
   const out = new Int32Array(n);
@@ -66,7 +68,7 @@ export function resolveTargets(
     spec.forEach((t, i) => (out[i] = checkClass(t, `target[${i}]`)));
   } else if (spec === 'random') {
     for (let i = 0; i < n; i++) {
-      const r = rng.split(i).int(numClasses - 1);
+      const r = rng.split(ids?.[i] ?? i).int(numClasses - 1);
       out[i] = r >= labels[i]! ? r + 1 : r;
     }
   } else if (spec === 'least-likely') {

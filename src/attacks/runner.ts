@@ -118,7 +118,7 @@ async function runAttack<O extends object>(
 
     const cleanLogits = await clf.logits(inputs);
     const cleanData = cleanLogits.dataSync();
-    const targets = criterion.kind === 'targeted' ? resolveTargets(options.target!, labels, cleanData as Float32Array, numClasses, root.split('targets')) : null;
+    const targets = criterion.kind === 'targeted' ? resolveTargets(options.target!, labels, cleanData as Float32Array, numClasses, root.split('targets'), runOptions.sampleIds) : null;
     const cleanAdversarial = adversarialMask(cleanLogits, criterion, labels, targets);
     const cleanProbs = tf.softmax(cleanLogits).dataSync();
 
