@@ -12,6 +12,7 @@ import { classifier, type Classifier, type ModelLike } from './model/classifier.
 import { checkEpsilon, prepareSamples, type Samples } from './samples.js';
 import { argmaxRow } from './attacks/criteria.js';
 import { checkRunOptions } from './attacks/runner.js';
+import { defaultBatchSize } from './engine/batches.js';
 import type { Attack } from './attacks/types.js';
 import { availableParallelism } from 'node:os';
 import { ShardPool } from './engine/shards/pool.js';
@@ -91,7 +92,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
     const clf = classifier(model);
     const attacks = resolveAttacks(options);
     const norm = attacks[0]!.norm;
-    const { seed, batchSize } = checkRunOptions(options, 'evaluate()');
+    const { seed, batchSize: requestedBatchSize } = checkRunOptions(options, 'evaluate()');
     const requested = options.workers ?? 1;
     if (requested !== 'auto' && !(Number.isInteger(requested) && requested >= 1)) {
       throw new RobustestError('INVALID_OPTION', 'evaluate(): workers is a thread count.', { expected: "'auto' or an integer ≥ 1", received: show(requested) });
@@ -102,6 +103,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
       throw new RobustestError('INVALID_OPTION', 'evaluate(): atLeast is a robust accuracy.', { expected: 'a number in [0, 1]', received: show(options.atLeast) });
     }
     const { inputs, labels, count } = await prepareSamples(clf, samples);
+    const batchSize = requestedBatchSize ?? defaultBatchSize(inputs.size / count);
     const logits = await clf.logits(inputs);
     const z = logits.dataSync();
     const classes = logits.shape[1];

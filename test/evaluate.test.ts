@@ -111,3 +111,13 @@ describe('per-sample randomness is keyed by the sample, not its position', () =>
     tf.dispose([alone.adversarials, whole.adversarials]);
   });
 });
+
+describe('batches sized to a memory cap', () => {
+  it('holds at most 2^22 input values per batch by default, and 256 samples at most', async () => {
+    const { defaultBatchSize, BATCH_VALUE_CAP } = await import('../src/engine/batches.js');
+    expect(defaultBatchSize(784)).toBe(256);
+    expect(defaultBatchSize(224 * 224 * 3)).toBe(27);
+    expect(27 * 224 * 224 * 3).toBeLessThanOrEqual(BATCH_VALUE_CAP);
+    expect(defaultBatchSize(10 ** 8)).toBe(1);
+  });
+});

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError, show } from '../errors.js';
 import { scoped } from '../engine/hygiene.js';
-import { batchRanges, DEFAULT_BATCH_SIZE } from '../engine/batches.js';
+import { batchRanges, defaultBatchSize } from '../engine/batches.js';
 import { DEFAULT_SEED, Rng } from '../engine/random.js';
 import { classifier, type Classifier, type ModelLike } from '../model/classifier.js';
 import { checkEpsilon, prepareSamples, type Samples } from '../samples.js';
@@ -84,13 +84,14 @@ export function requireGradients(clf: Classifier, attack: string): void {
   }
 }
 
-export function checkRunOptions(runOptions: AttackRunOptions, where: string): { seed: number; batchSize: number } {
+/** Checks seed and batch size; an absent batch size is left for `defaultBatchSize` once the inputs are known. */
+export function checkRunOptions(runOptions: AttackRunOptions, where: string): { seed: number; batchSize: number | undefined } {
   const seed = runOptions.seed ?? DEFAULT_SEED;
   if (!Number.isInteger(seed)) {
     throw new RobustestError('INVALID_OPTION', `${where}: seed must be an integer.`, { expected: 'an integer', received: show(seed) });
   }
-  const batchSize = runOptions.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
+  const batchSize = runOptions.batchSize;
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) {
     throw new RobustestError('INVALID_OPTION', `${where}: batchSize must be a positive integer.`, { expected: 'an integer ≥ 1', received: show(batchSize) });
   }
   return { seed, batchSize };
@@ -107,11 +108,12 @@ async function runAttack<O extends object>(
     const where = `${def.name}.run()`;
     const clf = classifier(model);
     if (def.requiresGradients) requireGradients(clf, def.name);
-    const { seed, batchSize } = checkRunOptions(runOptions, where);
+    const { seed, batchSize: requestedBatchSize } = checkRunOptions(runOptions, where);
     let epsilon: number | undefined;
     if (runOptions.epsilon !== undefined || def.kind === 'fixed-epsilon') epsilon = checkEpsilon(runOptions.epsilon, where);
     const prepared = await prepareSamples(clf, samples);
     const { inputs, labels, count } = prepared;
+    const batchSize = requestedBatchSize ?? defaultBatchSize(inputs.size / count);
     const numClasses = clf.numClasses!;
     const criterion = resolveCriterion(options.criterion, options.target, numClasses);
     const root = new Rng(seed).split(def.name);
