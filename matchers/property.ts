@@ -8,7 +8,7 @@
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import type * as fc from 'fast-check';
 import { fuzz, type FuzzReport } from '../src/property/fuzz.js';
-import { checkInvariance, type InvarianceReport } from '../src/property/invariance.js';
+import { checkInvariance } from '../src/property/invariance.js';
 import type { FuzzOptions, InvarianceOptions, ModelInput } from '../src/property/options.js';
 import type { Change } from '../src/property/change.js';
 import type { Perturbation } from '../src/property/perturbations/types.js';

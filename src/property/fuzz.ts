@@ -18,7 +18,7 @@ import { describeArbitrary, isArbitrary } from './perturbations/arbitraries.js';
 import { isPerturbation, type Perturbation } from './perturbations/types.js';
 import { checkFuzzOptions, type FuzzOptions } from './options.js';
 import { classifyUnder, flipsUnder, sweep, type CallCounter } from './batched.js';
-import { prepareSubject, type Subject } from './subject.js';
+import { prepareSubject } from './subject.js';
 import { describeChanges, flippedPositions, type Change } from './change.js';
 
 export interface Counterexample extends Change {
