@@ -87,70 +87,74 @@ function maxPoolBackprop2x2(x: Float32Array, y: Float32Array, dy: Float32Array, 
   }
 }
 
-/**
- * Any geometry (overlapping windows accumulate; padded positions are out of bounds and never
- * chosen): each window's gradient goes to the first in-bounds position equal to its pooled
- * value. `dx` must be zero-filled.
- */
-function maxPoolBackprop(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, xShape: number[], attrs: PoolAttrs): void {
+/** An input window, clipped to the image: rows [rMin, rMax), columns [cMin, cMax) of image b. */
+interface Window {
+  b: number;
+  rMin: number;
+  rMax: number;
+  cMin: number;
+  cMax: number;
+  /** Offset of the window's pooled values (all channels) in the output. */
+  out: number;
+}
+
+/** Visits every pooling window of any geometry; padded positions are left out of its bounds. */
+function forEachWindow(xShape: number[], attrs: PoolAttrs, visit: (w: Window) => void): void {
   const info = geometry(xShape, attrs);
-  const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: Ho, outWidth: Wo, strideHeight, strideWidth } = info;
-  const fh = info.effectiveFilterHeight;
-  const fw = info.effectiveFilterWidth;
-  const gate = attrs.reluGate;
-  for (let b = 0; b < batchSize; b++) {
+  const { batchSize, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo, inChannels: C, strideHeight, strideWidth } = info;
+  const w: Window = { b: 0, rMin: 0, rMax: 0, cMin: 0, cMax: 0, out: 0 };
+  for (w.b = 0; w.b < batchSize; w.b++) {
     for (let yR = 0; yR < Ho; yR++) {
       const rCorner = yR * strideHeight - info.padInfo.top;
-      const rMin = Math.max(0, rCorner);
-      const rMax = Math.min(H, rCorner + fh);
+      w.rMin = Math.max(0, rCorner);
+      w.rMax = Math.min(H, rCorner + info.effectiveFilterHeight);
       for (let yC = 0; yC < Wo; yC++) {
         const cCorner = yC * strideWidth - info.padInfo.left;
-        const cMin = Math.max(0, cCorner);
-        const cMax = Math.min(W, cCorner + fw);
-        const out = ((b * Ho + yR) * Wo + yC) * C;
-        for (let d = 0; d < C; d++) {
-          const max = y[out + d]!;
-          if (gate && !(max > 0)) continue;
-          window: for (let r = rMin; r < rMax; r++) {
-            let p = ((b * H + r) * W + cMin) * C + d;
-            for (let c = cMin; c < cMax; c++, p += C) {
-              if (x[p] === max) {
-                dx[p] = dx[p]! + dy[out + d]!;
-                break window;
-              }
-            }
-          }
-        }
+        w.cMin = Math.max(0, cCorner);
+        w.cMax = Math.min(W, cCorner + info.effectiveFilterWidth);
+        w.out = ((w.b * Ho + yR) * Wo + yC) * C;
+        visit(w);
       }
     }
   }
 }
 
-function avgPoolBackprop(dy: Float32Array, dx: Float32Array, xShape: number[], attrs: PoolAttrs): void {
-  const info = geometry(xShape, attrs);
-  const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: Ho, outWidth: Wo, strideHeight, strideWidth } = info;
-  const fh = info.effectiveFilterHeight;
-  const fw = info.effectiveFilterWidth;
-  for (let b = 0; b < batchSize; b++) {
-    for (let yR = 0; yR < Ho; yR++) {
-      const rCorner = yR * strideHeight - info.padInfo.top;
-      const rMin = Math.max(0, rCorner);
-      const rMax = Math.min(H, rCorner + fh);
-      for (let yC = 0; yC < Wo; yC++) {
-        const cCorner = yC * strideWidth - info.padInfo.left;
-        const cMin = Math.max(0, cCorner);
-        const cMax = Math.min(W, cCorner + fw);
-        const share = 1 / ((rMax - rMin) * (cMax - cMin));
-        const out = ((b * Ho + yR) * Wo + yC) * C;
-        for (let r = rMin; r < rMax; r++) {
-          for (let c = cMin; c < cMax; c++) {
-            const base = ((b * H + r) * W + c) * C;
-            for (let d = 0; d < C; d++) dx[base + d] = dx[base + d]! + dy[out + d]! * share;
+/**
+ * Any geometry (overlapping windows accumulate): each window's gradient goes to the first
+ * in-bounds position equal to its pooled value. `dx` must be zero-filled.
+ */
+function maxPoolBackprop(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, xShape: number[], attrs: PoolAttrs): void {
+  const [, H, W, C] = xShape as [number, number, number, number];
+  const gate = attrs.reluGate;
+  forEachWindow(xShape, attrs, ({ b, rMin, rMax, cMin, cMax, out }) => {
+    for (let d = 0; d < C; d++) {
+      const max = y[out + d]!;
+      if (gate && !(max > 0)) continue;
+      window: for (let r = rMin; r < rMax; r++) {
+        let p = ((b * H + r) * W + cMin) * C + d;
+        for (let c = cMin; c < cMax; c++, p += C) {
+          if (x[p] === max) {
+            dx[p] = dx[p]! + dy[out + d]!;
+            break window;
           }
         }
       }
     }
-  }
+  });
+}
+
+/** Each window's gradient spread evenly over its in-bounds positions. `dx` must be zero-filled. */
+function avgPoolBackprop(dy: Float32Array, dx: Float32Array, xShape: number[], attrs: PoolAttrs): void {
+  const [, H, W, C] = xShape as [number, number, number, number];
+  forEachWindow(xShape, attrs, ({ b, rMin, rMax, cMin, cMax, out }) => {
+    const share = 1 / ((rMax - rMin) * (cMax - cMin));
+    for (let r = rMin; r < rMax; r++) {
+      for (let c = cMin; c < cMax; c++) {
+        const base = ((b * H + r) * W + c) * C;
+        for (let d = 0; d < C; d++) dx[base + d] = dx[base + d]! + dy[out + d]! * share;
+      }
+    }
+  });
 }
 
 let registered = false;
