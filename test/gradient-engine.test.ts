@@ -427,6 +427,58 @@ describe('pooling, normalization and shape layers', () => {
   });
 });
 
+describe("Conv2D → MaxPool 2×2 (one fused kernel on wasm)", () => {
+  function convPool(inputShape: number[], convs: Partial<ConvArgs>[]): tf.LayersModel {
+    const layers: tf.layers.Layer[] = [];
+    convs.forEach((conv, i) => {
+      layers.push(tf.layers.conv2d({ ...(i === 0 ? { inputShape } : {}), filters: 4, kernelSize: 3, activation: 'relu', ...init(71 + i), ...conv } as ConvArgs));
+      layers.push(tf.layers.maxPooling2d({ poolSize: 2 }));
+    });
+    layers.push(tf.layers.flatten(), tf.layers.dense({ units: 3, ...init(79) }));
+    return tf.sequential({ layers });
+  }
+  const zeros = (shape: number[]) => tf.tidy(() => tf.mul(seededInput(shape, 15), tf.cast(tf.greater(seededInput(shape, 16), 0.5), 'float32')));
+
+  it('one input channel, MNIST-like exact zeros (ties), the last windows at the end of the batch', async () => {
+    await expectExact({ model: convPool([10, 10, 1], [{ filters: 8 }]), input: zeros, batch: 4 });
+  });
+
+  it('three input channels, a 5×5 kernel, odd conv output (a row and a column in no window), linear activation', async () => {
+    await expectExact({ model: convPool([11, 11, 3], [{ kernelSize: 5, activation: 'linear' }]) });
+    await expectExact({ model: convPool([11, 11, 3], [{ kernelSize: [2, 5], useBias: false }]) });
+  });
+
+  it('two conv–pool pairs, eight channels into the second (the bundled CNN shape)', async () => {
+    await expectExact({ model: convPool([16, 16, 1], [{ filters: 8 }, { filters: 5 }]), input: zeros, batch: 5 });
+  });
+
+  it('runs as one kernel on wasm, and not where the pair does not qualify', async () => {
+    const kernelsOf = async (model: tf.LayersModel) => {
+      await tf.setBackend('wasm');
+      const network = compileLayersNetwork(model)!;
+      const x = seededInput([2, ...(model.inputs[0]!.shape.slice(1) as number[])], 17);
+      const profile = await tf.profile(() => tf.dispose(Object.values(network.valueAndGradient(x, randomLoss(2, 3, 5)))));
+      x.dispose();
+      network.dispose();
+      await tf.setBackend('cpu');
+      return profile.kernels.map((k) => k.name);
+    };
+    expect(await kernelsOf(convPool([10, 10, 1], [{}]))).toContain('RobustestMaxPoolConvBackprop');
+    expect(await kernelsOf(convPool([10, 10, 1], [{ padding: 'same' }]))).not.toContain('RobustestMaxPoolConvBackprop');
+    expect(await kernelsOf(convPool([10, 10, 1], [{ activation: 'elu' }]))).not.toContain('RobustestMaxPoolConvBackprop');
+  });
+
+  it('a conv output read by the pool and by another branch is not fused, and stays exact', async () => {
+    const input = tf.input({ shape: [8, 8, 1] });
+    const a = tf.layers.conv2d({ filters: 3, kernelSize: 3, activation: 'relu', ...init(75) }).apply(input) as tf.SymbolicTensor;
+    const pooled = tf.layers.flatten().apply(tf.layers.maxPooling2d({ poolSize: 2 }).apply(a) as tf.SymbolicTensor) as tf.SymbolicTensor;
+    const averaged = tf.layers.globalAveragePooling2d({}).apply(a) as tf.SymbolicTensor;
+    const joined = tf.layers.concatenate().apply([pooled, averaged]) as tf.SymbolicTensor;
+    const output = tf.layers.dense({ units: 3, ...init(76) }).apply(joined) as tf.SymbolicTensor;
+    await expectExact({ model: tf.model({ inputs: input, outputs: output }) });
+  });
+});
+
 describe('functional models', () => {
   it('a residual block with Add, and Concatenate over channels and features', async () => {
     const input = tf.input({ shape: [8, 8, 2] });

@@ -8,6 +8,7 @@ import { traceLayers } from './graph.js';
 import { notice } from './notices.js';
 import { ActivationOp } from './ops/activation.js';
 import { lower } from './ops/lower.js';
+import { Conv2DOp } from './ops/convolution.js';
 import { MaxPool2DOp } from './ops/pooling.js';
 import type { Network } from './types.js';
 
@@ -54,12 +55,19 @@ export function compileLayersNetwork(model: unknown): Network | null {
   // MaxPool over a relu output read by nothing else: the pool's routing applies the relu mask.
   const readers = new Map<number, number>();
   for (const n of nodes) for (const s of n.inputs) readers.set(s, (readers.get(s) ?? 0) + 1);
-  for (const n of nodes) {
-    if (!(n.op instanceof MaxPool2DOp)) continue;
+  // A 2×2 MaxPool over such a Conv2D output also reads the conv's input: the pair's gradient
+  // can be one kernel (pool-conv-backprop.ts).
+  nodes.forEach((n, i) => {
+    if (!(n.op instanceof MaxPool2DOp)) return;
     const pooled = n.inputs[0]!;
     const producer = nodes.find((p) => p.output === pooled);
-    n.op.reluGate = producer?.op.reluOutput === true && readers.get(pooled) === 1 && pooled !== output;
-  }
+    const onlyHere = readers.get(pooled) === 1 && pooled !== output;
+    n.op.reluGate = producer?.op.reluOutput === true && onlyHere;
+    if (onlyHere && producer?.op instanceof Conv2DOp && producer.op.poolFusable && n.op.halves) {
+      n.op.feeder = producer.op;
+      nodes[i] = { ...n, inputs: [pooled, producer.inputs[0]!] };
+    }
+  });
 
   for (const n of nodes) {
     if (n.op.autodiff) notice(`autodiff:${n.op.autodiff}`, `no hand-written input gradient for ${n.op.autodiff.startsWith('activation') ? n.op.autodiff : `layer class ${n.op.autodiff}`}; tf.grad computes it (exact, slower).`);

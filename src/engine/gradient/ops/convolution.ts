@@ -14,6 +14,7 @@ import {
   flippedTransposedKernel,
   type ConvGeometry,
 } from '../conv-transpose.js';
+import { maxPoolConvBackprop, scatterWeights } from '../pool-conv-backprop.js';
 import { Prepared } from '../prepared.js';
 import { activationGradient } from './fused.js';
 import { pair, variable, type Cotangent, type InputGradient, type LayerLike, type Op } from './op.js';
@@ -37,10 +38,13 @@ function depthwiseBackpropInput(dy: tf.Tensor, kernel: tf.Tensor, inShape: reado
 
 export class Conv2DOp implements Op {
   readonly reluOutput: boolean;
+  /** A following 2×2 max pool may compute this layer's input gradient (pool-conv-backprop.ts). */
+  readonly poolFusable: boolean;
   private readonly strides: [number, number];
   private readonly dilations: [number, number];
   private readonly pad: 'valid' | 'same';
   private readonly flipped: Prepared<[tf.Tensor4D, tf.Tensor4D]>;
+  private readonly scatter: Prepared<[tf.Tensor3D]>;
 
   constructor(
     private readonly layer: LayerLike,
@@ -54,10 +58,30 @@ export class Conv2DOp implements Op {
       () => [this.kernel()],
       ([kernel]) => [flippedTransposedKernel(kernel as tf.Tensor4D), flippedDepthwiseKernel(kernel as tf.Tensor4D)],
     );
+    const unit = (p: [number, number]) => p[0] === 1 && p[1] === 1;
+    this.poolFusable = unit(this.strides) && unit(this.dilations) && this.pad === 'valid' && (activation.fused === 'linear' || this.reluOutput);
+    this.scatter = new Prepared(
+      () => [this.kernel()],
+      ([kernel]) => [scatterWeights(kernel as tf.Tensor4D)],
+    );
   }
 
   private kernel(): tf.Tensor4D {
     return variable(this.layer, 'kernel') as tf.Tensor4D;
+  }
+
+  /** Builds the weights poolBackward scatters. */
+  preparePoolBackward(): void {
+    this.scatter.get();
+  }
+
+  /**
+   * dL/dx from the gradient at the output of the 2×2 max pool reading this layer's output
+   * `pooled` (only where poolFusable and poolConvKernelAvailable() hold).
+   */
+  poolBackward(pooled: tf.Tensor, pool: tf.Tensor, dPool: tf.Tensor, inShape: readonly number[]): tf.Tensor {
+    const kernel = this.kernel();
+    return maxPoolConvBackprop(pooled, pool, dPool, this.scatter.get()[0], inShape, [kernel.shape[0], kernel.shape[1]], this.reluOutput);
   }
 
   prepare(): void {
@@ -91,6 +115,7 @@ export class Conv2DOp implements Op {
 
   dispose(): void {
     this.flipped.release();
+    this.scatter.release();
   }
 }
 

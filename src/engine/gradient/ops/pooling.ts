@@ -9,7 +9,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { depthwiseInputGradient, type ConvGeometry } from '../conv-transpose.js';
+import { poolConvKernelAvailable } from '../pool-conv-backprop.js';
 import { avgPoolBackpropHost, hostPoolKernels, maxPoolBackpropHost } from '../pool-kernels.js';
+import type { Conv2DOp } from './convolution.js';
 import { pair, plain, type Cotangent, type InputGradient, type LayerLike, type Op } from './op.js';
 
 function poolConfig(layer: LayerLike) {
@@ -23,9 +25,25 @@ export class MaxPool2DOp implements Op {
   private readonly config: ReturnType<typeof poolConfig>;
   /** Set by the compiler when the input is a relu output consumed only here. */
   reluGate = false;
+  /**
+   * Set by the compiler when the input is the output of this Conv2D, consumed only here; the
+   * node then also reads the convolution's input, and on backends that run the fused kernel
+   * hands its gradient there directly (the convolution's own backward then has nothing to do).
+   */
+  feeder: Conv2DOp | null = null;
 
   constructor(layer: LayerLike) {
     this.config = poolConfig(layer);
+  }
+
+  /** 2×2 windows at stride 2 without padding, the geometry the fused kernel handles. */
+  get halves(): boolean {
+    const { filterSize, strides, pad } = this.config;
+    return filterSize.every((f) => f === 2) && strides.every((s) => s === 2) && pad === 'valid';
+  }
+
+  prepare(): void {
+    if (this.feeder && poolConvKernelAvailable()) this.feeder.preparePoolBackward();
   }
 
   forward([x]: readonly tf.Tensor[]): tf.Tensor {
@@ -33,7 +51,8 @@ export class MaxPool2DOp implements Op {
     return tf.maxPool(x as tf.Tensor4D, filterSize, strides, pad);
   }
 
-  backward(cot: Cotangent, [x]: readonly tf.Tensor[], y: tf.Tensor): (InputGradient | null)[] {
+  backward(cot: Cotangent, [x, convInput]: readonly tf.Tensor[], y: tf.Tensor): (InputGradient | null)[] {
+    if (this.feeder && convInput && poolConvKernelAvailable()) return [null, plain(this.feeder.poolBackward(x!, y, cot.dy, convInput.shape))];
     if (hostPoolKernels()) {
       return [{ gradient: maxPoolBackpropHost(x!, y, cot.dy, { ...this.config, reluGate: this.reluGate }), reluMasked: this.reluGate }];
     }
