@@ -24,14 +24,27 @@ export function logitGradientOf(loss: LossFn): LogitGradient | undefined {
 /**
  * Cross-entropy on logits, as attack objective: lse(z) − z_y (untargeted, pushing away from the
  * label) or z_t − lse(z) (targeted). Gradient: softmax(z) − onehot(y), resp. onehot(t) − softmax(z).
+ *
+ * Computed on the host in double precision: the logits are a few values per sample, and one
+ * pass over them replaces a dozen tensor ops whose dispatch would cost more than their work.
  */
 export function crossEntropyLogitGradient(labels: Int32Array, targets: Int32Array | null): LogitGradient {
-  return (logits) =>
-    tf.tidy(() => {
-      const classes = logits.shape[1];
-      const towards = tf.cast(tf.oneHot(tf.tensor1d(targets ?? labels, 'int32'), classes), 'float32');
-      const ce = tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(logits, towards), 1)) as tf.Tensor1D;
-      const gradient = tf.sub(tf.softmax(logits), towards) as tf.Tensor2D;
-      return targets ? { loss: tf.neg(ce) as tf.Tensor1D, gradient: tf.neg(gradient) as tf.Tensor2D } : { loss: ce, gradient };
-    });
+  const towards = targets ?? labels;
+  const sign = targets ? -1 : 1;
+  return (logits) => {
+    const [n, classes] = logits.shape;
+    const z = logits.dataSync();
+    const loss = new Float32Array(n);
+    const gradient = new Float32Array(n * classes);
+    for (let i = 0, row = 0; i < n; i++, row += classes) {
+      let max = -Infinity;
+      for (let k = 0; k < classes; k++) max = Math.max(max, z[row + k]!);
+      let sum = 0;
+      for (let k = 0; k < classes; k++) sum += Math.exp(z[row + k]! - max);
+      const t = towards[i]!;
+      loss[i] = sign * (max + Math.log(sum) - z[row + t]!);
+      for (let k = 0; k < classes; k++) gradient[row + k] = sign * (Math.exp(z[row + k]! - max) / sum - (k === t ? 1 : 0));
+    }
+    return { loss: tf.tensor1d(loss), gradient: tf.tensor2d(gradient, [n, classes]) };
+  };
 }
