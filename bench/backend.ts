@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { carliniWagner, classifier, deepfool, ensureBackend, evaluate, pgd, type Attack, type Classifier } from '../src/index.js';
+import { carliniWagner, classifier, deepfool, ensureBackend, evaluate, pgd, type Attack, type Classifier, type RobustnessReport } from '../src/index.js';
 import { attackLoss } from '../src/attacks/losses.js';
 import { mnistSamples, type MnistModelName } from '../examples/mnist/models.js';
 import { benchModel, describeArchitecture } from './models.js';
@@ -99,6 +99,7 @@ async function curve(clf: Classifier, model: tf.LayersModel, x: tf.Tensor, label
     const sharded = await seconds(() => evaluate(clf, { inputs: x, labels }, { attack, epsilons: EPSILONS, seed: SEED, workers: 2 }));
     const same = JSON.stringify({ ...sharded.value, seconds: 0, workers: 0 }) === JSON.stringify({ ...report, seconds: 0, workers: 0 });
     line(`    robustest on ${sharded.value.workers} worker threads: ${s(sharded.seconds)} = ${ratio(ours.seconds / sharded.seconds)} the speed of one thread (thread start-up included); same report: ${same ? 'yes' : 'NO'}`);
+    await autoThreadsLine(ours.seconds, report, () => evaluate(clf, { inputs: x, labels }, { attack, epsilons: EPSILONS, seed: SEED, workers: 'auto' }));
   }
   if (skip.has('baseline') || slow) {
     const minutes = (plainPerSampleMs * full) / 60_000;
@@ -114,6 +115,14 @@ async function curve(clf: Classifier, model: tf.LayersModel, x: tf.Tensor, label
   }
 }
 
+/** The same evaluation with workers: 'auto', against its one-thread run. */
+async function autoThreadsLine(oneThreadSeconds: number, report: RobustnessReport, run: () => Promise<RobustnessReport>): Promise<void> {
+  const auto = await seconds(run);
+  const same = JSON.stringify({ ...auto.value, seconds: 0, workers: 0 }) === JSON.stringify({ ...report, seconds: 0, workers: 0 });
+  const threads = auto.value.workers === 1 ? 'stayed on one thread' : `started ${auto.value.workers} threads`;
+  line(`    robustest with workers 'auto' (${threads}): ${s(auto.seconds)} = ${ratio(oneThreadSeconds / auto.seconds)} the speed of one thread; same report: ${same ? 'yes' : 'NO'}`);
+}
+
 async function minimization(
   name: string,
   make: () => Attack,
@@ -122,6 +131,7 @@ async function minimization(
   x: tf.Tensor,
   labels: Int32Array,
   compare: boolean,
+  threads = false,
 ): Promise<void> {
   const samples = { inputs: x, labels };
   const ours = await seconds(() => make().run(clf, samples, { seed: SEED }));
@@ -133,6 +143,12 @@ async function minimization(
   line(
     `    ${(perEvaluation * 1000).toFixed(1)} µs per gradient evaluation, all attack work included; a plain tf.grad costs ${(plainPerSampleMs * 1000).toFixed(1)} µs per sample (measured above): ${ratio(plainPerSampleMs / perEvaluation)} more`,
   );
+  if (threads) {
+    const epsilons = [1, 2];
+    const one = await seconds(() => evaluate(clf, samples, { attack: make(), epsilons, seed: SEED }));
+    line(`    as a curve with evaluate(): ${s(one.seconds)} on one thread`);
+    await autoThreadsLine(one.seconds, one.value, () => evaluate(clf, samples, { attack: make(), epsilons, seed: SEED, workers: 'auto' }));
+  }
   if (!compare) return;
   // The same attack with every gradient from tf.grad: the model wrapped as a plain function.
   const viaAutodiff = classifier((v: tf.Tensor) => model.predict(v) as tf.Tensor, { name: `${model.name} via tf.grad` });
@@ -165,7 +181,7 @@ async function main(): Promise<void> {
       const x = tf.slice(digits.inputs, 0, MINIMIZATION_DIGITS);
       const y = labels.slice(0, MINIMIZATION_DIGITS);
       const compare = !skip.has('autodiff');
-      await minimization(`${carliniWagner().describe()}, defaults`, () => carliniWagner(), clf, model, x, y, compare && full);
+      await minimization(`${carliniWagner().describe()}, defaults`, () => carliniWagner(), clf, model, x, y, compare && full, true);
       await minimization(`${deepfool().describe()}, defaults`, () => deepfool(), clf, model, x, y, compare);
       x.dispose();
     }

@@ -16,6 +16,7 @@ import { defaultBatchSize } from './engine/batches.js';
 import type { Attack } from './attacks/types.js';
 import { availableParallelism } from 'node:os';
 import { ShardPool } from './engine/shards/pool.js';
+import { autoThreads, threadsPay } from './engine/shards/policy.js';
 import type { PlainRun } from './engine/shards/protocol.js';
 import type { Norm } from './norms.js';
 
@@ -33,10 +34,12 @@ export interface EvaluateOptions {
    */
   atLeast?: number;
   /**
-   * Worker threads that share the samples, each with its own tfjs engine and backend: a number,
-   * or 'auto' for one per core. Only LayersModels travel to workers (other models stay on this
-   * thread). Starting them costs about a second, so they pay on long runs. Results are identical
-   * to a single-thread run with the same seed. Default 1: this thread only.
+   * Worker threads that share the samples, each with its own tfjs engine and backend. A number
+   * starts that many at the first attack. 'auto' times a small share of each attack on this
+   * thread and starts one thread per core only when the rest would take 3 s or more: starting
+   * them costs about a second, which short runs do not repay. Only LayersModels travel to
+   * workers (other models stay on this thread). Results are identical to a single-thread run
+   * with the same seed. Default 1: this thread only.
    */
   workers?: number | 'auto';
 }
@@ -97,7 +100,8 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
     if (requested !== 'auto' && !(Number.isInteger(requested) && requested >= 1)) {
       throw new RobustestError('INVALID_OPTION', 'evaluate(): workers is a thread count.', { expected: "'auto' or an integer ≥ 1", received: show(requested) });
     }
-    const workers = requested === 'auto' ? availableParallelism() : requested;
+    const adaptive = requested === 'auto';
+    const workers = adaptive ? availableParallelism() : requested;
     const epsilons = resolveEpsilons(options.epsilons, attacks);
     if (options.atLeast !== undefined && !(typeof options.atLeast === 'number' && options.atLeast >= 0 && options.atLeast <= 1)) {
       throw new RobustestError('INVALID_OPTION', 'evaluate(): atLeast is a robust accuracy.', { expected: 'a number in [0, 1]', received: show(options.atLeast) });
@@ -184,18 +188,26 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
      * threads, one chunk per thread at a time.
      */
     const attackInChunks = async (attack: Attack, indices: number[], epsilon: number | undefined, epsilonOf: (d: number) => number | null) => {
-      const shards = attack.recipe && indices.length > 1 ? await pool() : null;
-      const width = shards?.size ?? 1;
-      // With several threads, chunks small enough that every thread gets one.
-      const size = Math.min(batchSize, Math.ceil(indices.length / width));
-      const chunks: number[][] = [];
-      for (let start = 0; start < indices.length; start += size) chunks.push(indices.slice(start, start + size));
+      const sharable = attack.recipe !== undefined && indices.length > 1;
+      // 'auto' without threads yet: a small first chunk, timed, decides whether they pay.
+      let probing = adaptive && sharable && workers > 1 && shardPool === undefined;
       let attacked = 0;
-      for (let c = 0; c < chunks.length; c += width) {
-        const group = chunks.slice(c, c + width);
+      while (attacked < indices.length) {
+        const remaining = indices.length - attacked;
+        const shards = sharable && remaining > 1 && !probing && (!adaptive || shardPool) ? await pool() : null;
+        const width = shards?.size ?? 1;
+        // With several threads, chunks small enough that every thread gets one.
+        const size = Math.min(batchSize, Math.ceil(probing ? indices.length / autoThreads.probeShare : remaining / width));
+        const group: number[][] = [];
+        for (let start = attacked; group.length < width && start < indices.length; start += size) group.push(indices.slice(start, start + size));
+        const started = performance.now();
         const runs = await Promise.all(group.map((chunk) => (shards ? runInWorker(shards, attack, chunk, epsilon) : runHere(attack, chunk, epsilon))));
         runs.forEach((run, k) => record(attack, run, group[k]!, epsilonOf));
         attacked += group.reduce((n, chunk) => n + chunk.length, 0);
+        if (probing) {
+          probing = false;
+          if (threadsPay((performance.now() - started) / 1000, attacked, indices.length)) await pool();
+        }
         const failed = failedEpsilon();
         if (failed !== undefined) {
           stoppedEarly = { atEpsilon: failed, attack: attack.name, unattacked: indices.length - attacked };

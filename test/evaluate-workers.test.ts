@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { availableParallelism } from 'node:os';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { classifier, ensureBackend, evaluate, pgd, square, type RobustnessReport } from '../src/index.js';
 import { loadMnistModel, mnistSamples } from '../examples/mnist/models.js';
+import { ShardPool } from '../src/engine/shards/pool.js';
+import { autoThreads, threadsPay } from '../src/engine/shards/policy.js';
 
 const digits = mnistSamples(40);
 afterAll(() => digits.inputs.dispose());
@@ -27,6 +30,43 @@ describe('evaluate on worker threads', () => {
     const fn = classifier((x: tf.Tensor) => model.predict(x) as tf.Tensor, { name: 'fn' });
     const report = await evaluate(fn, digits, { attack: square({ queries: 50 }), epsilons: [0.1], workers: 2 });
     expect(report.workers).toBe(1);
+  });
+
+  describe("workers: 'auto'", () => {
+    const minSeconds = autoThreads.minSeconds;
+    afterEach(() => {
+      autoThreads.minSeconds = minSeconds;
+      vi.restoreAllMocks();
+    });
+    const options = { attack: pgd({ steps: 10 }), epsilons: [0.02, 0.05, 0.1], seed: 3 };
+
+    it('extrapolates the first chunk of an attack to the rest', () => {
+      expect(threadsPay(0.5, 10, 100)).toBe(true); // 4.5 s left
+      expect(threadsPay(0.2, 10, 100)).toBe(false); // 1.8 s left
+      expect(threadsPay(5, 100, 100)).toBe(false); // nothing left
+    });
+
+    it('starts no thread when the rest of each attack is predicted short', async () => {
+      autoThreads.minSeconds = Infinity;
+      const open = vi.spyOn(ShardPool, 'open');
+      const clf = classifier(await loadMnistModel('mlp'));
+      const single = await evaluate(clf, digits, { ...options, workers: 1 });
+      const auto = await evaluate(clf, digits, { ...options, workers: 'auto' });
+      expect(open).not.toHaveBeenCalled();
+      expect(auto.workers).toBe(1);
+      expect(same(auto)).toEqual(same(single));
+    });
+
+    it('starts one thread per core when it is predicted long; the report is unchanged', async () => {
+      autoThreads.minSeconds = 0;
+      const clf = classifier(await loadMnistModel('mlp'));
+      const before = tf.memory().numTensors;
+      const single = await evaluate(clf, digits, { ...options, workers: 1 });
+      const auto = await evaluate(clf, digits, { ...options, workers: 'auto' });
+      expect(auto.workers).toBe(availableParallelism());
+      expect(same(auto)).toEqual(same(single));
+      expect(tf.memory().numTensors).toBe(before);
+    });
   });
 
   it('refuses a thread count that is not one', async () => {
