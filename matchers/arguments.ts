@@ -7,6 +7,7 @@ import type { Attack } from '../src/attacks/types.js';
 import type { RobustnessReport } from '../src/evaluate.js';
 import type { Samples } from '../src/samples.js';
 import { isRobustnessReport } from '../src/report/serializer.js';
+import { checkWorkers, type Workers } from '../src/engine/shards/policy.js';
 import { checkAtLeast, checkBatchSize, checkSeed } from './config.js';
 
 export interface RobustAgainstArguments {
@@ -16,9 +17,10 @@ export interface RobustAgainstArguments {
   atLeast: number | undefined;
   seed: number | undefined;
   batchSize: number | undefined;
+  workers: Workers | undefined;
 }
 
-const OPTION_KEYS = ['on', 'atLeast', 'seed', 'batchSize'] as const;
+const OPTION_KEYS = ['on', 'atLeast', 'seed', 'batchSize', 'workers'] as const;
 
 export function isAttack(value: unknown): value is Attack {
   const a = value as Attack;
@@ -52,7 +54,7 @@ export function parseRobustAgainst(attack: unknown, second: unknown, third: unkn
   }
   if (options === undefined || options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new RobustestError('INVALID_OPTION', `${where}: the options must say which samples to attack.`, {
-      expected: '{ on: { inputs, labels }, atLeast?, seed?, batchSize? }',
+      expected: '{ on: { inputs, labels }, atLeast?, seed?, batchSize?, workers? }',
       received: show(options),
     });
   }
@@ -77,6 +79,7 @@ export function parseRobustAgainst(attack: unknown, second: unknown, third: unkn
     atLeast: o.atLeast === undefined ? undefined : checkAtLeast(o.atLeast, `${where}: atLeast`),
     seed: o.seed === undefined ? undefined : checkSeed(o.seed, `${where}: seed`),
     batchSize: o.batchSize === undefined ? undefined : checkBatchSize(o.batchSize, `${where}: batchSize`),
+    workers: o.workers === undefined ? undefined : checkWorkers(o.workers, `${where}: workers`),
   };
 }
 

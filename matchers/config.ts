@@ -4,6 +4,7 @@
  * package loaded in one test file (ESM and CJS, or a bundled and an external copy) agrees.
  */
 import { RobustestError, show } from '../src/errors.js';
+import { checkWorkers, type Workers } from '../src/engine/shards/policy.js';
 
 export interface RobustestDefaults {
   /** Seed of every attack run. Default 0. */
@@ -12,6 +13,8 @@ export interface RobustestDefaults {
   atLeast: number;
   /** Samples per batch; undefined leaves the attack's own default. */
   batchSize: number | undefined;
+  /** Worker threads of toBeRobustAgainst's runs (evaluate()'s option). Default 1. */
+  workers: Workers;
   /** Where counterexample pictures go, relative to the test file's folder. Default '__robustness__'. */
   pictureDir: string;
   /** Whether failing assertions on image inputs write a picture. Default true. */
@@ -25,6 +28,7 @@ const FACTORY: RobustestDefaults = Object.freeze({
   seed: 0,
   atLeast: 1,
   batchSize: undefined,
+  workers: 1,
   pictureDir: '__robustness__',
   pictures: true,
   counterexamples: 3,
@@ -58,6 +62,7 @@ export function configureRobustest(defaults: Partial<RobustestDefaults>): Robust
   checkSeed(next.seed, 'configureRobustest(): seed');
   checkAtLeast(next.atLeast, 'configureRobustest(): atLeast');
   if (next.batchSize !== undefined) checkBatchSize(next.batchSize, 'configureRobustest(): batchSize');
+  checkWorkers(next.workers, 'configureRobustest(): workers');
   if (typeof next.pictureDir !== 'string' || next.pictureDir.length === 0) {
     throw new RobustestError('INVALID_OPTION', 'configureRobustest(): pictureDir must be a non-empty path.', { expected: 'a path string', received: show(next.pictureDir) });
   }

@@ -29,6 +29,7 @@ export async function toBeRobustAgainst(this: MatcherContext, received: unknown,
     epsilons: args.epsilon === undefined ? undefined : [args.epsilon],
     seed,
     ...(batchSize === undefined ? {} : { batchSize }),
+    workers: args.workers ?? defaults.workers,
     // Fail fast: once the requirement cannot be met, the verdict is known and the rest is skipped.
     atLeast,
   });

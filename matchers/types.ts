@@ -18,6 +18,8 @@ export interface RobustAgainstOptions {
   seed?: number;
   /** Samples per batch. */
   batchSize?: number;
+  /** Worker threads, as evaluate()'s option. Default 1 (or configureRobustest's). */
+  workers?: number | 'auto';
 }
 
 export interface RobustAccuracyOptions {

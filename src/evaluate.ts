@@ -16,7 +16,7 @@ import { defaultBatchSize } from './engine/batches.js';
 import type { Attack } from './attacks/types.js';
 import { availableParallelism } from 'node:os';
 import { ShardPool } from './engine/shards/pool.js';
-import { autoThreads, threadsPay } from './engine/shards/policy.js';
+import { autoThreads, checkWorkers, threadsPay, type Workers } from './engine/shards/policy.js';
 import type { PlainRun } from './engine/shards/protocol.js';
 import type { Norm } from './norms.js';
 
@@ -41,7 +41,7 @@ export interface EvaluateOptions {
    * workers (other models stay on this thread). Results are identical to a single-thread run
    * with the same seed. Default 1: this thread only.
    */
-  workers?: number | 'auto';
+  workers?: Workers;
 }
 
 export interface SampleOutcome {
@@ -96,10 +96,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
     const attacks = resolveAttacks(options);
     const norm = attacks[0]!.norm;
     const { seed, batchSize: requestedBatchSize } = checkRunOptions(options, 'evaluate()');
-    const requested = options.workers ?? 1;
-    if (requested !== 'auto' && !(Number.isInteger(requested) && requested >= 1)) {
-      throw new RobustestError('INVALID_OPTION', 'evaluate(): workers is a thread count.', { expected: "'auto' or an integer ≥ 1", received: show(requested) });
-    }
+    const requested = checkWorkers(options.workers ?? 1, 'evaluate(): workers');
     const adaptive = requested === 'auto';
     const workers = adaptive ? availableParallelism() : requested;
     const epsilons = resolveEpsilons(options.epsilons, attacks);

@@ -2,12 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import '../matchers/vitest.js';
 import { classifier, evaluate, fgsm, RobustestError, type RobustnessReport } from '../src/index.js';
 import { configureRobustest, failOnUnawaited, registerMatchers, resetRobustest, robustestDefaults, robustestMatchers } from '../matchers/index.js';
 import type { AssertionRecord } from '../src/report/table.js';
 import { defineAttack } from '../src/attacks/runner.js';
+import { ShardPool } from '../src/engine/shards/pool.js';
 import { analyticConfidence, analyticRobust, stripes, stripesLayers, stripeSamples } from './fixtures/projects/stripes-model.js';
 
 const strip = (text: string): string => text.replace(/\u001b\[[0-9;]*m/g, '');
@@ -52,6 +53,28 @@ describe('toBeRobustAgainst', () => {
     const bound = Number(/Received robust accuracy:\s+([\d.]+)/.exec(fast)![1]);
     expect(bound).toBeGreaterThan(analyticRobust(0.2) / on.labels.length);
     expect(bound).toBeLessThan(0.9);
+  });
+
+  test('workers (per call or configured) runs the attack on threads with the same verdict', async () => {
+    const dense = stripesLayers();
+    const open = vi.spyOn(ShardPool, 'open');
+    try {
+      const alone = await failure(expect(dense).toBeRobustAgainst(fgsm(), 0.2, { on, atLeast: 0.9 }));
+      expect(open).not.toHaveBeenCalled();
+      const threaded = await failure(expect(dense).toBeRobustAgainst(fgsm(), 0.2, { on, atLeast: 0.9, workers: 2 }));
+      expect(open).toHaveBeenCalledTimes(1);
+      expect(open.mock.calls[0]![1]).toBe(2);
+      configureRobustest({ workers: 2 });
+      const configured = await failure(expect(dense).toBeRobustAgainst(fgsm(), 0.2, { on, atLeast: 0.9 }));
+      expect(open).toHaveBeenCalledTimes(2);
+      const withoutPicture = (m: string) => m.replace(/Picture: .*/, '');
+      expect(withoutPicture(threaded)).toBe(withoutPicture(alone));
+      expect(withoutPicture(configured)).toBe(withoutPicture(alone));
+    } finally {
+      configureRobustest({ workers: 1 });
+      open.mockRestore();
+      dense.dispose();
+    }
   });
 
   test('the failure message names the attack, ε, accuracies, counterexamples, seed and picture', async () => {
@@ -131,6 +154,7 @@ describe('toBeRobustAgainst', () => {
     ['a misspelt option', () => (expect(stripes).toBeRobustAgainst as (...a: unknown[]) => Promise<void>)(fgsm(), 0.1, { on, atleast: 0.5 }), 'unknown option `atleast`'],
     ['atLeast above 1', () => expect(stripes).toBeRobustAgainst(fgsm(), 0.1, { on, atLeast: 90 }), 'Received: 90'],
     ['a fractional seed', () => expect(stripes).toBeRobustAgainst(fgsm(), 0.1, { on, seed: 1.5 }), 'seed must be an integer'],
+    ['a thread count of "many"', () => expect(stripes).toBeRobustAgainst(fgsm(), 0.1, { on, workers: 'many' as never }), 'Received: "many"'],
     ['labels of the wrong count', () => expect(stripes).toBeRobustAgainst(fgsm(), 0.1, { on: { inputs: on.inputs, labels: [0, 1] } }), 'Received: 2 labels'],
     ['something that is not a model', () => expect({ predict: 1 }).toBeRobustAgainst(fgsm(), 0.1, { on }), 'classifier() cannot wrap this model'],
   ];
@@ -183,6 +207,7 @@ describe('toBeRobustAgainst', () => {
     expect(() => configureRobustest({ atLeast: 1.5 })).toThrow('Received: 1.5');
     expect(() => configureRobustest({ seed: -0.5 })).toThrow('seed must be an integer');
     expect(() => configureRobustest({ batchSize: 0 })).toThrow('batchSize must be a positive integer');
+    expect(() => configureRobustest({ workers: 0 })).toThrow("configureRobustest(): workers is a thread count.");
     expect(() => configureRobustest({ pictureDir: '' })).toThrow('pictureDir must be a non-empty path');
     expect(robustestDefaults().atLeast).toBe(1);
   });
