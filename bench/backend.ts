@@ -119,8 +119,11 @@ async function curve(clf: Classifier, model: tf.LayersModel, x: tf.Tensor, label
 async function autoThreadsLine(oneThreadSeconds: number, report: RobustnessReport, run: () => Promise<RobustnessReport>): Promise<void> {
   const auto = await seconds(run);
   const same = JSON.stringify({ ...auto.value, seconds: 0, workers: 0 }) === JSON.stringify({ ...report, seconds: 0, workers: 0 });
-  const threads = auto.value.workers === 1 ? 'stayed on one thread' : `started ${auto.value.workers} threads`;
-  line(`    robustest with workers 'auto' (${threads}): ${s(auto.seconds)} = ${ratio(oneThreadSeconds / auto.seconds)} the speed of one thread; same report: ${same ? 'yes' : 'NO'}`);
+  const outcome =
+    auto.value.workers === 1
+      ? `stayed on one thread: ${s(auto.seconds)}`
+      : `started ${auto.value.workers} threads: ${s(auto.seconds)} = ${ratio(oneThreadSeconds / auto.seconds)} the speed of one thread`;
+  line(`    robustest with workers 'auto' ${outcome}; same report: ${same ? 'yes' : 'NO'}`);
 }
 
 async function minimization(
