@@ -1,11 +1,11 @@
-import { RobustestError, show } from '../../errors.js';
-
 /**
  * When `workers: 'auto'` starts threads. Starting them costs about a second (a tfjs engine and
  * backend per thread), which only long runs repay, and how long a run will take is known only
  * once some of it has run: so each attack first runs a small share of its samples on this thread
  * and extrapolates. Threads start when the rest would take `minSeconds` or more.
  */
+import { RobustestError, show } from '../../errors.js';
+
 export const autoThreads = {
   /** The first chunk of each attack holds 1/probeShare of its samples (at most a batch). */
   probeShare: 8,
