@@ -1,6 +1,7 @@
 /**
  * The engine's own kernels against tfjs's: pooling input gradients (max and average, every
- * geometry, ties), row selection and sign, on cpu and wasm, leaving no tensor behind.
+ * geometry, ties), row selection, sign, the cpu matrix product and the L∞ PGD step, on cpu and
+ * wasm, leaving no tensor behind.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -10,6 +11,9 @@ import { replaceRows, takeRows } from '../src/engine/gradient/rows.js';
 import { sign } from '../src/engine/gradient/sign.js';
 import { crossEntropyLogitGradient, logitGradientOf, withLogitGradient } from '../src/engine/gradient/closed-form.js';
 import { compileLayersNetwork } from '../src/engine/gradient/layers.js';
+import { matMulHost } from '../src/engine/gradient/host-matmul.js';
+import { linfStep } from '../src/attacks/linf-step.js';
+import { ascentDirection, clipToBounds, projectToBall } from '../src/attacks/steps.js';
 import type { LossFn } from '../src/engine/gradient/types.js';
 
 const BACKENDS = ['cpu', 'wasm'] as const;
@@ -170,6 +174,57 @@ describe('sign', () => {
       expect(values(got)).toEqual(expected);
       tf.dispose([x, got]);
     });
+  });
+});
+
+describe('matrix product on host memory', () => {
+  it('equals tf.matMul (+ bias, relu) for row counts that are and are not multiples of four', async () => {
+    for (const [m, k, n] of [
+      [8, 5, 3],
+      [7, 16, 9],
+      [1, 3, 2],
+      [6, 784, 10],
+    ] as const) {
+      await tf.setBackend('cpu');
+      const a = tf.randomNormal([m, k], 0, 1, 'float32', m);
+      const b = tf.randomNormal([k, n], 0, 1, 'float32', k);
+      const bias = tf.randomNormal([n], 0, 1, 'float32', n);
+      const plain = computed(() => tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D));
+      const fused = computed(() => tf.relu(tf.add(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D), bias)));
+      await onEachBackend(() => {
+        expectClose(computed(() => matMulHost(a as tf.Tensor2D, b as tf.Tensor2D, null, false)), plain);
+        const got = computed(() => matMulHost(a as tf.Tensor2D, b as tf.Tensor2D, bias, true));
+        expectClose(got, fused);
+        if (m * n >= 20) expect(got.some((v) => v === 0) && got.some((v) => v > 0)).toBe(true);
+      });
+      await tf.setBackend('cpu');
+      tf.dispose([a, b, bias]);
+    }
+  });
+});
+
+describe('the L∞ PGD step', () => {
+  it('gives the values of the op sequence it replaces: sign, step, projection, bounds (zero and NaN gradients included)', async () => {
+    for (const [size, epsilon, bounds] of [
+      [0.0125, 0.1, [0, 1]],
+      [0.1 / 3, 0.07, [0, 1]],
+      [0.3, 0.2, [-1, 0.5]],
+    ] as const) {
+      await onEachBackend(() => {
+        const [x0, x, g] = tf.tidy(() => {
+          const x0 = tf.clipByValue(tf.randomUniform([40, 30], -0.2, 1.2, 'float32', 1), bounds[0], bounds[1]);
+          const x = tf.clipByValue(tf.add(x0, tf.randomUniform([40, 30], -epsilon, epsilon, 'float32', 2)), bounds[0], bounds[1]);
+          const sparse = tf.mul(tf.randomNormal([40, 30], 0, 1, 'float32', 3), tf.cast(tf.greater(tf.randomUniform([40, 30], 0, 1, 'float32', 4), 0.3), 'float32'));
+          return [x0, x, tf.where(tf.greater(tf.randomUniform([40, 30], 0, 1, 'float32', 5), 0.95), tf.fill([40, 30], NaN), sparse)];
+        });
+        const expected = computed(() => clipToBounds(projectToBall(tf.add(x, tf.mul(ascentDirection(g, 'linf'), size)), x0, epsilon, 'linf'), bounds));
+        const got = computed(() => linfStep(x, g, x0, size, epsilon, bounds));
+        expect(got).toEqual(expected);
+        // The step moved most values, and the projection and bounds both bit.
+        expect(got.filter((v, i) => v !== values(x)[i]).length).toBeGreaterThan(got.length / 2);
+        tf.dispose([x0, x, g]);
+      });
+    }
   });
 });
 

@@ -13,6 +13,7 @@ import { attackLoss, minimumClasses, type LossName } from './losses.js';
 import { checkBoolean, checkChoice, checkCriterion, checkInteger, checkKnownOptions, checkNorm, checkNumber, checkTarget } from './options.js';
 import { ascentDirection, clipToBounds, projectToBall, randomStart as randomBallPoint, sparseL1Direction } from './steps.js';
 import { Found, iterate } from './iterative.js';
+import { hostLinfStep, linfStep } from './linf-step.js';
 import type { Attack, CriterionSpec, TargetSpec } from './types.js';
 
 export type PgdNorm = 'linf' | 'l2' | 'l1';
@@ -119,6 +120,7 @@ export function pgd(options: PgdOptions = {}): Attack {
           loss: (r) => attackLoss(loss, pick(ctx.labels, r), ctx.targets && pick(ctx.targets, r), { k }),
           step: (x, gradient, origin) => ({
             x: tf.tidy(() => {
+              if (norm === 'linf' && hostLinfStep()) return linfStep(x, gradient, origin, size, epsilon, ctx.bounds);
               const direction = norm === 'l1' ? sparseL1Direction(gradient, x, ctx.bounds, quantile!) : ascentDirection(gradient, norm);
               return clipToBounds(projectToBall(tf.add(x, tf.mul(direction, size)), origin, epsilon, norm), ctx.bounds);
             }),

@@ -1,9 +1,11 @@
 /**
  * Dense: y = act(x·W + b) over the last axis. Backward multiplies by Wᵀ prepared once (wasm runs
- * a matMul with transposeB about ten times slower than a plain one).
+ * a matMul with transposeB about ten times slower than a plain one). On the cpu backend both
+ * products are host-matmul.ts's.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ActivationSpec } from '../activations.js';
+import { hostMatMul, matMulHost } from '../host-matmul.js';
 import { Prepared } from '../prepared.js';
 import { activationGradient } from './fused.js';
 import { variable, type Cotangent, type InputGradient, type LayerLike, type Op } from './op.js';
@@ -37,7 +39,11 @@ export class DenseOp implements Op {
     const [inDim, units] = kernel.shape;
     const a = x!.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x!, [-1, inDim]);
     const bias = variable(this.layer, 'bias') ?? undefined;
-    const y = tf.fused.matMul({ a: a as tf.Tensor2D, b: kernel, bias, activation: this.activation.fused ?? 'linear' });
+    const activation = this.activation.fused ?? 'linear';
+    const host = hostMatMul() && (activation === 'linear' || activation === 'relu') && a.dtype === 'float32';
+    const y = host
+      ? matMulHost(a as tf.Tensor2D, kernel, bias ?? null, activation === 'relu')
+      : tf.fused.matMul({ a: a as tf.Tensor2D, b: kernel, bias, activation });
     return x!.rank === 2 ? y : tf.reshape(y, [...x!.shape.slice(0, -1), units]);
   }
 
@@ -45,8 +51,8 @@ export class DenseOp implements Op {
     const dz = activationGradient(this.activation, cot, y);
     const [wt] = this.transposed.get();
     const units = wt.shape[0];
-    const dz2 = dz.rank === 2 ? (dz as tf.Tensor2D) : tf.reshape(dz, [-1, units]);
-    const dx = tf.matMul(dz2, wt);
+    const dz2 = (dz.rank === 2 ? dz : tf.reshape(dz, [-1, units])) as tf.Tensor2D;
+    const dx = hostMatMul() && dz2.dtype === 'float32' ? matMulHost(dz2, wt, null, false) : tf.matMul(dz2, wt);
     return [{ gradient: x!.rank === 2 ? dx : tf.reshape(dx, x!.shape) }];
   }
 
