@@ -65,14 +65,17 @@ export function onHost(dtype: tf.DataType = 'float32'): boolean {
 }
 
 /**
- * Registers `kernel` under `name` for every host backend. Idempotent; a second copy of this
- * module in the process (ESM and CJS builds) finds the kernel already in tfjs's registry.
+ * Registers `kernel` under `name` for the host backends named (default: all). Idempotent; a
+ * second copy of this module in the process (ESM and CJS builds) finds the kernel already in
+ * tfjs's registry.
  */
 export function registerHostKernel(
   name: string,
   kernel: (memory: HostMemory, inputs: Record<string, TensorInfoLike>, attrs: Record<string, unknown>) => TensorInfoLike,
+  backends: readonly string[] = Object.keys(HOSTS),
 ): void {
-  for (const [backendName, host] of Object.entries(HOSTS)) {
+  for (const backendName of backends) {
+    const host = HOSTS[backendName]!;
     if (tf.getKernel(name, backendName)) continue;
     tf.registerKernel({
       kernelName: name,

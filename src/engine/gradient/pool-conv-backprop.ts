@@ -9,7 +9,8 @@
  * is several times faster than routing, then convolving.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapOffset, wasmKernels } from './wasm/instance.js';
+import { registerHostKernel, type TensorInfoLike } from './host-memory.js';
+import { wasmKernels } from './wasm/instance.js';
 
 export const MAX_POOL_CONV_BACKPROP = 'RobustestMaxPoolConvBackprop';
 
@@ -22,41 +23,29 @@ interface Attrs {
   gate: boolean;
 }
 
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): { dataId: object; shape: number[]; dtype: tf.DataType };
-  typedArrayFromHeap(t: { dataId: object; shape: number[]; dtype: tf.DataType }): Float32Array;
-}
-
 let registered = false;
 
+// On wasm a view's byteOffset is the tensor's address in the heap the kernels share.
 function register(): void {
-  if (registered || tf.getKernel(MAX_POOL_CONV_BACKPROP, 'wasm')) {
-    registered = true;
-    return;
-  }
+  if (registered) return;
   registered = true;
-  tf.registerKernel({
-    kernelName: MAX_POOL_CONV_BACKPROP,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, y, dy, w } = inputs as Record<string, tf.TensorInfo>;
-      const { inShape, kernelHeight: kh, gate } = attrs as unknown as Attrs;
-      const wasm = backend as unknown as WasmBackendLike;
+  registerHostKernel(
+    MAX_POOL_CONV_BACKPROP,
+    (memory, { x, y, dy, w }, attrs) => {
+      const { inShape, kernelHeight: kh, kernelWidth: kw, gate } = attrs as unknown as Attrs;
       const [n, h, width, cin] = inShape as [number, number, number, number];
       const [, hc, wc, c] = x!.shape as [number, number, number, number];
       const [, hp, wp] = y!.shape as [number, number, number, number];
-      const vectors = w!.shape[2]! / 4;
-      const out = wasm.makeOutput(inShape, 'float32');
-      wasm.typedArrayFromHeap(out).fill(0);
-      const dx = heapOffset(backend, out.dataId);
-      const at = (t: tf.TensorInfo) => heapOffset(backend, t.dataId);
-      wasmKernels(backend)!.maxPoolConvBackprop(
-        at(x!), at(y!), at(dy!), at(w!), dx, dx + n * h * width * cin * 4,
-        n, hp, wp, c, hc, wc, h, width, cin, kh, vectors, (attrs as unknown as Attrs).kernelWidth * cin, gate ? 1 : 0,
+      const at = (t: TensorInfoLike) => memory.read(t).byteOffset;
+      return memory.output(inShape, 'float32', true, (dx) =>
+        wasmKernels(tf.backend())!.maxPoolConvBackprop(
+          at(x!), at(y!), at(dy!), at(w!), dx.byteOffset, dx.byteOffset + dx.byteLength,
+          n, hp, wp, c, hc, wc, h, width, cin, kh, w!.shape[2]! / 4, kw * cin, gate ? 1 : 0,
+        ),
       );
-      return out as unknown as tf.TensorInfo;
     },
-  });
+    ['wasm'],
+  );
 }
 
 /** Whether the current backend runs the fused kernel. */

@@ -12,7 +12,6 @@ export interface WasmKernels {
 
 interface WasmBackendInternals {
   wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown };
-  dataIdMap?: { get(dataId: object): { memoryOffset: number } | undefined };
 }
 
 /** The parts of the WebAssembly API used here (the project compiles without DOM typings). */
@@ -66,11 +65,4 @@ export function wasmKernels(backend: unknown): WasmKernels | null {
   }
   instances.set(memory, kernels);
   return kernels;
-}
-
-/** Byte offset of a tensor's values in the wasm backend's heap. */
-export function heapOffset(backend: unknown, dataId: object): number {
-  const entry = (backend as WasmBackendInternals).dataIdMap?.get(dataId);
-  if (!entry) throw new Error('robustest: tensor not found on the wasm backend');
-  return entry.memoryOffset;
 }
