@@ -97,8 +97,7 @@ async function curve(clf: Classifier, model: tf.LayersModel, x: tf.Tensor, label
   line(`                clean accuracy ${report.cleanAccuracy.toFixed(3)}, robust accuracy ${accuracies(report.robustAccuracy)}`);
   if (!slow) {
     const sharded = await seconds(() => evaluate(clf, { inputs: x, labels }, { attack, epsilons: EPSILONS, seed: SEED, workers: 2 }));
-    const same = JSON.stringify({ ...sharded.value, seconds: 0, workers: 0 }) === JSON.stringify({ ...report, seconds: 0, workers: 0 });
-    line(`    robustest on ${sharded.value.workers} worker threads: ${s(sharded.seconds)} = ${ratio(ours.seconds / sharded.seconds)} the speed of one thread (thread start-up included); same report: ${same ? 'yes' : 'NO'}`);
+    line(`    robustest on ${sharded.value.workers} worker threads: ${s(sharded.seconds)} = ${ratio(ours.seconds / sharded.seconds)} the speed of one thread (thread start-up included); same report: ${sameReport(sharded.value, report)}`);
     await autoThreadsLine(ours.seconds, report, () => evaluate(clf, { inputs: x, labels }, { attack, epsilons: EPSILONS, seed: SEED, workers: 'auto' }));
   }
   if (skip.has('baseline') || slow) {
@@ -115,15 +114,20 @@ async function curve(clf: Classifier, model: tf.LayersModel, x: tf.Tensor, label
   }
 }
 
+/** 'yes' when two reports agree in everything but timing and thread count. */
+function sameReport(a: RobustnessReport, b: RobustnessReport): string {
+  const timeless = (r: RobustnessReport) => JSON.stringify({ ...r, seconds: 0, workers: 0 });
+  return timeless(a) === timeless(b) ? 'yes' : 'NO';
+}
+
 /** The same evaluation with workers: 'auto', against its one-thread run. */
 async function autoThreadsLine(oneThreadSeconds: number, report: RobustnessReport, run: () => Promise<RobustnessReport>): Promise<void> {
   const auto = await seconds(run);
-  const same = JSON.stringify({ ...auto.value, seconds: 0, workers: 0 }) === JSON.stringify({ ...report, seconds: 0, workers: 0 });
   const outcome =
     auto.value.workers === 1
       ? `stayed on one thread: ${s(auto.seconds)}`
       : `started ${auto.value.workers} threads: ${s(auto.seconds)} = ${ratio(oneThreadSeconds / auto.seconds)} the speed of one thread`;
-  line(`    robustest with workers 'auto' ${outcome}; same report: ${same ? 'yes' : 'NO'}`);
+  line(`    robustest with workers 'auto' ${outcome}; same report: ${sameReport(auto.value, report)}`);
 }
 
 async function minimization(
