@@ -20,6 +20,7 @@ export {
   gaussianBlur,
   contrastReduction,
   spatial,
+  fab,
 } from './attacks/registry.js';
 export type { EvaluateOptions, RobustnessReport, SampleOutcome } from './evaluate.js';
 export type { FgsmOptions } from './attacks/fgsm.js';
@@ -64,5 +65,7 @@ export type { CarliniWagnerOptions } from './attacks/carlini-wagner.js';
 export { LBFGS_DEFAULTS } from './attacks/lbfgs.js';
 export type { LbfgsOptions } from './attacks/lbfgs.js';
 export type { LossName } from './attacks/losses.js';
+export { FAB_DEFAULTS } from './attacks/fab.js';
+export type { FabOptions } from './attacks/fab.js';
 // reports: snapshot serializer
 export { robustnessSerializer, stableReport, isRobustnessReport } from './report/serializer.js';

@@ -21,6 +21,7 @@ import {
   uniformNoise as uniformNoiseFactory,
 } from './corruptions/index.js';
 import { spatial as spatialFactory } from './spatial.js';
+import { fab as fabFactory } from './fab.js';
 import type { Attack, AttackRecipe } from './types.js';
 
 const factories = new Map<string, (options?: never) => Attack>();
@@ -60,3 +61,4 @@ export const saltAndPepper = withRecipe('saltAndPepper', saltAndPepperFactory);
 export const gaussianBlur = withRecipe('gaussianBlur', gaussianBlurFactory);
 export const contrastReduction = withRecipe('contrastReduction', contrastReductionFactory);
 export const spatial = withRecipe('spatial', spatialFactory);
+export const fab = withRecipe('fab', fabFactory);
