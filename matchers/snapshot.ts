@@ -6,10 +6,9 @@
  * and Vitest; the runner's own update mode decides what may be written: nothing new in CI mode
  * (`--ci`, `CI=true`), new curves locally, everything with `-u`.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { RobustestError, show } from '../src/errors.js';
-import { compareCurves, curveOf, isStoredCurve, round3, type CurvePoint, type StoredCurve } from '../src/report/curve.js';
+import { compareCurves, curveOf, round3, type CurvePoint, type StoredCurve } from '../src/report/curve.js';
+import { isUnreadable, readSnapshot, SNAPSHOT_SCHEMA, storedCurveProblem, updateSnapshot, type SnapshotRead } from '../src/report/snapshot-file.js';
 import { checkOptionsObject, requireReport } from './arguments.js';
 import { hint, type MatcherContext, type MatcherResult } from './context.js';
 import { displayPath, nextSnapshotKey, snapshotPath, testFile, testName } from './location.js';
@@ -17,13 +16,15 @@ import { fixed3, join, table } from './messages.js';
 
 type UpdateMode = 'all' | 'new' | 'none';
 
-interface SnapshotFile {
-  robustest: 1;
-  curves: Record<string, StoredCurve>;
-}
+/** What an assertion does with the file: store its curve, compare with a stored one, or neither (CI mode). */
+type Decision =
+  | { kind: 'write'; previous: unknown; replaced?: string }
+  | { kind: 'compare'; stored: unknown }
+  | { kind: 'missing' };
 
 const NAME = 'toMatchRobustnessSnapshot';
 const UPDATE_HINT = 'To store the received curve, run the tests with -u (Jest: --updateSnapshot, Vitest: --update).';
+const REPAIR_HINT = 'Running the tests with -u (Jest: --updateSnapshot, Vitest: --update) rewrites it from the curves the tests measure.';
 
 export async function toMatchRobustnessSnapshot(this: MatcherContext, received: unknown, options?: unknown): Promise<MatcherResult> {
   const report = requireReport(received, `${NAME}({ tolerance })`);
@@ -40,8 +41,6 @@ export async function toMatchRobustnessSnapshot(this: MatcherContext, received: 
   const key = nextSnapshotKey(this);
   const mode = updateMode(this);
   const current = curveOf(report);
-  const store = readSnapshotFile(file);
-  const stored = store.curves[key];
   const header = hint(this, NAME, 'report', '{ tolerance }');
   const where = `Snapshot "${key}" in ${displayPath(file)}`;
   const result = (pass: boolean, message: () => string, note: string | null = null): MatcherResult => ({
@@ -69,34 +68,65 @@ export async function toMatchRobustnessSnapshot(this: MatcherContext, received: 
     },
   });
 
-  if (isNot && stored === undefined) {
-    throw new RobustestError('INVALID_OPTION', `.not.${NAME}() needs a stored curve to compare with, and there is none.`, {
-      expected: `${where}`,
-      received: 'no stored curve',
-    });
-  }
-  if (stored === undefined || (mode === 'all' && !isNot)) {
-    if (mode === 'none') {
-      return result(false, () =>
-        join(
-          header,
-          `No robustness curve is stored for "${key}", and new snapshots are not written in CI mode (--ci, or CI=true).`,
-          curveLines('Received', current),
-          `Run the test locally (or with -u) and commit ${displayPath(file)}.`,
-        ),
-      );
+  const decide = (read: SnapshotRead): Decision => {
+    if (isUnreadable(read)) {
+      if (mode === 'all' && !isNot) return { kind: 'write', previous: undefined };
+      throw new RobustestError('INVALID_OPTION', `${displayPath(file)} is ${read.unreadable}, so no curve in it can be compared. ${REPAIR_HINT}`, {
+        expected: SNAPSHOT_SCHEMA,
+        received: read.detail,
+      });
     }
-    store.curves[key] = current;
-    writeSnapshotFile(file, store);
-    const verb = stored === undefined ? 'stored' : 'updated';
-    return result(true, () => join(header, `${where} was ${verb}.`, curveLines('Stored', current)), stored === undefined ? `robustest: ${where} written.` : null);
-  }
-  if (!isStoredCurve(stored)) {
-    throw new RobustestError('INVALID_OPTION', `${where} is not a robustness curve (was the file edited by hand?).`, {
-      expected: '{ attacks, norm, epsilons, robustAccuracy, … }',
-      received: show(stored),
+    const stored = read.curves[key];
+    if (isNot && stored === undefined) {
+      throw new RobustestError('INVALID_OPTION', `.not.${NAME}() needs a stored curve to compare with, and there is none.`, {
+        expected: `${where}`,
+        received: 'no stored curve',
+      });
+    }
+    if (stored === undefined || (mode === 'all' && !isNot)) return mode === 'none' ? { kind: 'missing' } : { kind: 'write', previous: stored };
+    return { kind: 'compare', stored };
+  };
+
+  let decision: Decision = decide(readSnapshot(file));
+  if (decision.kind === 'write') {
+    // Decided again on the newest file under its lock: another worker may have stored this key or
+    // other curves since the read above, and a write must keep them all.
+    decision = await updateSnapshot<Decision>(file, (latest) => {
+      const again = decide(latest);
+      if (again.kind !== 'write') return { write: null, result: again };
+      const contents = isUnreadable(latest) ? { robustest: 1 as const, curves: {} } : latest;
+      contents.curves[key] = current;
+      return { write: contents, result: { ...again, replaced: isUnreadable(latest) ? latest.unreadable : undefined } };
     });
   }
+  if (decision.kind === 'missing') {
+    return result(false, () =>
+      join(
+        header,
+        `No robustness curve is stored for "${key}", and new snapshots are not written in CI mode (--ci, or CI=true).`,
+        curveLines('Received', current),
+        `Run the test locally (or with -u) and commit ${displayPath(file)}.`,
+      ),
+    );
+  }
+  if (decision.kind === 'write') {
+    const { previous, replaced } = decision;
+    const verb = previous === undefined ? 'stored' : 'updated';
+    const note = replaced
+      ? `robustest: ${displayPath(file)} was ${replaced}; it was replaced, and curves of tests that did not run with -u are gone from it.`
+      : previous === undefined
+        ? `robustest: ${where} written.`
+        : null;
+    return result(true, () => join(header, `${where} was ${verb}.`, curveLines('Stored', current)), note);
+  }
+  const problem = storedCurveProblem(decision.stored);
+  if (problem !== null) {
+    throw new RobustestError('INVALID_OPTION', `${where} is not a robustness curve: ${problem}. ${REPAIR_HINT}`, {
+      expected: '{ model, attacks, norm, count, cleanAccuracy, epsilons, robustAccuracy } with accuracies in [0, 1]',
+      received: JSON.stringify(decision.stored),
+    });
+  }
+  const stored = decision.stored as StoredCurve;
   const comparison = compareCurves(stored, current, tolerance);
   if (comparison.attackChanged || comparison.missing.length > 0) {
     const why = comparison.attackChanged
@@ -155,25 +185,4 @@ function updateMode(ctx: MatcherContext): UpdateMode {
   const mode = ctx.snapshotState?._updateSnapshot;
   if (mode === 'all' || mode === 'new' || mode === 'none') return mode;
   return process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0' ? 'none' : 'new';
-}
-
-function readSnapshotFile(file: string): SnapshotFile {
-  if (!existsSync(file)) return { robustest: 1, curves: {} };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new RobustestError('INVALID_OPTION', `${displayPath(file)} is not valid JSON.`, { expected: 'a robustness snapshot file', received: String((error as Error).message) });
-  }
-  const curves = (parsed as SnapshotFile)?.curves;
-  if (typeof curves !== 'object' || curves === null) {
-    throw new RobustestError('INVALID_OPTION', `${displayPath(file)} is not a robustness snapshot file.`, { expected: '{ "robustest": 1, "curves": { … } }', received: show(parsed) });
-  }
-  return { robustest: 1, curves: { ...curves } };
-}
-
-function writeSnapshotFile(file: string, store: SnapshotFile): void {
-  const sorted = Object.fromEntries(Object.keys(store.curves).sort().map((k) => [k, store.curves[k]]));
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify({ robustest: 1, curves: sorted }, null, 2)}\n`);
 }

@@ -1,2 +1,0 @@
-// What setupFilesAfterEnv: ['robustest/jest'] corresponds to, for the type checker.
-import 'robustest/jest';
