@@ -1,0 +1,67 @@
+/**
+ * Lower bounds of the margins logit_label − logit_j (j ≠ label) over a region, by one method:
+ * the specification rows e_label − e_j are carried back from the logits, so the last layer sees
+ * them folded into its weights.
+ */
+import { alphaLowerBound } from './alpha.js';
+import type { Vec } from './ops/bound-op.js';
+import type { BoundPropagation, LinearBounds } from './propagation.js';
+import type { Region } from './region.js';
+import type { BoundMethod } from './report.js';
+
+export function specificationRows(label: number, classes: number): Vec[] {
+  const rows: Vec[] = [];
+  for (let j = 0; j < classes; j++) {
+    if (j === label) continue;
+    const c = new Float64Array(classes);
+    c[label] = 1;
+    c[j] = -1;
+    rows.push(c);
+  }
+  return rows;
+}
+
+/** Per row, the best lower bound found so far, refined by stronger methods on demand. */
+export class MarginBounds {
+  readonly rows: Vec[];
+  readonly bounds: number[];
+  private state: LinearBounds | null = null;
+  private crownRows: number[] | null = null;
+
+  constructor(
+    private readonly prop: BoundPropagation,
+    private readonly region: Region,
+    label: number,
+    private readonly checkpoint?: () => void,
+  ) {
+    this.rows = specificationRows(label, prop.outputSize);
+    this.bounds = this.rows.map(() => -Infinity);
+  }
+
+  /** min over rows: a lower bound of the smallest margin. */
+  get margin(): number {
+    return this.rows.length === 0 ? Infinity : Math.min(...this.bounds);
+  }
+
+  /** Tightens the bounds with `method`; returns this method's own margin bound. */
+  refine(method: BoundMethod): number {
+    const found = this.compute(method);
+    found.forEach((b, k) => (this.bounds[k] = Math.max(this.bounds[k]!, b)));
+    return found.length === 0 ? Infinity : Math.min(...found);
+  }
+
+  private compute(method: BoundMethod): number[] {
+    if (method === 'ibp') return this.prop.intervalRows(this.region, this.rows);
+    this.state ??= this.prop.linearBounds(this.region, this.checkpoint);
+    const output = this.prop.graph.output;
+    this.crownRows ??= this.rows.map((c) => this.prop.lowerBound(output, c, this.region, this.state!));
+    if (method === 'crown') return this.crownRows;
+    // α-CROWN only where the row is not already positive: the smallest margin is what counts.
+    return this.rows.map((c, k) => {
+      const crown = this.crownRows![k]!;
+      if (crown > 0 && this.bounds[k]! > 0) return crown;
+      this.checkpoint?.();
+      return alphaLowerBound(this.prop, output, c, this.region, this.state!);
+    });
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Linear relaxations of the elementwise activations: relu and leaky relu (CROWN's triangle, lower
+ * slope chosen adaptively as auto_LiRPA does, and left free for α-CROWN), relu clipped at a
+ * maximum (relu6), sigmoid and tanh (chord and tangent where the curve is convex or concave,
+ * DeepPoly's parallel lines through the end points where it crosses 0). Every relaxation holds
+ * on the whole input interval, so a bound built on it is sound.
+ */
+import type { ActivationBoundOp, ElementwiseRelaxation, Interval, Vec } from './bound-op.js';
+
+/** Transcendental functions are accurate to a few ulps: their relaxations are moved out by this. */
+const CURVE_SLACK = 1e-12;
+
+interface Line {
+  slope: number;
+  intercept: number;
+}
+
+abstract class Elementwise implements ActivationBoundOp {
+  readonly affine = false;
+  readonly elementwise = true;
+  readonly outputSize: number;
+  /** Bounds on the lower slope α-CROWN may pick for unstable inputs (equal: nothing to pick). */
+  minSlope = 0;
+  maxSlope = 0;
+
+  constructor(
+    readonly kind: string,
+    readonly layer: string,
+    readonly outputShape: readonly number[],
+  ) {
+    this.outputSize = outputShape.reduce((a, b) => a * b, 1);
+  }
+
+  abstract f(x: number): number;
+  /** The relaxation on [l, u]; `free` when the lower slope may be chosen in [minSlope, maxSlope]. */
+  abstract lines(l: number, u: number): { lower: Line; upper: Line; free: boolean };
+
+  evaluate(x: Vec, out: Vec): void {
+    for (let i = 0; i < x.length; i++) out[i] = this.f(x[i]!);
+  }
+
+  interval(input: Interval): Interval {
+    const lower = new Float64Array(this.outputSize);
+    const upper = new Float64Array(this.outputSize);
+    this.evaluate(input.lower, lower);
+    this.evaluate(input.upper, upper);
+    return { lower, upper };
+  }
+
+  relax(input: Interval): ElementwiseRelaxation {
+    const n = this.outputSize;
+    const r = { lowerSlope: new Float64Array(n), lowerIntercept: new Float64Array(n), upperSlope: new Float64Array(n), upperIntercept: new Float64Array(n) };
+    const free: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const { lower, upper, free: isFree } = this.lines(input.lower[i]!, input.upper[i]!);
+      r.lowerSlope[i] = lower.slope;
+      r.lowerIntercept[i] = lower.intercept;
+      r.upperSlope[i] = upper.slope;
+      r.upperIntercept[i] = upper.intercept;
+      if (isFree) free.push(i);
+    }
+    return { ...r, free: Int32Array.from(free), minSlope: this.minSlope, maxSlope: this.maxSlope };
+  }
+}
+
+const line = (slope: number, intercept: number): Line => ({ slope, intercept });
+
+/** relu (alpha 0) and leaky relu: x for x > 0, alpha·x otherwise. */
+export class LeakyReluBound extends Elementwise {
+  constructor(
+    layer: string,
+    shape: readonly number[],
+    private readonly alpha: number,
+  ) {
+    super(alpha === 0 ? 'relu' : `leakyReLU(${alpha})`, layer, shape);
+    this.minSlope = Math.min(alpha, 1);
+    this.maxSlope = Math.max(alpha, 1);
+  }
+
+  f(x: number): number {
+    return x > 0 ? x : this.alpha * x;
+  }
+
+  lines(l: number, u: number): { lower: Line; upper: Line; free: boolean } {
+    const a = this.alpha;
+    if (u <= 0) return { lower: line(a, 0), upper: line(a, 0), free: false };
+    if (l >= 0) return { lower: line(1, 0), upper: line(1, 0), free: false };
+    // The chord from (l, a·l) to (u, u); any line through 0 with slope between a and 1 is the other side.
+    const chordSlope = (u - a * l) / (u - l);
+    const chord = line(chordSlope, a * l - chordSlope * l);
+    const adaptive = line(chordSlope > 0.5 ? 1 : a, 0);
+    if (a <= 1) return { lower: adaptive, upper: chord, free: true };
+    // alpha > 1 makes the function concave: the chord is below it.
+    return { lower: chord, upper: line(u > -l ? 1 : a, 0), free: false };
+  }
+}
+
+/** relu clipped at `ceiling` (relu6, ReLU({ maxValue })). */
+export class ClippedReluBound extends Elementwise {
+  constructor(
+    kind: string,
+    layer: string,
+    shape: readonly number[],
+    private readonly ceiling: number,
+  ) {
+    super(kind, layer, shape);
+    this.maxSlope = 1;
+  }
+
+  f(x: number): number {
+    return Math.min(this.ceiling, Math.max(0, x));
+  }
+
+  lines(l: number, u: number): { lower: Line; upper: Line; free: boolean } {
+    const m = this.ceiling;
+    if (u <= 0) return { lower: line(0, 0), upper: line(0, 0), free: false };
+    if (l >= m) return { lower: line(0, m), upper: line(0, m), free: false };
+    if (l >= 0 && u <= m) return { lower: line(1, 0), upper: line(1, 0), free: false };
+    if (l < 0 && u <= m) {
+      const s = u / (u - l);
+      return { lower: line(s > 0.5 ? 1 : 0, 0), upper: line(s, -s * l), free: true };
+    }
+    if (l >= 0) {
+      // min(x, m) on [l, u] is concave: the chord is below, x or m above.
+      const s = (m - l) / (u - l);
+      return { lower: line(s, l - s * l), upper: m - l > u - m ? line(1, 0) : line(0, m), free: false };
+    }
+    return { lower: line(0, 0), upper: line(0, m), free: false };
+  }
+}
+
+/** sigmoid and tanh: increasing, convex below 0 and concave above, steepest at 0. */
+export class SShapedBound extends Elementwise {
+  private readonly fn: (x: number) => number;
+  private readonly derivative: (x: number) => number;
+
+  constructor(kind: 'sigmoid' | 'tanh', layer: string, shape: readonly number[]) {
+    super(kind, layer, shape);
+    if (kind === 'sigmoid') {
+      this.fn = (x) => 1 / (1 + Math.exp(-x));
+      this.derivative = (x) => {
+        const s = 1 / (1 + Math.exp(-x));
+        return s * (1 - s);
+      };
+    } else {
+      this.fn = Math.tanh;
+      this.derivative = (x) => 1 - Math.tanh(x) ** 2;
+    }
+  }
+
+  f(x: number): number {
+    return this.fn(x);
+  }
+
+  lines(l: number, u: number): { lower: Line; upper: Line; free: boolean } {
+    const fl = this.fn(l);
+    const fu = this.fn(u);
+    const widen = (lower: Line, upper: Line) => ({
+      lower: line(lower.slope, lower.intercept - CURVE_SLACK),
+      upper: line(upper.slope, upper.intercept + CURVE_SLACK),
+      free: false,
+    });
+    if (u - l < 1e-12) return widen(line(0, fl), line(0, fu));
+    const chordSlope = (fu - fl) / (u - l);
+    const chord = line(chordSlope, fl - chordSlope * l);
+    const mid = (l + u) / 2;
+    const tangentSlope = this.derivative(mid);
+    const tangent = line(tangentSlope, this.fn(mid) - tangentSlope * mid);
+    if (u <= 0) return widen(tangent, chord);
+    if (l >= 0) return widen(chord, tangent);
+    // The derivative on [l, u] is smallest at an end, so lines of that slope through the ends hold.
+    const s = Math.min(this.derivative(l), this.derivative(u));
+    return widen(line(s, fl - s * l), line(s, fu - s * u));
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * One node of a bounded network: what bound propagation needs from a layer. Values are flat,
+ * per-sample, channels-last, in float64 (the weights are read once from their float32 tensors).
+ *
+ * Affine nodes (y = L(x) + b) give interval propagation and the CROWN backward pass from L alone.
+ * Nonlinear nodes (activations, max pooling) are single-input; they hold a linear relaxation
+ * built from their input's bounds, and the backward pass picks, per coefficient sign, the side
+ * that keeps a lower bound sound.
+ */
+export type Vec = Float64Array;
+
+export interface Interval {
+  readonly lower: Vec;
+  readonly upper: Vec;
+}
+
+export interface AffineOp {
+  readonly affine: true;
+  /** Class of the layer it came from and the layer's name, for messages. */
+  readonly kind: string;
+  readonly layer: string;
+  readonly outputShape: readonly number[];
+  readonly outputSize: number;
+  /** out = L(inputs), or |L|(inputs) (every weight by its absolute value) when `abs`. */
+  linear(inputs: readonly Vec[], out: Vec, abs: boolean): void;
+  /** b, or null when zero. */
+  readonly bias: Vec | null;
+  /** Adds aᵀL into each input's coefficients (transposed product); skips zeros of `a`. */
+  transpose(a: Vec, into: readonly Vec[]): void;
+}
+
+/** y ≥ lowerSlope·x + lowerIntercept and y ≤ upperSlope·x + upperIntercept, elementwise. */
+export interface ElementwiseRelaxation {
+  readonly lowerSlope: Vec;
+  readonly lowerIntercept: Vec;
+  readonly upperSlope: Vec;
+  readonly upperIntercept: Vec;
+  /** Indices whose lower slope α-CROWN may choose freely in [minSlope, maxSlope]. */
+  readonly free: Int32Array;
+  readonly minSlope: number;
+  readonly maxSlope: number;
+}
+
+export interface ActivationBoundOp {
+  readonly affine: false;
+  readonly elementwise: true;
+  readonly kind: string;
+  readonly layer: string;
+  readonly outputShape: readonly number[];
+  readonly outputSize: number;
+  evaluate(x: Vec, out: Vec): void;
+  /** Exact image of a box (the activations are monotone). */
+  interval(input: Interval): Interval;
+  relax(input: Interval): ElementwiseRelaxation;
+}
+
+/**
+ * Max pooling: y ≥ x[argmax of the lower bounds]; y = that input when its lower bound beats
+ * every other upper bound, else y ≤ the window's largest upper bound (auto_LiRPA's relaxation).
+ */
+export interface PoolRelaxation {
+  /** Per output: the input index with the largest lower bound (first on ties). */
+  readonly chosen: Int32Array;
+  /** Per output: 1 where the window is decided (y equals the chosen input). */
+  readonly exact: Uint8Array;
+  /** Per output: the window's largest upper bound. */
+  readonly ceiling: Vec;
+}
+
+export interface MaxPoolBoundOp {
+  readonly affine: false;
+  readonly elementwise: false;
+  readonly kind: string;
+  readonly layer: string;
+  readonly outputShape: readonly number[];
+  readonly outputSize: number;
+  evaluate(x: Vec, out: Vec): void;
+  interval(input: Interval): Interval;
+  relax(input: Interval): PoolRelaxation;
+}
+
+export type BoundOp = AffineOp | ActivationBoundOp | MaxPoolBoundOp;
+
+export function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** The weights of a tfjs tensor as float64. */
+export function float64(values: ArrayLike<number>): Float64Array {
+  return Float64Array.from(values as ArrayLike<number>);
+}

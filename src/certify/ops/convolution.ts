@@ -1,0 +1,212 @@
+/**
+ * Conv2D (strides, 'same'/'valid' padding, dilation) and DepthwiseConv2D, channels-last, with the
+ * geometry tfjs itself computes (backend_util), so padding offsets match the model's forward.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { AffineOp, Vec } from './bound-op.js';
+
+interface Geometry {
+  inH: number;
+  inW: number;
+  inC: number;
+  outH: number;
+  outW: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  dilationH: number;
+  dilationW: number;
+  top: number;
+  left: number;
+}
+
+function geometry(
+  inShape: readonly number[],
+  kernel: readonly [number, number],
+  strides: readonly [number, number],
+  dilations: readonly [number, number],
+  pad: 'same' | 'valid',
+  outChannels: number,
+  depthwise: boolean,
+): Geometry {
+  const [inH, inW, inC] = inShape as [number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(
+    [1, inH, inW, inC],
+    [kernel[0], kernel[1], inC, depthwise ? outChannels / inC : outChannels],
+    [strides[0], strides[1]],
+    [dilations[0], dilations[1]],
+    pad,
+    undefined,
+    depthwise,
+  );
+  return {
+    inH,
+    inW,
+    inC,
+    outH: info.outHeight,
+    outW: info.outWidth,
+    kH: kernel[0],
+    kW: kernel[1],
+    strideH: info.strideHeight,
+    strideW: info.strideWidth,
+    dilationH: info.dilationHeight,
+    dilationW: info.dilationWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+  };
+}
+
+/**
+ * Calls `visit(outBase, inBase, kernelBase)` for every (output pixel, kernel tap) pair whose
+ * input pixel is inside the image; bases are offsets of the pixel's first channel.
+ */
+function eachTap(g: Geometry, outC: number, kernelStride: number, visit: (outBase: number, inBase: number, kernelBase: number, outPixel: number) => void): void {
+  for (let oh = 0; oh < g.outH; oh++) {
+    for (let ow = 0; ow < g.outW; ow++) {
+      const outPixel = oh * g.outW + ow;
+      for (let kh = 0; kh < g.kH; kh++) {
+        const ih = oh * g.strideH - g.top + kh * g.dilationH;
+        if (ih < 0 || ih >= g.inH) continue;
+        for (let kw = 0; kw < g.kW; kw++) {
+          const iw = ow * g.strideW - g.left + kw * g.dilationW;
+          if (iw < 0 || iw >= g.inW) continue;
+          visit(outPixel * outC, (ih * g.inW + iw) * g.inC, (kh * g.kW + kw) * kernelStride, outPixel);
+        }
+      }
+    }
+  }
+}
+
+/** A per-channel bias repeated over every output pixel. */
+function perPixel(bias: Vec | null, pixels: number): Vec | null {
+  if (!bias) return null;
+  const out = new Float64Array(bias.length * pixels);
+  for (let p = 0; p < pixels; p++) out.set(bias, p * bias.length);
+  return out;
+}
+
+function anyNonZero(a: Vec, from: number, count: number): boolean {
+  for (let i = from; i < from + count; i++) if (a[i] !== 0) return true;
+  return false;
+}
+
+export class Conv2DBound implements AffineOp {
+  readonly affine = true;
+  readonly kind: string = 'Conv2D';
+  readonly bias: Vec | null;
+  readonly outputShape: readonly number[];
+  readonly outputSize: number;
+  private readonly g: Geometry;
+  private readonly kernel: Float64Array;
+  private readonly absKernel: Float64Array;
+  private readonly outC: number;
+
+  /** kernel: [kH, kW, inC, outC]. */
+  constructor(
+    readonly layer: string,
+    inShape: readonly number[],
+    kernel: ArrayLike<number>,
+    kernelShape: readonly [number, number, number, number],
+    bias: Vec | null,
+    strides: readonly [number, number],
+    dilations: readonly [number, number],
+    pad: 'same' | 'valid',
+  ) {
+    this.outC = kernelShape[3];
+    this.g = geometry(inShape, [kernelShape[0], kernelShape[1]], strides, dilations, pad, this.outC, false);
+    this.kernel = Float64Array.from(kernel);
+    this.absKernel = this.kernel.map(Math.abs);
+    this.outputShape = [this.g.outH, this.g.outW, this.outC];
+    this.outputSize = this.g.outH * this.g.outW * this.outC;
+    this.bias = perPixel(bias, this.g.outH * this.g.outW);
+  }
+
+  linear([x]: readonly Vec[], out: Vec, abs: boolean): void {
+    out.fill(0);
+    const k = abs ? this.absKernel : this.kernel;
+    const { inC } = this.g;
+    const outC = this.outC;
+    eachTap(this.g, outC, inC * outC, (o, i, kb) => {
+      for (let ci = 0; ci < inC; ci++) {
+        const v = x![i + ci]!;
+        if (v === 0) continue;
+        const row = kb + ci * outC;
+        for (let co = 0; co < outC; co++) out[o + co]! += v * k[row + co]!;
+      }
+    });
+  }
+
+  transpose(a: Vec, [into]: readonly Vec[]): void {
+    const { inC } = this.g;
+    const outC = this.outC;
+    eachTap(this.g, outC, inC * outC, (o, i, kb) => {
+      if (!anyNonZero(a, o, outC)) return;
+      for (let ci = 0; ci < inC; ci++) {
+        const row = kb + ci * outC;
+        let s = 0;
+        for (let co = 0; co < outC; co++) s += a[o + co]! * this.kernel[row + co]!;
+        into![i + ci]! += s;
+      }
+    });
+  }
+}
+
+/** DepthwiseConv2D: output channel c·m + j reads input channel c only. tfjs-layers applies no dilation. */
+export class DepthwiseConv2DBound implements AffineOp {
+  readonly affine = true;
+  readonly kind = 'DepthwiseConv2D';
+  readonly bias: Vec | null;
+  readonly outputShape: readonly number[];
+  readonly outputSize: number;
+  private readonly g: Geometry;
+  private readonly kernel: Float64Array;
+  private readonly multiplier: number;
+
+  /** kernel: [kH, kW, inC, multiplier]. */
+  constructor(
+    readonly layer: string,
+    inShape: readonly number[],
+    kernel: ArrayLike<number>,
+    kernelShape: readonly [number, number, number, number],
+    bias: Vec | null,
+    strides: readonly [number, number],
+    pad: 'same' | 'valid',
+  ) {
+    this.multiplier = kernelShape[3];
+    const outC = kernelShape[2] * this.multiplier;
+    this.g = geometry(inShape, [kernelShape[0], kernelShape[1]], strides, [1, 1], pad, outC, true);
+    this.kernel = Float64Array.from(kernel);
+    this.outputShape = [this.g.outH, this.g.outW, outC];
+    this.outputSize = this.g.outH * this.g.outW * outC;
+    this.bias = perPixel(bias, this.g.outH * this.g.outW);
+  }
+
+  linear([x]: readonly Vec[], out: Vec, abs: boolean): void {
+    out.fill(0);
+    const { inC } = this.g;
+    const m = this.multiplier;
+    eachTap(this.g, inC * m, inC * m, (o, i, kb) => {
+      for (let c = 0; c < inC; c++) {
+        const v = x![i + c]!;
+        for (let j = 0; j < m; j++) {
+          const w = this.kernel[kb + c * m + j]!;
+          out[o + c * m + j]! += v * (abs ? Math.abs(w) : w);
+        }
+      }
+    });
+  }
+
+  transpose(a: Vec, [into]: readonly Vec[]): void {
+    const { inC } = this.g;
+    const m = this.multiplier;
+    eachTap(this.g, inC * m, inC * m, (o, i, kb) => {
+      if (!anyNonZero(a, o, inC * m)) return;
+      for (let c = 0; c < inC; c++) {
+        let s = 0;
+        for (let j = 0; j < m; j++) s += a[o + c * m + j]! * this.kernel[kb + c * m + j]!;
+        into![i + c]! += s;
+      }
+    });
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * Bound propagation over a BoundGraph, in float64: interval bound propagation (IBP), CROWN's
+ * backward linear bounds, and the per-row pieces α-CROWN optimises.
+ *
+ * Everything is phrased as lower bounds of linear functions c·z of one slot z: an upper bound of
+ * z_j is −(lower bound of −z_j). One backward pass carries one row c from its slot to the input,
+ * replacing each affine node by its transpose and each nonlinear node by the side of its
+ * relaxation that keeps the bound sound for the sign of the coefficient it meets.
+ */
+import type { BoundGraph, BoundNode } from './graph.js';
+import type { ElementwiseRelaxation, Interval, PoolRelaxation, Vec } from './ops/bound-op.js';
+import { minimize, type Region } from './region.js';
+
+export type Relaxation = ElementwiseRelaxation | PoolRelaxation;
+
+/** Bounds of every slot that has them, and the relaxation of every nonlinear node. */
+export interface LinearBounds {
+  readonly slots: (Interval | undefined)[];
+  readonly relaxations: (Relaxation | undefined)[];
+}
+
+/** Lower slopes to use instead of a relaxation's own, per node index (α-CROWN). */
+export type SlopeOverride = Map<number, Vec>;
+
+function isPool(r: Relaxation): r is PoolRelaxation {
+  return 'chosen' in r;
+}
+
+export class BoundPropagation {
+  private readonly sizes: number[];
+  private readonly producer: number[];
+  private readonly buffers: Float64Array[];
+
+  constructor(readonly graph: BoundGraph) {
+    this.sizes = graph.shapes.map((s) => s.reduce((a, b) => a * b, 1));
+    this.producer = new Array<number>(graph.shapes.length).fill(-1);
+    graph.nodes.forEach((n, i) => (this.producer[n.output] = i));
+    this.buffers = this.sizes.map((n) => new Float64Array(n));
+  }
+
+  get outputSize(): number {
+    return this.sizes[this.graph.output]!;
+  }
+
+  /** The network's output at one point, in float64. */
+  evaluate(x: ArrayLike<number>): Vec {
+    const values: Vec[] = [];
+    values[this.graph.input] = Float64Array.from(x);
+    for (const node of this.graph.nodes) {
+      const out = new Float64Array(this.sizes[node.output]!);
+      const inputs = node.inputs.map((s) => values[s]!);
+      if (node.op.affine) {
+        node.op.linear(inputs, out, false);
+        if (node.op.bias) for (let i = 0; i < out.length; i++) out[i]! += node.op.bias[i]!;
+      } else node.op.evaluate(inputs[0]!, out);
+      values[node.output] = out;
+    }
+    return values[this.graph.output]!;
+  }
+
+  /** Interval bounds of every slot (IBP), from the region's box. */
+  interval(r: Region): Interval[] {
+    const slots: Interval[] = [];
+    slots[this.graph.input] = { lower: r.lower, upper: r.upper };
+    for (const node of this.graph.nodes) slots[node.output] = this.intervalOf(node, slots);
+    return slots;
+  }
+
+  private intervalOf(node: BoundNode, slots: (Interval | undefined)[]): Interval {
+    const inputs = node.inputs.map((s) => slots[s]!);
+    if (!node.op.affine) return node.op.interval(inputs[0]!);
+    const n = this.sizes[node.output]!;
+    const mids = inputs.map((b) => b.lower.map((l, i) => (l + b.upper[i]!) / 2));
+    const radii = inputs.map((b) => b.lower.map((l, i) => (b.upper[i]! - l) / 2));
+    const mid = new Float64Array(n);
+    const radius = new Float64Array(n);
+    node.op.linear(mids, mid, false);
+    node.op.linear(radii, radius, true);
+    const bias = node.op.bias;
+    const lower = new Float64Array(n);
+    const upper = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const m = mid[i]! + (bias ? bias[i]! : 0);
+      lower[i] = m - radius[i]!;
+      upper[i] = m + radius[i]!;
+    }
+    return { lower, upper };
+  }
+
+  /**
+   * Lower bounds of c·(output) for each row c, with the last layer's interval bounds computed
+   * on c·W directly (the specification folded into the last layer, as auto_LiRPA does).
+   */
+  intervalRows(r: Region, rows: readonly Vec[]): number[] {
+    const slots = this.interval(r);
+    const last = this.graph.nodes[this.producer[this.graph.output]!];
+    if (!last || !last.op.affine) return rows.map((c) => intervalDot(c, slots[this.graph.output]!));
+    const op = last.op;
+    return rows.map((c) => {
+      const into = last.inputs.map((s) => new Float64Array(this.sizes[s]!));
+      op.transpose(c, into);
+      let bound = op.bias ? dot(c, op.bias) : 0;
+      last.inputs.forEach((s, k) => (bound += intervalDot(into[k]!, slots[s]!)));
+      return bound;
+    });
+  }
+
+  /**
+   * CROWN: bounds of every slot a nonlinear node reads, each from a backward pass over the nodes
+   * before it. Outputs of elementwise activations and of reshapes of bounded slots get the
+   * interval image of their input's bounds, as auto_LiRPA does for such nodes.
+   */
+  linearBounds(r: Region, checkpoint?: () => void): LinearBounds {
+    const slots: (Interval | undefined)[] = [];
+    const relaxations: (Relaxation | undefined)[] = [];
+    slots[this.graph.input] = { lower: r.lower, upper: r.upper };
+    const state: LinearBounds = { slots, relaxations };
+    this.graph.nodes.forEach((node, i) => {
+      if (node.op.affine) return;
+      checkpoint?.();
+      const source = node.inputs[0]!;
+      slots[source] ??= this.boundSlot(source, r, state);
+      relaxations[i] = node.op.relax(slots[source]!);
+    });
+    return state;
+  }
+
+  private boundSlot(slot: number, r: Region, state: LinearBounds): Interval {
+    const p = this.producer[slot]!;
+    const node = this.graph.nodes[p]!;
+    const passThrough = !node.op.affine ? node.op.elementwise : node.op.kind === 'Flatten' || node.op.kind === 'Reshape';
+    if (passThrough) {
+      const source = node.inputs[0]!;
+      state.slots[source] ??= this.boundSlot(source, r, state);
+      return this.intervalOf(node, state.slots);
+    }
+    const n = this.sizes[slot]!;
+    const lower = new Float64Array(n);
+    const upper = new Float64Array(n);
+    const c = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      c[j] = 1;
+      lower[j] = this.lowerBound(slot, c, r, state);
+      c[j] = -1;
+      upper[j] = -this.lowerBound(slot, c, r, state);
+      c[j] = 0;
+    }
+    return { lower, upper };
+  }
+
+  /** A lower bound of c·(slot) over the region, by one backward pass. */
+  lowerBound(slot: number, c: Vec, r: Region, state: LinearBounds, slopes?: SlopeOverride): number {
+    const reached = this.backward(slot, c, state, slopes);
+    const bound = reached.bias + minimize(r, this.buffers[this.graph.input]!);
+    this.clear(reached.slots);
+    return bound;
+  }
+
+  /**
+   * The lower bound of c·(slot) under the given lower slopes, and its gradient in those slopes
+   * (for the nodes in `slopes`, over their free indices): the derivative of the backward pass,
+   * taken by running the relaxed network forward from the minimising input.
+   */
+  lowerBoundWithGradient(slot: number, c: Vec, r: Region, state: LinearBounds, slopes: SlopeOverride): { bound: number; gradient: Map<number, Vec> } {
+    const reached = this.backward(slot, c, state, slopes);
+    const input = this.graph.input;
+    const point = new Float64Array(this.sizes[input]!);
+    const bound = reached.bias + minimize(r, this.buffers[input]!, point);
+    const values: Vec[] = [];
+    values[input] = point;
+    const gradient = new Map<number, Vec>();
+    const last = this.producer[slot]!;
+    for (let i = 0; i <= last; i++) {
+      const node = this.graph.nodes[i]!;
+      if (!reached.slots.has(node.output)) continue;
+      const out = new Float64Array(this.sizes[node.output]!);
+      const inputs = node.inputs.map((s) => values[s]!);
+      const a = this.buffers[node.output]!;
+      if (node.op.affine) {
+        node.op.linear(inputs, out, false);
+        if (node.op.bias) for (let j = 0; j < out.length; j++) out[j]! += node.op.bias[j]!;
+      } else {
+        const relaxation = state.relaxations[i]!;
+        const x = inputs[0]!;
+        if (isPool(relaxation)) {
+          for (let o = 0; o < out.length; o++) out[o] = a[o]! >= 0 || relaxation.exact[o] ? x[relaxation.chosen[o]!]! : relaxation.ceiling[o]!;
+        } else {
+          const lowerSlope = slopes.get(i) ?? relaxation.lowerSlope;
+          for (let j = 0; j < out.length; j++) {
+            out[j] = a[j]! >= 0 ? lowerSlope[j]! * x[j]! + relaxation.lowerIntercept[j]! : relaxation.upperSlope[j]! * x[j]! + relaxation.upperIntercept[j]!;
+          }
+          if (slopes.has(i)) {
+            const g = new Float64Array(out.length);
+            for (const j of relaxation.free) if (a[j]! > 0) g[j] = a[j]! * x[j]!;
+            gradient.set(i, g);
+          }
+        }
+      }
+      values[node.output] = out;
+    }
+    this.clear(reached.slots);
+    return { bound, gradient };
+  }
+
+  /** Carries c back to the input; coefficients are left in this.buffers for the reached slots. */
+  private backward(slot: number, c: Vec, state: LinearBounds, slopes?: SlopeOverride): { bias: number; slots: Set<number> } {
+    const reached = new Set<number>([slot]);
+    this.buffers[slot]!.set(c);
+    let bias = 0;
+    for (let i = this.producer[slot]!; i >= 0; i--) {
+      const node = this.graph.nodes[i]!;
+      if (!reached.has(node.output)) continue;
+      const a = this.buffers[node.output]!;
+      for (const s of node.inputs) reached.add(s);
+      const into = node.inputs.map((s) => this.buffers[s]!);
+      if (node.op.affine) {
+        if (node.op.bias) bias += dot(a, node.op.bias);
+        node.op.transpose(a, into);
+        continue;
+      }
+      const relaxation = state.relaxations[i]!;
+      const x = into[0]!;
+      if (isPool(relaxation)) {
+        for (let o = 0; o < a.length; o++) {
+          const w = a[o]!;
+          if (w === 0) continue;
+          if (w > 0 || relaxation.exact[o]) x[relaxation.chosen[o]!]! += w;
+          else bias += w * relaxation.ceiling[o]!;
+        }
+        continue;
+      }
+      const lowerSlope = slopes?.get(i) ?? relaxation.lowerSlope;
+      for (let j = 0; j < a.length; j++) {
+        const w = a[j]!;
+        if (w === 0) continue;
+        if (w > 0) {
+          x[j]! += w * lowerSlope[j]!;
+          bias += w * relaxation.lowerIntercept[j]!;
+        } else {
+          x[j]! += w * relaxation.upperSlope[j]!;
+          bias += w * relaxation.upperIntercept[j]!;
+        }
+      }
+    }
+    return { bias, slots: reached };
+  }
+
+  private clear(slots: Set<number>): void {
+    for (const s of slots) this.buffers[s]!.fill(0);
+  }
+}
+
+function dot(a: Vec, b: Vec): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/** min of c·z over the box of z. */
+function intervalDot(c: Vec, box: Interval): number {
+  let s = 0;
+  for (let i = 0; i < c.length; i++) s += c[i]! * (c[i]! >= 0 ? box.lower[i]! : box.upper[i]!);
+  return s;
+}

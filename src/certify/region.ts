@@ -1,0 +1,49 @@
+/**
+ * The set a certificate speaks about: the ε-ball around a sample in L∞ or L2, intersected with the
+ * classifier's input bounds, and the lower bound of a linear function over it.
+ */
+import type { Vec } from './ops/bound-op.js';
+
+export type CertifyNorm = 'linf' | 'l2';
+
+export interface Region {
+  readonly center: Vec;
+  /** The box: for L∞ exactly the ball ∩ bounds, for L2 the bounding box of the ball ∩ bounds. */
+  readonly lower: Vec;
+  readonly upper: Vec;
+  readonly norm: CertifyNorm;
+  readonly epsilon: number;
+}
+
+export function region(center: ArrayLike<number>, epsilon: number, norm: CertifyNorm, bounds: readonly [number, number]): Region {
+  const c = Float64Array.from(center);
+  const lower = c.map((v) => Math.max(bounds[0], v - epsilon));
+  const upper = c.map((v) => Math.min(bounds[1], v + epsilon));
+  return { center: c, lower, upper, norm, epsilon };
+}
+
+/**
+ * min of a·x over the region, and the x attaining it (the derivative of that minimum in a, which
+ * α-CROWN follows). For L2 the minimum over the ball and over the box are both lower bounds of
+ * the minimum over their intersection; the larger one is kept.
+ */
+export function minimize(r: Region, a: Vec, argmin?: Vec): number {
+  let box = 0;
+  for (let i = 0; i < a.length; i++) box += a[i]! * (a[i]! >= 0 ? r.lower[i]! : r.upper[i]!);
+  let ball = -Infinity;
+  let norm = 0;
+  if (r.norm === 'l2') {
+    let dot = 0;
+    for (let i = 0; i < a.length; i++) {
+      dot += a[i]! * r.center[i]!;
+      norm += a[i]! * a[i]!;
+    }
+    norm = Math.sqrt(norm);
+    ball = dot - r.epsilon * norm;
+  }
+  if (argmin) {
+    if (ball > box && norm > 0) for (let i = 0; i < a.length; i++) argmin[i] = r.center[i]! - (r.epsilon * a[i]!) / norm;
+    else for (let i = 0; i < a.length; i++) argmin[i] = a[i]! >= 0 ? r.lower[i]! : r.upper[i]!;
+  }
+  return Math.max(box, ball);
+}
