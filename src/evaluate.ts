@@ -19,6 +19,7 @@ import { ShardPool } from './engine/shards/pool.js';
 import { autoThreads, checkWorkers, threadsPay, type Workers } from './engine/shards/policy.js';
 import type { PlainRun } from './engine/shards/protocol.js';
 import type { Norm } from './norms.js';
+import { flagsOf, mergeFlags, type ReliabilityFlag } from './attacks/reliability.js';
 
 export interface EvaluateOptions {
   attack?: Attack;
@@ -87,6 +88,8 @@ export interface RobustnessReport {
   stoppedEarly: { atEpsilon: number; attack: string; unattacked: number } | null;
   /** Threads that ran attacks (1: this one only). */
   workers: number;
+  /** Reliability warnings raised by the attacks (autoAttack's checks); empty when none. */
+  reliability: ReliabilityFlag[];
 }
 
 export async function evaluate(model: Classifier | ModelLike, samples: Samples, options: EvaluateOptions = {} as EvaluateOptions): Promise<RobustnessReport> {
@@ -127,6 +130,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
     });
     let gradientEvaluations = 0;
     let queries = 0;
+    let reliability: ReliabilityFlag[] = [];
     let workersUsed = 1;
     let shardPool: Promise<ShardPool | null> | undefined;
     /** Worker threads, started once per call on first need; null when they cannot or should not run. */
@@ -140,6 +144,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
 
     const record = (attack: Attack, run: PlainRun, subset: number[], epsilonOf: (distance: number) => number | null) => {
       gradientEvaluations += run.gradientEvaluations;
+      reliability = mergeFlags(reliability, flagsOf(run));
       queries += run.queries.reduce((a, b) => a + b, 0);
       const size = run.adversarials.length / subset.length;
       subset.forEach((index, k) => {
@@ -255,6 +260,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
       seconds: (performance.now() - started) / 1000,
       stoppedEarly,
       workers: workersUsed,
+      reliability,
     };
   });
 }

@@ -21,6 +21,7 @@ export {
   contrastReduction,
   spatial,
   fab,
+  autoAttack,
 } from './attacks/registry.js';
 export type { EvaluateOptions, RobustnessReport, SampleOutcome } from './evaluate.js';
 export type { FgsmOptions } from './attacks/fgsm.js';
@@ -67,5 +68,9 @@ export type { LbfgsOptions } from './attacks/lbfgs.js';
 export type { LossName } from './attacks/losses.js';
 export { FAB_DEFAULTS } from './attacks/fab.js';
 export type { FabOptions } from './attacks/fab.js';
+export { AUTO_ATTACK_DEFAULTS, AUTO_ATTACK_VERSIONS } from './attacks/auto-attack.js';
+export type { AutoAttackOptions, AutoAttackRun, AutoAttackVersion, MemberReport } from './attacks/auto-attack.js';
+export type { MemberName } from './attacks/auto-attack-members.js';
+export type { ReliabilityFlag, ReliabilityKind } from './attacks/reliability.js';
 // reports: snapshot serializer
 export { robustnessSerializer, stableReport, isRobustnessReport } from './report/serializer.js';

@@ -80,7 +80,7 @@ export function checkpointSchedule(steps: number): { first: number; decrease: nu
   };
 }
 
-interface Run {
+export interface ApgdRun {
   norm: 'linf' | 'l2';
   loss: 'ce' | 'dlr' | 'margin';
   steps: number;
@@ -88,7 +88,7 @@ interface Run {
   momentum: number;
 }
 
-async function singleRun(ctx: AttackContext, found: Found, startRows: number[], o: Run, restart: number): Promise<void> {
+export async function singleRun(ctx: AttackContext, found: Found, startRows: number[], o: ApgdRun, restart: number | string): Promise<void> {
   const epsilon = ctx.epsilon!;
   const k = ctx.criterion.kind === 'top-k' ? ctx.criterion.k : 1;
   const lossFor = (r: readonly number[]) => attackLoss(o.loss, pick(ctx.labels, r), ctx.targets && pick(ctx.targets, r), { k });

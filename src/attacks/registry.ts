@@ -22,6 +22,7 @@ import {
 } from './corruptions/index.js';
 import { spatial as spatialFactory } from './spatial.js';
 import { fab as fabFactory } from './fab.js';
+import { autoAttack as autoAttackFactory } from './auto-attack.js';
 import type { Attack, AttackRecipe } from './types.js';
 
 const factories = new Map<string, (options?: never) => Attack>();
@@ -62,3 +63,4 @@ export const gaussianBlur = withRecipe('gaussianBlur', gaussianBlurFactory);
 export const contrastReduction = withRecipe('contrastReduction', contrastReductionFactory);
 export const spatial = withRecipe('spatial', spatialFactory);
 export const fab = withRecipe('fab', fabFactory);
+export const autoAttack = withRecipe('autoAttack', autoAttackFactory);

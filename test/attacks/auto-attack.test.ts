@@ -1,0 +1,86 @@
+/**
+ * autoAttack(): the ensemble is at least as strong as each member alone with the same seed (it
+ * runs the same members with the same per-sample randomness, each on what is left), it is
+ * deterministic, each member only attacks samples still robust, evaluate nests ε, and no tensor
+ * is left behind.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { apgd, autoAttack, evaluate, fab, RobustestError, square, type Attack, type AutoAttackRun } from '../../src/index.js';
+import { trainMnistMlp, type MnistFixture } from './mnist-fixture.js';
+
+let mnist: MnistFixture;
+const EPSILON = 0.08;
+// Reduced budgets keep the test quick; the benchmark runs the reference's.
+const BUDGET = { steps: 25, queries: 300 } as const;
+
+beforeAll(async () => {
+  mnist = await trainMnistMlp(24);
+}, 120_000);
+
+async function robustAccuracy(attack: Attack): Promise<{ accuracy: number; success: boolean[]; run: AutoAttackRun | null }> {
+  const run = await attack.run(mnist.model, { inputs: mnist.inputs, labels: mnist.labels }, { epsilon: EPSILON, seed: 5 });
+  run.adversarials.dispose();
+  return { accuracy: run.success.filter((s) => !s).length / run.success.length, success: run.success, run: 'members' in run ? (run as AutoAttackRun) : null };
+}
+
+describe('standard version on an MNIST MLP', () => {
+  test('never reports a higher robust accuracy than any member alone with the same seed', async () => {
+    const before = tf.memory().numTensors;
+    const ensemble = await robustAccuracy(autoAttack(BUDGET));
+    expect(tf.memory().numTensors).toBe(before);
+    const alone: Record<string, Attack> = {
+      'APGD-CE (apgd())': apgd({ steps: BUDGET.steps }),
+      'APGD-T': autoAttack({ ...BUDGET, version: 'custom', attacks: ['apgd-t'] }),
+      'FAB-T (fab({ targeted: true }))': fab({ targeted: true, steps: BUDGET.steps }),
+      Square: square({ queries: BUDGET.queries, p_init: 0.8 }),
+    };
+    let strongest = 1;
+    for (const [name, attack] of Object.entries(alone)) {
+      const member = await robustAccuracy(attack);
+      strongest = Math.min(strongest, member.accuracy);
+      expect(ensemble.accuracy, name).toBeLessThanOrEqual(member.accuracy);
+      // Sample by sample: whatever the member breaks alone, the ensemble breaks too.
+      member.success.forEach((s, i) => s && expect(ensemble.success[i], `${name}, sample ${i}`).toBe(true));
+    }
+    expect(ensemble.accuracy).toBeLessThan(1);
+    expect(ensemble.accuracy).toBeLessThanOrEqual(strongest);
+    expect(tf.memory().numTensors).toBe(before);
+  }, 300_000);
+
+  test('each member attacks only the samples the ones before it left robust; same seed, same run', async () => {
+    const first = (await robustAccuracy(autoAttack(BUDGET))).run!;
+    const again = (await robustAccuracy(autoAttack(BUDGET))).run!;
+    expect(again.success).toEqual(first.success);
+    expect(again.distances).toEqual(first.distances);
+    expect(first.members.map((m) => m.member)).toEqual(['apgd-ce', 'apgd-t', 'fab-t', 'square']);
+    let left = mnist.labels.length;
+    for (const m of first.members) {
+      expect(m.attacked).toBe(left);
+      left -= m.broken;
+    }
+    expect(left).toBe(first.success.filter((s) => !s).length);
+    first.distances.forEach((d, i) => first.success[i] && expect(d).toBeLessThanOrEqual(EPSILON + 1e-6));
+    expect(first.reliability).toEqual([]);
+  }, 300_000);
+
+  test('in evaluate: a curve that never rises, each ε attacking only the survivors of the one below', async () => {
+    const before = tf.memory().numTensors;
+    const report = await evaluate(mnist.model, { inputs: mnist.inputs, labels: mnist.labels }, { attack: autoAttack(BUDGET), epsilons: [0.03, 0.08], seed: 5 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(report.robustAccuracy[1]!).toBeLessThanOrEqual(report.robustAccuracy[0]!);
+    expect(report.reliability).toEqual([]);
+    const single = await robustAccuracy(autoAttack(BUDGET));
+    // Nesting only removes samples already broken at a smaller ε, so ε = 0.08 is decided as in one run.
+    expect(report.robustAccuracy[1]).toBeLessThanOrEqual(single.accuracy);
+  }, 300_000);
+});
+
+test('options are checked where the attack is written', () => {
+  expect(() => autoAttack({ norm: 'l1' as never })).toThrow(/L1/);
+  expect(() => autoAttack({ version: 'fast' as never })).toThrow(RobustestError);
+  expect(() => autoAttack({ version: 'custom' })).toThrow(/members/);
+  expect(() => autoAttack({ attacks: ['square'] })).toThrow(/custom/);
+  expect(autoAttack().describe()).toBe('AutoAttack (L∞, standard: APGD-CE, APGD-T, FAB-T, SQUARE)');
+  expect(autoAttack({ norm: 'l2', version: 'plus' }).describe()).toContain('APGD-CE, APGD-DLR, FAB, SQUARE, APGD-T, FAB-T');
+});
