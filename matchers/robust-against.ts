@@ -9,6 +9,7 @@ import { counterexamples, flattenInputs, isBrokenAt, type Counterexample } from 
 import { amplification, isImageShape, writePicture } from '../src/report/picture.js';
 import type { RobustnessReport } from '../src/evaluate.js';
 import { parseRobustAgainst } from './arguments.js';
+import { reliabilityLines, singleAttackNote } from '../src/attacks/reliability.js';
 import { robustestDefaults, type RobustestDefaults } from './config.js';
 import { hint, type MatcherContext, type MatcherResult } from './context.js';
 import { displayPath, picturePath, testFile, testName } from './location.js';
@@ -49,6 +50,8 @@ export async function toBeRobustAgainst(this: MatcherContext, received: unknown,
       summaryRows({ ...reportSummary(report, args.epsilon, robust, broken.length), attack: args.attack.describe() }),
       counterexampleLines(broken, defaults.counterexamples, report.norm),
       stoppedEarlyLine(report),
+      reliabilityLines(report.reliability),
+      singleAttackNote(args.attack, robustAccuracy),
       replayLine(seed, report.backend, replay),
       picture ? `Picture: ${displayPath(picture)}` : null,
     );
