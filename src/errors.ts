@@ -13,7 +13,10 @@ export type RobustestErrorCode =
   | 'NOT_LOGITS'
   | 'NOT_DIFFERENTIABLE'
   | 'MODEL_FAILED'
-  | 'BACKEND_UNAVAILABLE';
+  | 'BACKEND_UNAVAILABLE'
+  | 'ABORTED'
+  | 'NOT_AWAITED'
+  | 'UNSUPPORTED_LAYER';
 
 export class RobustestError extends Error {
   readonly code: RobustestErrorCode;

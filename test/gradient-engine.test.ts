@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileLayersNetwork } from '../src/engine/gradient/layers.js';
 import type { LossFn, Network } from '../src/engine/gradient/types.js';
+import { scoped } from '../src/engine/hygiene.js';
 
 type Backend = 'cpu' | 'wasm';
 const BACKENDS: Backend[] = ['cpu', 'wasm'];
@@ -621,25 +622,38 @@ describe('prepared weights and memory', () => {
     x.dispose();
   });
 
-  it('inside an engine scope, derived weights are built once and freed with the scope', async () => {
+  it('inside robustest calls, derived weights are built once, shared by concurrent calls, and freed when the last ends', async () => {
     await tf.setBackend('wasm');
     const model = convModel({ padding: 'same' });
     const network = compileLayersNetwork(model)!;
     const x = seededInput([2, 9, 9, 2], 94);
     const loss = randomLoss(2, 3, 95);
     const before = tf.memory().numTensors;
-    tf.engine().startScope();
-    const counts: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    const gradient = (counts: number[]) => {
       const r = network.valueAndGradient(x, loss);
       tf.dispose([r.logits, r.loss, r.gradient]);
       counts.push(tf.memory().numTensors);
-    }
-    expect(counts[1]).toBe(counts[0]);
-    expect(counts[2]).toBe(counts[0]);
-    // Two flipped kernels and the transposed dense kernel live in the scope.
-    expect(counts[0]! - before).toBe(3);
-    tf.engine().endScope();
+    };
+    const first: number[] = [];
+    const second: number[] = [];
+    let released = -1;
+    let secondStarted!: () => void;
+    const started = new Promise<void>((resolve) => (secondStarted = resolve));
+    const firstCall = scoped(async () => {
+      gradient(first);
+      await started;
+      gradient(first);
+    }).then(() => (released = tf.memory().numTensors));
+    await scoped(async () => {
+      gradient(second);
+      secondStarted();
+      await firstCall;
+      gradient(second);
+    });
+    // Two flipped kernels and the transposed dense kernel, built once for both calls.
+    expect(new Set([...first, ...second])).toEqual(new Set([before + 3]));
+    // The first call's end does not free what the second still uses.
+    expect(released).toBe(before + 3);
     expect(tf.memory().numTensors).toBe(before);
     network.dispose();
     x.dispose();

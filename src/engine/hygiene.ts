@@ -1,10 +1,16 @@
 /**
- * Tensor hygiene for async code. tf.tidy cannot span an await, so each public call runs in an
- * engine scope: every tensor created inside is disposed when the call settles, success or
- * failure, except those the call returns to its caller through `keep`.
+ * Tensor hygiene for async code. tf.tidy cannot span an await, and an engine scope held open
+ * across one would also collect tensors made by the caller and by other calls running at the
+ * same time. So each public call owns exactly the tensors created in its own async context
+ * (AsyncLocalStorage follows its awaits, timers and callbacks, and nothing else): they are
+ * disposed when the call settles, success or failure, except those it hands to its caller
+ * through `keep`. Calls may nest (evaluate runs attacks); a nested call's kept tensors pass to
+ * the enclosing call. A call also carries the AbortSignal that cancels it and everything it runs.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { ensureBackend, type BackendName } from '../backend.js';
+import { RobustestError } from '../errors.js';
 
 export interface Scope {
   /** The backend this call runs on. */
@@ -13,25 +19,123 @@ export interface Scope {
   keep<T extends tf.Tensor>(tensor: T): T;
 }
 
-export async function scoped<T>(body: (scope: Scope) => Promise<T>): Promise<T> {
-  const backend = await ensureBackend();
-  const engine = tf.engine();
-  const kept = new Set<tf.Tensor>();
-  engine.startScope('robustest');
-  let result: T | undefined;
-  try {
-    result = await body({
-      backend,
-      keep(tensor) {
-        kept.add(tensor);
-        return tensor;
-      },
-    });
-    return result;
-  } finally {
-    // endScope keeps tensors reachable from its argument; pass exactly the ones we keep.
-    engine.endScope([...kept] as tf.TensorContainer);
-  }
+interface Call {
+  readonly parent: Call | undefined;
+  readonly owned: Set<tf.Tensor>;
+  readonly signal: AbortSignal | undefined;
+  readonly onEnd: (() => void)[];
+}
+
+const calls = new AsyncLocalStorage<Call>();
+const ownerOf = new WeakMap<tf.Tensor, Call>();
+const hooked = new WeakSet<object>();
+
+interface TrackingEngine {
+  trackTensor(tensor: tf.Tensor, backend: unknown): void;
+  disposeTensor(tensor: tf.Tensor): void;
+}
+
+/** Records every tensor the engine registers with the call running at that moment, if any. */
+function hookEngine(): void {
+  const engine = tf.engine() as unknown as TrackingEngine;
+  if (hooked.has(engine)) return;
+  hooked.add(engine);
+  const track = engine.trackTensor;
+  const dispose = engine.disposeTensor;
+  engine.trackTensor = function (tensor, backend) {
+    track.call(this, tensor, backend);
+    const call = calls.getStore();
+    // Variables belong to models and optimizers, which outlive any call.
+    if (call && !(tensor instanceof tf.Variable)) {
+      call.owned.add(tensor);
+      ownerOf.set(tensor, call);
+    }
+  };
+  engine.disposeTensor = function (tensor) {
+    ownerOf.get(tensor)?.owned.delete(tensor);
+    dispose.call(this, tensor);
+  };
+}
+
+export async function scoped<T>(body: (scope: Scope) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const parent = calls.getStore();
+  const inherited = parent?.signal;
+  const combined = signal && inherited ? AbortSignal.any([signal, inherited]) : (signal ?? inherited);
+  const call: Call = { parent, owned: new Set(), signal: combined, onEnd: [] };
+  return calls.run(call, async () => {
+    const kept = new Set<tf.Tensor>();
+    try {
+      throwIfAborted();
+      const backend = await ensureBackend();
+      hookEngine();
+      return await body({
+        backend,
+        keep(tensor) {
+          kept.add(tensor);
+          return tensor;
+        },
+      });
+    } finally {
+      for (const tensor of call.owned) {
+        if (kept.has(tensor)) {
+          ownerOf.delete(tensor);
+          if (parent) {
+            parent.owned.add(tensor);
+            ownerOf.set(tensor, parent);
+          }
+        } else if (!tensor.isDisposed) {
+          tensor.dispose();
+        }
+      }
+      call.owned.clear();
+      for (const end of call.onEnd.splice(0)) end();
+    }
+  });
+}
+
+/** True inside a robustest call: tensors created now are owned by it. */
+export function insideCall(): boolean {
+  return calls.getStore() !== undefined;
+}
+
+/**
+ * Runs `build` outside the current call's ownership, for tensors that several calls share (weights
+ * derived for the backward pass); pair it with useShared, which frees them.
+ */
+export function untracked<T>(build: () => T): T {
+  return calls.getStore() ? calls.exit(build) : build();
+}
+
+/**
+ * Registers the current call as a user of a shared resource; `release` runs once no call that used
+ * it is still running. Outside any call it does nothing: the resource then lives in whatever
+ * tf.tidy built it.
+ */
+export function useShared(users: Set<object>, release: () => void): void {
+  let call = calls.getStore();
+  // The outermost call is the one whose end matters.
+  while (call?.parent) call = call.parent;
+  if (!call || users.has(call)) return;
+  users.add(call);
+  const owner = call;
+  call.onEnd.push(() => {
+    users.delete(owner);
+    if (users.size === 0) release();
+  });
+}
+
+/** Throws ABORTED when the current call's signal has fired. */
+export function throwIfAborted(): void {
+  const signal = calls.getStore()?.signal;
+  if (signal?.aborted) throw abortError(signal);
+}
+
+export function abortError(signal: AbortSignal): RobustestError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : signal.reason === undefined ? 'no reason given' : String(signal.reason);
+  return new RobustestError('ABORTED', `The run was cancelled through its AbortSignal (${reason}).`, {
+    expected: 'the run to finish',
+    received: 'an aborted signal',
+  });
 }
 
 /** Disposes a tensor or a list of tensors, ignoring undefined and already disposed ones. */

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientResult, LossFn, Network } from './types.js';
 import type { Op } from './ops/op.js';
-import { insideEngineScope } from './prepared.js';
+import { sharedPreparation } from './prepared.js';
 import { discardFailedTape } from './tape.js';
 import { logitGradientOf } from './closed-form.js';
 
@@ -54,8 +54,8 @@ export class LayerNetwork implements Network {
   }
 
   valueAndGradient(x: tf.Tensor, loss: LossFn): GradientResult {
-    // Derived weights built here live in the caller's scope, for all its gradient calls.
-    const shared = insideEngineScope();
+    // Inside a robustest call, derived weights serve all its gradient calls (see Prepared).
+    const shared = sharedPreparation();
     if (shared) this.prepare();
     let perSample: tf.Tensor1D | undefined;
     try {

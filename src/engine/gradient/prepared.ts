@@ -2,17 +2,19 @@
  * Tensors derived from a layer's weights (transposed, flipped, folded) for the backward pass.
  *
  * They are rebuilt when a weight variable is reassigned (training, setWeights: tfjs gives the
- * variable a new dataId) or when they have been disposed. They belong to whatever engine scope
- * is active when they are built: the network builds them, before its own tf.tidy, inside the
- * caller's scope (a robustest call), so they serve every gradient of that call and are freed
- * with it; outside any scope they are built per call. Either way a public call leaves
+ * variable a new dataId) or when they have been disposed. Inside robustest calls they are shared:
+ * built outside any call's ownership and freed when the last call that used them ends, so
+ * concurrent calls on one model never free each other's. Outside any call they are built inside
+ * the network's tf.tidy and freed with it. Either way a public call leaves
  * tf.memory().numTensors as it found it.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { insideCall, untracked, useShared } from '../hygiene.js';
 
 export class Prepared<T extends tf.Tensor[]> {
   private built: T | null = null;
   private sourceIds: object[] = [];
+  private readonly users = new Set<object>();
 
   constructor(
     private readonly sources: () => tf.Tensor[],
@@ -21,11 +23,14 @@ export class Prepared<T extends tf.Tensor[]> {
 
   get(): T {
     const sources = this.sources();
-    if (this.built && this.built.every((t) => !t.isDisposed) && sources.every((s, i) => s.dataId === this.sourceIds[i])) return this.built;
-    this.release();
-    this.built = tf.tidy(() => this.build(sources));
-    this.sourceIds = sources.map((s) => s.dataId);
-    return this.built;
+    const valid = this.built && this.built.every((t) => !t.isDisposed) && sources.every((s, i) => s.dataId === this.sourceIds[i]);
+    if (!valid) {
+      this.release();
+      this.built = untracked(() => tf.tidy(() => this.build(sources)));
+      this.sourceIds = sources.map((s) => s.dataId);
+    }
+    useShared(this.users, () => this.release());
+    return this.built!;
   }
 
   release(): void {
@@ -34,7 +39,5 @@ export class Prepared<T extends tf.Tensor[]> {
   }
 }
 
-/** True when a tensor created now would be freed by an enclosing engine scope. */
-export function insideEngineScope(): boolean {
-  return tf.engine().state.activeScope != null;
-}
+/** True when derived weights built now outlive a single gradient call (see Prepared). */
+export const sharedPreparation = insideCall;
