@@ -6,6 +6,7 @@
 import { NORM_SYMBOL, type Norm } from '../src/norms.js';
 import type { RobustnessReport } from '../src/evaluate.js';
 import type { Counterexample } from '../src/report/counterexamples.js';
+import { formatEpsilon } from '../src/report/epsilon.js';
 import type { MatcherContext } from './context.js';
 
 export const fixed3 = (v: number): string => v.toFixed(3);
@@ -34,7 +35,7 @@ export function table(rows: [string, string][]): string[] {
 }
 
 export function epsilonText(epsilon: number | undefined, norm: Norm): string {
-  return epsilon === undefined ? `none: any ${NORM_SYMBOL[norm]} perturbation counts` : `${epsilon} (${NORM_SYMBOL[norm]})`;
+  return epsilon === undefined ? `none: any ${NORM_SYMBOL[norm]} perturbation counts` : `${formatEpsilon(epsilon)} (${NORM_SYMBOL[norm]})`;
 }
 
 export interface RunSummary {

@@ -14,6 +14,7 @@ import type { Change } from '../src/property/change.js';
 import type { Perturbation } from '../src/property/perturbations/types.js';
 import { isImageShape, writePicture, type PictureRow } from '../src/report/picture.js';
 import type { AssertionRecord } from '../src/report/table.js';
+import { galleryOf, type GalleryInput } from '../src/report/html/gallery.js';
 import { robustestDefaults } from './config.js';
 import { hint, type MatcherContext, type MatcherResult } from './context.js';
 
@@ -43,6 +44,8 @@ export async function toBeRobustUnder(
       atLeast: report.atLeast,
       seed: report.seed,
       picture,
+      bounds: report.bounds,
+      gallery: galleryOf(report.counterexample ? [galleryInput(report.counterexample)] : [], report.inputShape, report.bounds, 1),
     }),
     message: () =>
       report.pass
@@ -103,6 +106,8 @@ export async function toBeInvariantUnder(
       atLeast: report.atLeast,
       seed: null,
       picture,
+      bounds: report.bounds,
+      gallery: galleryOf(report.changes.map(galleryInput), report.inputShape, report.bounds, defaults.pictureRows),
     }),
     message: () =>
       report.pass
@@ -194,8 +199,21 @@ function meta(
   ctx: MatcherContext,
   matcher: string,
   pass: boolean,
-  r: { model: string; attack: string; count: number; checked: number; fraction: number; atLeast: number; seed: number | null; picture: string | null },
+  r: {
+    model: string;
+    attack: string;
+    count: number;
+    checked: number;
+    fraction: number;
+    atLeast: number;
+    seed: number | null;
+    picture: string | null;
+    bounds: [number, number];
+    gallery: AssertionRecord['gallery'];
+  },
 ): MatcherResult['meta'] {
+  // Vitest leaves isNot undefined without `.not`: compare booleans, never undefined.
+  const isNot = ctx.isNot === true;
   const record: AssertionRecord = {
     matcher,
     test: ctx.currentTestName ?? '',
@@ -205,10 +223,13 @@ function meta(
     epsilon: null,
     cleanAccuracy: r.checked / r.count,
     robustAccuracy: r.fraction,
-    required: `${ctx.isNot ? '<' : '≥'} ${r.atLeast.toFixed(3)}`,
-    passed: pass !== ctx.isNot,
+    required: `${isNot ? '<' : '≥'} ${r.atLeast.toFixed(3)}`,
+    passed: pass !== isNot,
     seed: r.seed ?? 0,
     picture: r.picture,
+    measure: 'kept class',
+    bounds: r.bounds,
+    gallery: r.gallery,
   };
   return { robustest: { record, picture: r.picture, hint: null } };
 }
@@ -234,6 +255,10 @@ function drawCounterexamples(ctx: MatcherContext, matcher: string, identity: str
   }
   const shown = relative(process.cwd(), path);
   return shown.startsWith('..') || isAbsolute(shown) ? path : shown;
+}
+
+function galleryInput(c: Change): GalleryInput {
+  return { index: c.input, label: c.label ?? c.before.class, adversarialClass: c.after.class, confidence: c.after.confidence, original: c.original, adversarial: c.perturbed };
 }
 
 function fnv(text: string): string {

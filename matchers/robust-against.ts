@@ -7,6 +7,7 @@ import { evaluate } from '../src/evaluate.js';
 import type { ModelLike } from '../src/model/classifier.js';
 import { counterexamples, flattenInputs, isBrokenAt, type Counterexample } from '../src/report/counterexamples.js';
 import { amplification, isImageShape, writePicture } from '../src/report/picture.js';
+import { galleryOf } from '../src/report/html/gallery.js';
 import type { RobustnessReport } from '../src/evaluate.js';
 import { parseRobustAgainst } from './arguments.js';
 import { reliabilityLines, singleAttackNote } from '../src/attacks/reliability.js';
@@ -73,6 +74,10 @@ export async function toBeRobustAgainst(this: MatcherContext, received: unknown,
           passed: !failing,
           seed,
           picture,
+          bounds: report.bounds,
+          curve: { attacks: report.attacks, norm: report.norm, epsilons: report.epsilons, robustAccuracy: report.robustAccuracy },
+          gallery: galleryOf(broken.filter((c) => c.original !== null).map((c) => ({ index: c.index, label: c.label, adversarialClass: c.adversarialClass, confidence: c.adversarialConfidence, original: c.original!, adversarial: c.adversarial })), report.inputShape, report.bounds, defaults.pictureRows),
+          backend: report.backend,
         },
         picture,
         hint: null,

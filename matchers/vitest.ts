@@ -10,6 +10,7 @@ import { robustestMatchers } from './index.js';
 import { registerMatchers } from './register.js';
 import type { RobustestMatchers } from './types.js';
 import type { AssertionRecord } from '../src/report/table.js';
+import { formatEpsilon } from '../src/report/epsilon.js';
 
 interface TaskLike {
   meta?: Record<string, unknown>;
@@ -29,7 +30,7 @@ async function recordOnTask(ctx: MatcherContext, result: MatcherResult): Promise
   const annotate = task.context?.annotate;
   if (!info.record.passed && typeof annotate === 'function') {
     const r = info.record;
-    const summary = `${r.attack}${r.epsilon === null ? '' : ` at ε = ${r.epsilon}`}: robust accuracy ${r.robustAccuracy.toFixed(3)}, required ${r.required}`;
+    const summary = `${r.attack}${r.epsilon === null ? '' : ` at ε = ${formatEpsilon(r.epsilon, r.bounds)}`}: robust accuracy ${r.robustAccuracy.toFixed(3)}, required ${r.required}`;
     await annotate.call(task.context, summary, 'robustest', info.picture ? { path: info.picture, contentType: 'image/png' } : undefined);
   }
 }
