@@ -74,3 +74,6 @@ export type { MemberName } from './attacks/auto-attack-members.js';
 export type { ReliabilityFlag, ReliabilityKind } from './attacks/reliability.js';
 // reports: snapshot serializer
 export { robustnessSerializer, stableReport, isRobustnessReport } from './report/serializer.js';
+// certificates
+export { certify, verify, isCertificationReport } from './certify/index.js';
+export type { CertifyOptions, CertificationReport, CertifiedSample, CertifyMethod, BoundMethod, CertifyNorm, Verdict, VerifyOptions, VerifiedSample, VerificationReport } from './certify/index.js';
