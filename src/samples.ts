@@ -213,12 +213,23 @@ async function checkLabelRange(clf: Classifier, inputs: tf.Tensor, labels: Int32
   }
 }
 
-/** Checks an epsilon argument; `undefined` is allowed where the attack minimizes. */
-export function checkEpsilon(epsilon: unknown, where: string): number {
+/**
+ * Checks an epsilon argument; `undefined` is allowed where the attack minimizes. With the
+ * classifier's bounds and an L∞ norm, an ε wider than the whole input range is rejected: it is
+ * almost always a budget written in pixel units (8 meant as 8/255).
+ */
+export function checkEpsilon(epsilon: unknown, where: string, bounds?: readonly [number, number], norm?: string): number {
   if (typeof epsilon !== 'number' || Number.isNaN(epsilon) || epsilon < 0 || epsilon === Infinity) {
     throw new RobustestError('INVALID_EPSILON', `${where}: epsilon must be a finite number ≥ 0.`, {
       expected: 'a finite number ≥ 0',
       received: show(epsilon),
+    });
+  }
+  if (bounds && norm === 'linf' && epsilon > bounds[1] - bounds[0]) {
+    const width = bounds[1] - bounds[0];
+    throw new RobustestError('INVALID_EPSILON', `${where}: an L∞ epsilon of ${epsilon} is wider than the inputs' whole range [${bounds[0]}, ${bounds[1]}], so it allows any input at all.${width === 1 && epsilon <= 255 ? ` If it is in pixel units, write ${epsilon}/255 (${(epsilon / 255).toPrecision(4)}).` : ''}`, {
+      expected: `an epsilon in [0, ${width}] (the width of the bounds)`,
+      received: String(epsilon),
     });
   }
   return epsilon;

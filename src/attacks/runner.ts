@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError, show } from '../errors.js';
-import { scoped } from '../engine/hygiene.js';
+import { scoped, throwIfAborted } from '../engine/hygiene.js';
+import { checkKnownOptions } from './options.js';
 import { batchRanges, defaultBatchSize } from '../engine/batches.js';
 import { DEFAULT_SEED, Rng } from '../engine/random.js';
 import { classifier, type Classifier, type ModelLike } from '../model/classifier.js';
@@ -104,13 +105,14 @@ async function runAttack<O extends object>(
   samples: Samples,
   runOptions: AttackRunOptions,
 ): Promise<AttackRun> {
+  checkKnownOptions(runOptions, RUN_OPTIONS, `${def.name}.run`);
   return scoped(async (scope) => {
     const where = `${def.name}.run()`;
     const clf = classifier(model);
     if (def.requiresGradients) requireGradients(clf, def.name);
     const { seed, batchSize: requestedBatchSize } = checkRunOptions(runOptions, where);
     let epsilon: number | undefined;
-    if (runOptions.epsilon !== undefined || def.kind === 'fixed-epsilon') epsilon = checkEpsilon(runOptions.epsilon, where);
+    if (runOptions.epsilon !== undefined || def.kind === 'fixed-epsilon') epsilon = checkEpsilon(runOptions.epsilon, where, clf.bounds, def.norm);
     const prepared = await prepareSamples(clf, samples);
     const { inputs, labels, count } = prepared;
     const batchSize = requestedBatchSize ?? defaultBatchSize(inputs.size / count);
@@ -161,10 +163,12 @@ async function runAttack<O extends object>(
         norm: def.norm,
         sampleRng: (i) => perSample[i]!,
         logits: async (input, which = all) => {
+          throwIfAborted();
           for (const r of which) queries[globalIndex[r]!]!++;
           return clf.logits(input);
         },
         gradient: async (input, loss, which = all) => {
+          throwIfAborted();
           gradientEvaluations += which.length;
           return clf.valueAndGradient(input, loss);
         },
@@ -210,8 +214,11 @@ async function runAttack<O extends object>(
       queries,
       ...(def.reportsParameters ? { parameters } : {}),
     };
-  });
+  }, runOptions.signal);
 }
+
+/** The options attack.run() takes. */
+const RUN_OPTIONS = ['epsilon', 'seed', 'batchSize', 'sampleIds', 'signal'] as const;
 
 interface Verdict {
   ok: boolean[];

@@ -25,6 +25,8 @@ export interface AttackRunOptions {
    * keyed by them, so a sample gets the same randomness wherever it sits in a subset or batch.
    */
   sampleIds?: readonly number[];
+  /** Cancels the run: it rejects with a RobustestError of code 'ABORTED' and frees what it made. */
+  signal?: AbortSignal;
 }
 
 export interface AttackRun {

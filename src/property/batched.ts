@@ -9,6 +9,7 @@ import type { Classifier } from '../model/classifier.js';
 import type { Perturbation } from './perturbations/types.js';
 import type { Subject } from './subject.js';
 import { flippedPositions } from './change.js';
+import { throwIfAborted } from '../engine/hygiene.js';
 
 export interface CallCounter {
   /** Model calls. */
@@ -40,6 +41,7 @@ export async function classify(clf: Classifier, x: tf.Tensor, batchSize: number,
 }
 
 async function predict(clf: Classifier, rows: tf.Tensor, counter: CallCounter): Promise<{ c: Int32Array; p: Float32Array }> {
+  throwIfAborted();
   counter.calls++;
   counter.rows += rows.shape[0]!;
   const logits = await clf.logits(rows);

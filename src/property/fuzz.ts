@@ -16,7 +16,7 @@ import { classifier } from '../model/classifier.js';
 import type { ModelInput } from './options.js';
 import { describeArbitrary, isArbitrary } from './perturbations/arbitraries.js';
 import { isPerturbation, type Perturbation } from './perturbations/types.js';
-import { checkFuzzOptions, type FuzzOptions } from './options.js';
+import { signalOf, checkFuzzOptions, type FuzzOptions } from './options.js';
 import { classifyUnder, flipsUnder, sweep, type CallCounter } from './batched.js';
 import { prepareSubject } from './subject.js';
 import { describeChanges, flippedPositions, type Change } from './change.js';
@@ -203,7 +203,7 @@ export async function fuzz(model: ModelInput, perturbation: fc.Arbitrary<Perturb
       backend: scope.backend,
       seconds: (performance.now() - started) / 1000,
     };
-  });
+  }, signalOf(options));
 }
 
 /** fast-check replays a path, or says (by throwing, or by running nothing) that it leads nowhere. */

@@ -8,7 +8,7 @@ import { classifier } from '../model/classifier.js';
 import type { ModelInput } from './options.js';
 import { isArbitrary } from './perturbations/arbitraries.js';
 import { isPerturbation, type Perturbation } from './perturbations/types.js';
-import { checkInvarianceOptions, type InvarianceOptions } from './options.js';
+import { signalOf, checkInvarianceOptions, type InvarianceOptions } from './options.js';
 import { classifyUnder, type CallCounter } from './batched.js';
 import { prepareSubject } from './subject.js';
 import { describeChanges, flippedPositions, type Change } from './change.js';
@@ -71,5 +71,5 @@ export async function checkInvariance(model: ModelInput, transform: Perturbation
       backend: scope.backend,
       seconds: (performance.now() - started) / 1000,
     };
-  });
+  }, signalOf(options));
 }

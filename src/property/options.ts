@@ -25,6 +25,8 @@ export interface FuzzOptions {
   atLeast?: number;
   /** Rows per model call. Default 256. */
   batchSize?: number;
+  /** Cancels the run: it rejects with a RobustestError of code 'ABORTED' and frees what it made. */
+  signal?: AbortSignal;
 }
 
 export interface InvarianceOptions {
@@ -32,6 +34,8 @@ export interface InvarianceOptions {
   /** Fraction of checked inputs whose class must not change. Default 1. */
   atLeast?: number;
   batchSize?: number;
+  /** Cancels the run, as for fuzz(). */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_NUM_RUNS = 100;
@@ -43,16 +47,18 @@ export interface ResolvedFuzzOptions {
   path: string | null;
   atLeast: number;
   batchSize: number;
+  signal: AbortSignal | undefined;
 }
 
 export interface ResolvedInvarianceOptions {
   on: FuzzInputs;
   atLeast: number;
   batchSize: number;
+  signal: AbortSignal | undefined;
 }
 
-const FUZZ_KEYS = ['on', 'numRuns', 'seed', 'path', 'atLeast', 'batchSize'];
-const INVARIANCE_KEYS = ['on', 'atLeast', 'batchSize'];
+const FUZZ_KEYS = ['on', 'numRuns', 'seed', 'path', 'atLeast', 'batchSize', 'signal'];
+const INVARIANCE_KEYS = ['on', 'atLeast', 'batchSize', 'signal'];
 
 function checkObject(options: unknown, keys: string[], where: string): Record<string, unknown> {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -123,6 +129,7 @@ export function checkFuzzOptions(options: unknown, where: string): ResolvedFuzzO
     path,
     atLeast: fraction(o.atLeast, where),
     batchSize: positiveInteger(o.batchSize, DEFAULT_BATCH_SIZE, 'batchSize', where),
+    signal: abortSignal(o.signal, where),
   };
 }
 
@@ -132,5 +139,17 @@ export function checkInvarianceOptions(options: unknown, where: string): Resolve
     on: o.on as FuzzInputs,
     atLeast: fraction(o.atLeast, where),
     batchSize: positiveInteger(o.batchSize, DEFAULT_BATCH_SIZE, 'batchSize', where),
+    signal: abortSignal(o.signal, where),
   };
+}
+
+/** The signal to run under, read before the options are checked (a bad one is reported by the check). */
+export function signalOf(options: unknown): AbortSignal | undefined {
+  const signal = (options as { signal?: unknown } | null)?.signal;
+  return signal instanceof AbortSignal ? signal : undefined;
+}
+
+function abortSignal(value: unknown, where: string): AbortSignal | undefined {
+  if (value === undefined || value instanceof AbortSignal) return value;
+  throw new RobustestError('INVALID_OPTION', `${where}: signal must be an AbortSignal.`, { expected: 'an AbortSignal (new AbortController().signal)', received: show(value) });
 }
