@@ -7,11 +7,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError, show } from './errors.js';
-import { scoped } from './engine/hygiene.js';
+import { scoped, throwIfAborted } from './engine/hygiene.js';
 import { classifier, type Classifier, type ModelLike } from './model/classifier.js';
 import { checkEpsilon, prepareSamples, type Samples } from './samples.js';
 import { argmaxRow } from './attacks/criteria.js';
 import { checkRunOptions } from './attacks/runner.js';
+import { checkKnownOptions } from './attacks/options.js';
 import { defaultBatchSize } from './engine/batches.js';
 import type { Attack } from './attacks/types.js';
 import { availableParallelism } from 'node:os';
@@ -43,7 +44,12 @@ export interface EvaluateOptions {
    * with the same seed. Default 1: this thread only.
    */
   workers?: Workers;
+  /** Cancels the run: it rejects with a RobustestError of code 'ABORTED' and frees what it made. */
+  signal?: AbortSignal;
 }
+
+/** The options evaluate() takes. */
+const EVALUATE_OPTIONS = ['attack', 'attacks', 'epsilons', 'seed', 'batchSize', 'atLeast', 'workers', 'signal'] as const;
 
 export interface SampleOutcome {
   index: number;
@@ -94,6 +100,7 @@ export interface RobustnessReport {
 
 export async function evaluate(model: Classifier | ModelLike, samples: Samples, options: EvaluateOptions = {} as EvaluateOptions): Promise<RobustnessReport> {
   const started = performance.now();
+  checkKnownOptions(options, EVALUATE_OPTIONS, 'evaluate');
   return scoped(async () => {
     const clf = classifier(model);
     const attacks = resolveAttacks(options);
@@ -102,7 +109,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
     const requested = checkWorkers(options.workers ?? 1, 'evaluate(): workers');
     const adaptive = requested === 'auto';
     const workers = adaptive ? availableParallelism() : requested;
-    const epsilons = resolveEpsilons(options.epsilons, attacks);
+    const epsilons = resolveEpsilons(options.epsilons, attacks, clf.bounds, norm);
     if (options.atLeast !== undefined && !(typeof options.atLeast === 'number' && options.atLeast >= 0 && options.atLeast <= 1)) {
       throw new RobustestError('INVALID_OPTION', 'evaluate(): atLeast is a robust accuracy.', { expected: 'a number in [0, 1]', received: show(options.atLeast) });
     }
@@ -195,6 +202,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
       let probing = adaptive && sharable && workers > 1 && shardPool === undefined;
       let attacked = 0;
       while (attacked < indices.length) {
+        throwIfAborted();
         const remaining = indices.length - attacked;
         const shards = sharable && remaining > 1 && !probing && (!adaptive || shardPool) ? await pool() : null;
         const width = shards?.size ?? 1;
@@ -262,7 +270,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
       workers: workersUsed,
       reliability,
     };
-  });
+  }, options.signal);
 }
 
 function resolveAttacks(options: EvaluateOptions): Attack[] {
@@ -289,7 +297,7 @@ function resolveAttacks(options: EvaluateOptions): Attack[] {
   return list;
 }
 
-function resolveEpsilons(epsilons: readonly number[] | undefined, attacks: Attack[]): number[] {
+function resolveEpsilons(epsilons: readonly number[] | undefined, attacks: Attack[], bounds: readonly [number, number], norm: Norm): number[] {
   if (epsilons === undefined) {
     if (attacks.every((a) => a.kind === 'minimization')) return [];
     throw new RobustestError('INVALID_EPSILON', 'evaluate(): fixed-ε attacks need `epsilons`.', {
@@ -300,5 +308,11 @@ function resolveEpsilons(epsilons: readonly number[] | undefined, attacks: Attac
   if (!Array.isArray(epsilons)) {
     throw new RobustestError('INVALID_EPSILON', 'evaluate(): `epsilons` must be an array of numbers.', { expected: 'number[]', received: show(epsilons) });
   }
-  return [...new Set(epsilons.map((e, i) => checkEpsilon(e, `evaluate(): epsilons[${i}]`)))].sort((a, b) => a - b);
+  if (epsilons.length === 0) {
+    throw new RobustestError('INVALID_EPSILON', 'evaluate(): `epsilons` is empty, so there is nothing to evaluate.', {
+      expected: 'at least one ε (e.g. [0.05, 0.1, 0.2]), or leave it out when every attack minimizes',
+      received: '[]',
+    });
+  }
+  return [...new Set(epsilons.map((e, i) => checkEpsilon(e, `evaluate(): epsilons[${i}]`, bounds, norm)))].sort((a, b) => a - b);
 }
