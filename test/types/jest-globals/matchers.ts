@@ -1,6 +1,5 @@
 import { expect } from '@jest/globals';
 import { expectTypeOf } from 'expect-type';
-import 'robustest/jest-globals';
 import { fgsm, type Classifier, type RobustnessReport, type Samples } from 'robustest';
 
 declare const model: Classifier;
