@@ -5,17 +5,16 @@
  * Pure async matcher functions over the engine's fuzz() and checkInvariance(); both messages are
  * written out, and `pass` is never inverted for `.not`.
  */
-import { dirname, isAbsolute, join, relative } from 'node:path';
 import type * as fc from 'fast-check';
 import { fuzz, type FuzzReport } from '../src/property/fuzz.js';
 import { checkInvariance } from '../src/property/invariance.js';
 import type { FuzzOptions, InvarianceOptions, ModelInput } from '../src/property/options.js';
 import type { Change } from '../src/property/change.js';
 import type { Perturbation } from '../src/property/perturbations/types.js';
-import { isImageShape, writePicture, type PictureRow } from '../src/report/picture.js';
 import type { AssertionRecord } from '../src/report/table.js';
 import { galleryOf, type GalleryInput } from '../src/report/html/gallery.js';
 import { robustestDefaults } from './config.js';
+import { drawCounterexamples } from './counterexample-picture.js';
 import { hint, type MatcherContext, type MatcherResult } from './context.js';
 
 const LISTED_CHANGES = 5;
@@ -234,39 +233,6 @@ function meta(
   return { robustest: { record, picture: r.picture, hint: null } };
 }
 
-/** Writes original | perturbation | perturbed rows next to the test file; returns the path shown, or null. */
-function drawCounterexamples(ctx: MatcherContext, matcher: string, identity: string, shape: number[], bounds: [number, number], changes: readonly Change[]): string | null {
-  const defaults = robustestDefaults();
-  if (!defaults.pictures || changes.length === 0 || !isImageShape(shape)) return null;
-  const rows: PictureRow[] = changes.map((c) => ({
-    original: c.original,
-    adversarial: c.perturbed,
-    caption: [`INPUT ${c.input}: ${c.before.class} → ${c.after.class} (${Math.round(100 * c.after.confidence)}%)`, `L∞ ${round(c.sizes.linf)} L2 ${round(c.sizes.l2)} L0 ${c.sizes.l0}`],
-  }));
-  const folder = isAbsolute(defaults.pictureDir) ? defaults.pictureDir : join(ctx.testPath ? dirname(ctx.testPath) : process.cwd(), defaults.pictureDir);
-  // Several assertions in one test get one picture each; the same assertion rewrites its own.
-  const name = `${slug(ctx.currentTestName ?? 'robustness')}-${matcher}-${fnv(identity)}.png`;
-  const path = join(folder, name);
-  try {
-    writePicture(path, rows, { shape, bounds });
-  } catch {
-    // A picture is a courtesy: an unwritable folder must not hide the verdict.
-    return null;
-  }
-  const shown = relative(process.cwd(), path);
-  return shown.startsWith('..') || isAbsolute(shown) ? path : shown;
-}
-
 function galleryInput(c: Change): GalleryInput {
   return { index: c.input, label: c.label ?? c.before.class, adversarialClass: c.after.class, confidence: c.after.confidence, original: c.original, adversarial: c.perturbed };
-}
-
-function fnv(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(16).padStart(8, '0');
-}
-
-function slug(text: string): string {
-  return text.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'robustness';
 }

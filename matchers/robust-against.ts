@@ -6,15 +6,15 @@
 import { evaluate } from '../src/evaluate.js';
 import type { ModelLike } from '../src/model/classifier.js';
 import { counterexamples, flattenInputs, isBrokenAt, type Counterexample } from '../src/report/counterexamples.js';
-import { amplification, isImageShape, writePicture } from '../src/report/picture.js';
 import { galleryOf } from '../src/report/html/gallery.js';
 import type { RobustnessReport } from '../src/evaluate.js';
 import { parseRobustAgainst } from './arguments.js';
 import { reliabilityLines, singleAttackNote } from '../src/attacks/reliability.js';
-import { robustestDefaults, type RobustestDefaults } from './config.js';
+import { robustestDefaults } from './config.js';
+import { drawPicture, pictureLine, type DrawnPicture } from './counterexample-picture.js';
 import { hint, type MatcherContext, type MatcherResult } from './context.js';
-import { displayPath, picturePath, testFile, testName } from './location.js';
-import { counterexampleLines, expectedReceived, fixed3, join, replayLine, reportSummary, size, summaryRows } from './messages.js';
+import { testFile, testName } from './location.js';
+import { counterexampleLines, expectedReceived, fixed3, join, replayLine, reportSummary, summaryRows } from './messages.js';
 
 /** Robust accuracy is compared with this slack so that 9/10 passes `atLeast: 0.9`. */
 export const ACCURACY_SLACK = 1e-9;
@@ -40,7 +40,8 @@ export async function toBeRobustAgainst(this: MatcherContext, received: unknown,
   const pass = robustAccuracy + ACCURACY_SLACK >= atLeast;
   const broken = counterexamples(report, await flattenInputs(args.on.inputs), args.epsilon);
   const failing = pass === isNot;
-  const picture = failing ? drawCounterexamples(this, report, broken, defaults, `${args.attack.name} ${args.epsilon ?? 'min'}`) : null;
+  const drawn = failing ? drawCounterexamples(this, report, broken, `${args.attack.name} ${args.epsilon ?? 'min'}`) : null;
+  const picture = drawn?.written ? drawn.path : null;
 
   const required = isNot ? `< ${fixed3(atLeast)}` : `≥ ${fixed3(atLeast)}`;
   const replay = `replay it with { seed: ${seed} } in the options of toBeRobustAgainst (or configureRobustest({ seed: ${seed} })).`;
@@ -54,7 +55,7 @@ export async function toBeRobustAgainst(this: MatcherContext, received: unknown,
       reliabilityLines(report.reliability),
       singleAttackNote(args.attack, robustAccuracy),
       replayLine(seed, report.backend, replay),
-      picture ? `Picture: ${displayPath(picture)}` : null,
+      pictureLine(drawn),
     );
   return {
     pass,
@@ -86,21 +87,11 @@ export async function toBeRobustAgainst(this: MatcherContext, received: unknown,
   };
 }
 
-/** Writes the picture of a failing assertion's counterexamples; returns its path, or null. */
-export function drawCounterexamples(ctx: MatcherContext, report: RobustnessReport, broken: readonly Counterexample[], defaults: RobustestDefaults, label: string): string | null {
+/** Draws a failing assertion's counterexamples into its own picture file. */
+export function drawCounterexamples(ctx: MatcherContext, report: RobustnessReport, broken: readonly Counterexample[], label: string): DrawnPicture | null {
   const drawable = broken.filter((c) => c.original !== null);
-  if (!defaults.pictures || defaults.pictureRows === 0 || drawable.length === 0 || !isImageShape(report.inputShape)) return null;
-  const path = picturePath(ctx, defaults.pictureDir, label);
-  const rows = drawable.slice(0, defaults.pictureRows).map((c) => ({
-    original: c.original!,
-    adversarial: c.adversarial,
-    caption: [
-      `#${c.index}  class ${c.label} → ${c.adversarialClass}${c.adversarialConfidence === null ? '' : ` (p ${fixed3(c.adversarialConfidence)})`}`,
-      `L∞ ${size(c.linf)}  L2 ${size(c.l2)}  L0 ${c.l0}  shown ×${amplification(c.original!, c.adversarial, report.bounds).toPrecision(3)}`,
-    ],
-  }));
-  writePicture(path, rows, { shape: report.inputShape, bounds: report.bounds });
-  return path;
+  const examples = drawable.map((c) => ({ index: c.index, from: c.label, to: c.adversarialClass, confidence: c.adversarialConfidence, original: c.original!, changed: c.adversarial }));
+  return drawPicture(ctx, label, report.inputShape, report.bounds, examples);
 }
 
 function stoppedEarlyLine(report: RobustnessReport): string | null {

@@ -136,7 +136,7 @@ describe('toBeInvariantUnder', () => {
     expect(message).toMatch(new RegExp(`Received: "\\d+(\\.\\d)?%" \\(\\d+ of ${correct} checked inputs kept their class`));
     expect(message).toMatch(/input \d+ \(label \d\): class \d \([01]\.\d{3}\) → \d \([01]\.\d{3}\), L∞ [\d.]+, L2 [\d.]+, L0 \d+/);
     expect(message).toMatch(/… and \d+ more/);
-    expect(message).toMatch(/picture {8}\S+toBeInvariantUnder-[0-9a-f]{8}\.png/);
+    expect(message).toMatch(/picture {8}\S+--tobeinvariantunder-[0-9a-f]{8}\.png/);
   });
 
   it('passes for the identity, and `.not` then fails saying so', async () => {

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { RobustnessReport, SampleOutcome } from '../evaluate.js';
 import type { Samples } from '../samples.js';
+import { amplification, type PictureRow } from './picture.js';
 
 /** Tolerance when comparing a breaking ε with the ε asked about. */
 const EPSILON_TOLERANCE = 1e-9;
@@ -86,4 +87,42 @@ export async function flattenInputs(inputs: Samples['inputs']): Promise<Float32A
   };
   walk(inputs);
   return Float32Array.from(out);
+}
+
+/** One input as a counterexample picture shows it, whichever matcher found it. */
+export interface DrawnExample {
+  /** Position of the input in the samples. */
+  index: number;
+  /** Class before (the label, or the clean prediction) and after the perturbation. */
+  from: number;
+  to: number;
+  /** Probability of `to` on the changed input, when known. */
+  confidence: number | null;
+  original: ArrayLike<number>;
+  changed: ArrayLike<number>;
+}
+
+/**
+ * Picture rows in the one caption style of every robustness picture:
+ *   #12  class 3 → 8 (p 0.912)
+ *   L∞ 0.100  L2 1.234  L0 87  shown ×5.00
+ */
+export function pictureRows(examples: readonly DrawnExample[], bounds: readonly [number, number]): PictureRow[] {
+  return examples.map((e) => {
+    const n = perturbationNorms(e.original, e.changed);
+    return {
+      original: e.original,
+      adversarial: e.changed,
+      caption: [
+        `#${e.index}  class ${e.from} → ${e.to}${e.confidence === null ? '' : ` (p ${e.confidence.toFixed(3)})`}`,
+        `L∞ ${magnitude(n.linf)}  L2 ${magnitude(n.l2)}  L0 ${n.l0}  shown ×${amplification(e.original, e.changed, bounds).toPrecision(3)}`,
+      ],
+    };
+  });
+}
+
+/** A perturbation size, readable from 1e-6 to 1e3 (as in failure messages). */
+function magnitude(v: number): string {
+  if (v === 0) return '0';
+  return Math.abs(v) >= 0.001 ? v.toFixed(3) : v.toExponential(2);
 }

@@ -113,3 +113,18 @@ export function writePicture(path: string, rows: readonly PictureRow[], options:
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, renderPicture(rows, options));
 }
+
+/**
+ * Writes the picture and returns null, or returns why it could not be written (a file where a
+ * folder should be, no permission, a full disk). A picture illustrates a verdict; failing to
+ * write one must never replace the verdict with a file-system error.
+ */
+export function writePictureOrReason(path: string, rows: readonly PictureRow[], options: PictureOptions): string | null {
+  try {
+    writePicture(path, rows, options);
+    return null;
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    return e.code ? `${e.code}: ${e.message.replace(/^[A-Z]+: /, '')}` : e.message;
+  }
+}
