@@ -8,6 +8,8 @@ export default defineConfig({
     'jest-globals': 'matchers/jest-globals.ts',
     matchers: 'matchers/index.ts',
     reporter: 'matchers/reporter.ts',
+    // The `robustest` command (package.json bin).
+    cli: 'src/cli/bin.ts',
     // Loaded by evaluate's worker threads, next to the bundle.
     'shard-worker': 'src/engine/shards/worker.ts',
   },
