@@ -5,6 +5,7 @@
  *   npm run bench                                  wasm and cpu, both models
  *   npm run bench -- --backends wasm --models mlp  a subset
  *   npm run bench -- --skip baseline,autodiff      without the tf.grad comparisons
+ *   npm run bench -- --skip auto-attack            without AutoAttack and salt-and-pepper vs their references
  *   npm run bench -- --full                        also what takes tens of minutes: on cpu the
  *                                                  plain CNN curve and C&W/DeepFool; everywhere
  *                                                  C&W re-run with tf.grad gradients
@@ -33,6 +34,15 @@ for (const backend of backends) {
   });
   if (result.status !== 0) {
     process.stdout.write(`backend ${backend}: the bench process exited with ${result.status ?? result.signal}\n`);
+    failed = true;
+  }
+}
+// AutoAttack and salt-and-pepper against their Python references, in one process on the default backend.
+if (!skip.includes('auto-attack')) {
+  const autoAttackScript = fileURLToPath(new URL('./auto-attack.ts', import.meta.url));
+  const result = spawnSync(process.execPath, ['--import', 'tsx', autoAttackScript, '--models', models.join(',')], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    process.stdout.write(`auto-attack: the bench process exited with ${result.status ?? result.signal}\n`);
     failed = true;
   }
 }

@@ -166,18 +166,18 @@ class FabSearch {
     });
   }
 
-  async run(rows: number[], rank: number | null, restart: number): Promise<void> {
+  async run(startRows: number[], rank: number | null, restart: number): Promise<void> {
     const { ctx, o, size } = this;
-    const n = rows.length;
-    const shape = [n, ...ctx.x.shape.slice(1)];
-    const labels = Int32Array.from(rows, (i) => ctx.labels[i]!);
-    const targets = rank === null ? null : Int32Array.from(rows, (i) => this.ranking[i]![rank - 1]!);
     const [low, high] = ctx.bounds;
-    const x1 = this.start(rows, restart);
-    const localBest = new Float64Array(n).fill(Infinity);
     const toUnit = (v: number) => (v - low) / this.width;
+    let rows = startRows;
+    let x1 = this.start(rows, restart);
 
-    for (let step = 0; step < o.steps; step++) {
+    for (let step = 0; step < o.steps && rows.length > 0; step++) {
+      const n = rows.length;
+      const shape = [n, ...ctx.x.shape.slice(1)];
+      const labels = Int32Array.from(rows, (i) => ctx.labels[i]!);
+      const targets = rank === null ? null : Int32Array.from(rows, (i) => this.ranking[i]![rank - 1]!);
       const { df, dg } = await this.nearestBoundary(x1, rows, labels, targets, shape);
       const next: Float32Array[] = [];
       for (let k = 0; k < n; k++) {
@@ -208,7 +208,6 @@ class FabSearch {
         const x = next[k]!;
         if (verdict[k]) {
           const t = this.distance(x, x0);
-          if (t < localBest[k]!) localBest[k] = t;
           if (t < this.bestDistance[rows[k]!]!) {
             this.bestDistance[rows[k]!] = t;
             this.best[rows[k]!] = x.slice();
@@ -216,6 +215,13 @@ class FabSearch {
           for (let j = 0; j < size; j++) x[j] = x0[j]! + (x[j]! - x0[j]!) * o.beta;
         }
         x1[k] = x;
+      }
+      // With ε, a sample broken within it is done: only the verdict at ε is asked for.
+      const settled = new Set(this.unsettled());
+      const keep = rows.flatMap((i, k) => (settled.has(i) ? [k] : []));
+      if (keep.length < rows.length) {
+        rows = keep.map((k) => rows[k]!);
+        x1 = keep.map((k) => x1[k]!);
       }
     }
   }

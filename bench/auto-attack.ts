@@ -1,0 +1,161 @@
+/**
+ * AutoAttack and salt-and-pepper against their reference implementations, in one run, on the
+ * bundled MNIST models and the same test digits: robustest's autoAttack() (through evaluate, ε
+ * nested) against fra31/auto-attack run by Debian's python3-torch on CPU with one thread, and
+ * saltAndPepper() against Foolbox 3's SaltAndPepperNoiseAttack. The models go to PyTorch as their
+ * exported weights (bench/python/mnist_torch.py), and the largest logit difference between the
+ * two is printed, so both sides attack the same function.
+ *
+ * The peers are read from a checkout given by AUTOATTACK_PATH / FOOLBOX_PATH (directories holding
+ * the `autoattack` / `foolbox` packages), or else from the snapshots in ROBUSTEST_MIRROR
+ * (default /work/.mirror), whose Python files are copied to a temporary directory. Without them,
+ * or without python3-torch, the peer columns are skipped with a notice.
+ *
+ *   npx tsx bench/auto-attack.ts [--samples 100] [--models mlp,cnn] [--skip salt-and-pepper]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { autoAttack, classifier, ensureBackend, evaluate, saltAndPepper } from '../src/index.js';
+import { mnistSamples, type MnistModelName } from '../examples/mnist/models.js';
+import { benchModel } from './models.js';
+import { ratio } from './timing.js';
+
+function flag(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 && process.argv[at + 1] ? process.argv[at + 1]! : fallback;
+}
+
+const count = Number(flag('samples', '100'));
+const models = flag('models', 'mlp,cnn').split(',') as MnistModelName[];
+const skip = flag('skip', '').split(',');
+const SEED = 0;
+/** Budgets where undefended MNIST models are partly robust. */
+const SETTINGS = [
+  { norm: 'linf', epsilons: [0.05, 0.1] },
+  { norm: 'l2', epsilons: [0.5, 1] },
+] as const;
+
+const python = process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** A directory holding `pkg`'s Python sources: the given checkout, or a copy out of the mirrored snapshot. */
+function peerPath(envName: string, repo: string, pkg: string): string | null {
+  const given = process.env[envName];
+  if (given) return existsSync(join(given, pkg)) ? given : null;
+  const gitDir = join(process.env.ROBUSTEST_MIRROR ?? '/work/.mirror', repo, 'repo');
+  if (!existsSync(gitDir)) return null;
+  const git = (...args: string[]) => spawnSync('git', ['--git-dir', gitDir, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const files = git('ls-tree', '-r', '--name-only', 'HEAD', pkg).stdout.split('\n').filter((f) => /\.py$|VERSION$/.test(f));
+  if (files.length === 0) return null;
+  const out = mkdtempSync(join(tmpdir(), `robustest-peer-${pkg}-`));
+  for (const file of files) {
+    mkdirSync(join(out, dirname(file)), { recursive: true });
+    writeFileSync(join(out, file), git('show', `HEAD:${file}`).stdout);
+  }
+  return out;
+}
+
+function runPeer(script: string, path: string, exported: string): Record<string, unknown>[] | string {
+  const result = spawnSync(python, [join(here, 'python', script), exported], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+    env: { ...process.env, PYTHONPATH: [path, join(here, 'python')].join(':'), OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+  });
+  if (result.status !== 0) return (result.stderr || String(result.error)).trim().split('\n').slice(-1)[0] ?? 'failed';
+  return result.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** The model's Dense and Conv2D weights, channels last, with the rest of its layers. */
+function exportLayers(model: tf.LayersModel): unknown[] {
+  return model.layers.map((layer) => {
+    const type = layer.getClassName();
+    const config = layer.getConfig() as { activation?: string; poolSize?: number | number[] };
+    const [kernel, bias] = layer.getWeights();
+    return {
+      type,
+      // The last layer's softmax is left out: both sides attack the logits.
+      activation: config.activation === 'softmax' ? 'linear' : config.activation,
+      poolSize: Array.isArray(config.poolSize) ? config.poolSize[0] : config.poolSize,
+      ...(kernel ? { kernel: Array.from(kernel.dataSync()), kernelShape: kernel.shape, bias: Array.from(bias!.dataSync()) } : {}),
+    };
+  });
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+await ensureBackend();
+const hasTorch = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+const autoAttackPath = hasTorch ? peerPath('AUTOATTACK_PATH', 'fra31+auto-attack', 'autoattack') : null;
+const foolboxPath = hasTorch ? peerPath('FOOLBOX_PATH', 'bethgelab+foolbox', 'foolbox') : null;
+const work = mkdtempSync(join(tmpdir(), 'robustest-bench-'));
+console.log(`\nAutoAttack and salt-and-pepper vs their references — ${count} MNIST test digits, seed ${SEED}, robustest on ${tf.getBackend()}, references on PyTorch CPU with 1 thread`);
+if (!hasTorch) console.log(`  notice: ${python} cannot import torch (Debian: apt-get install python3-torch); reference columns skipped`);
+else {
+  if (!autoAttackPath) console.log('  notice: fra31/auto-attack not found (AUTOATTACK_PATH, or a snapshot in ROBUSTEST_MIRROR); its columns are skipped');
+  if (!foolboxPath) console.log('  notice: bethgelab/foolbox not found (FOOLBOX_PATH, or a snapshot in ROBUSTEST_MIRROR); its columns are skipped');
+}
+
+for (const name of models) {
+  const { model, weights } = await benchModel(name);
+  const digits = mnistSamples(count);
+  const clf = classifier(model);
+  const logits = await clf.logits(digits.inputs);
+  const layers = exportLayers(model);
+  const base = { layers, shape: digits.inputs.shape, inputs: Array.from(await digits.inputs.data()), labels: digits.labels, logits: Array.from(await logits.data()) };
+  logits.dispose();
+  console.log(`  ${name} (${weights}):`);
+
+  for (const setting of SETTINGS) {
+    const started = performance.now();
+    const report = await evaluate(model, digits, { attack: autoAttack({ norm: setting.norm }), epsilons: [...setting.epsilons], seed: SEED });
+    const mine = (performance.now() - started) / 1000;
+    const label = `AutoAttack ${setting.norm === 'linf' ? 'L∞' : 'L2'} ε ${setting.epsilons.join(', ')}`;
+    let line = `    ${label}: robustest ${report.robustAccuracy.map((a) => a.toFixed(3)).join(' ')} in ${mine.toFixed(1)} s`;
+    if (report.reliability.length > 0) line += ` [flags: ${report.reliability.map((f) => f.kind).join(', ')}]`;
+    if (autoAttackPath) {
+      const file = join(work, `${name}-${setting.norm}.json`);
+      writeFileSync(file, JSON.stringify({ ...base, options: { norm: setting.norm, epsilons: setting.epsilons, seed: SEED } }));
+      const peer = runPeer('auto_attack_peer.py', autoAttackPath, file);
+      if (typeof peer === 'string') line += ` | reference failed: ${peer}`;
+      else {
+        const theirs = peer.reduce((t, r) => t + (r.seconds as number), 0);
+        const gap = Math.max(...peer.map((r, k) => Math.abs((report.robustAccuracy[k]! - (r.robustAccuracy as number)) * 100)));
+        line +=
+          ` | reference ${peer.map((r) => (r.robustAccuracy as number).toFixed(3)).join(' ')} in ${theirs.toFixed(1)} s` +
+          ` | time ${ratio(mine / theirs)} of the reference's, largest gap ${gap.toFixed(1)} points (logits agree to ${(peer[0]!.parity as number).toExponential(1)})`;
+      }
+    }
+    console.log(line);
+  }
+
+  if (!skip.includes('salt-and-pepper')) {
+    const started = performance.now();
+    const run = await saltAndPepper().run(clf, digits, { seed: SEED });
+    const mine = (performance.now() - started) / 1000;
+    run.adversarials.dispose();
+    const broken = run.distances.filter((d, i) => run.success[i] && d > 0);
+    let line = `    salt-and-pepper median L0: robustest ${median(broken)} (${broken.length} broken, ${mine.toFixed(1)} s)`;
+    if (foolboxPath) {
+      const file = join(work, `${name}-salt-and-pepper.json`);
+      writeFileSync(file, JSON.stringify({ ...base, options: { seed: SEED, steps: 1000 } }));
+      const peer = runPeer('salt_pepper_peer.py', foolboxPath, file);
+      if (typeof peer === 'string') line += ` | Foolbox failed: ${peer}`;
+      else {
+        const clean = new Set(run.distances.flatMap((d, i) => (d === 0 ? [i] : [])));
+        const theirs = (peer[0]!.pixels as (number | null)[]).flatMap((p, i) => (p !== null && !clean.has(i) ? [p] : []));
+        line += ` | Foolbox 3 ${median(theirs)} (${theirs.length} broken, ${(peer[0]!.seconds as number).toFixed(1)} s) | ratio ${ratio(median(broken) / median(theirs))}`;
+      }
+    }
+    console.log(line);
+  }
+  digits.inputs.dispose();
+  model.dispose();
+}

@@ -1,0 +1,28 @@
+"""Runs the reference AutoAttack (fra31/auto-attack, importable from PYTHONPATH) on the model and
+digits robustest exported, on CPU with one thread, once per ε, and prints one JSON line per ε.
+
+    python3 auto_attack_peer.py EXPORT.json
+"""
+import json
+import sys
+import time
+
+import torch
+
+from mnist_torch import check_parity, load
+
+torch.set_num_threads(1)
+from autoattack import AutoAttack  # noqa: E402
+
+model, x, y, logits, options = load(sys.argv[1])
+parity = check_parity(model, x, logits)
+norm = {"linf": "Linf", "l2": "L2"}[options["norm"]]
+for eps in options["epsilons"]:
+    adversary = AutoAttack(model, norm=norm, eps=eps, version=options.get("version", "standard"), seed=options.get("seed", 0), device="cpu", verbose=False)
+    started = time.perf_counter()
+    x_adv = adversary.run_standard_evaluation(x, y, bs=len(x))
+    seconds = time.perf_counter() - started
+    with torch.no_grad():
+        robust = (model(x_adv).argmax(1) == y).float().mean().item()
+        clean = (model(x).argmax(1) == y).float().mean().item()
+    print(json.dumps({"epsilon": eps, "robustAccuracy": robust, "cleanAccuracy": clean, "seconds": seconds, "parity": parity}), flush=True)
