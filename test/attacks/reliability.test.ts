@@ -8,6 +8,7 @@ import { apgd, autoAttack, ensureBackend, evaluate, square, type AutoAttackRun, 
 import { loadMnistModel, mnistSamples, MNIST_MODEL_NAMES } from '../../examples/mnist/models.js';
 import { reliabilityLines, singleAttackNote } from '../../src/attacks/reliability.js';
 import { fixtureRandom, linear } from './helpers.js';
+import '../../matchers/vitest.js';
 
 beforeAll(async () => {
   await ensureBackend();
@@ -113,4 +114,25 @@ test('message lines: one per flag, and the single-attack note only for a lone gr
   expect(singleAttackNote(apgd(), 0)).toBeNull();
   expect(singleAttackNote(autoAttack(), 0.5)).toBeNull();
   expect(singleAttackNote(square(), 0.5)).toBeNull();
+});
+
+test('toBeRobustAgainst prints the flags, and the single-attack note when one gradient attack decided', async () => {
+  // `.not` with atLeast 0 always fails, so the message can be read whatever the attack breaks.
+  const message = async (assertion: Promise<unknown>) => {
+    try {
+      await assertion;
+    } catch (error) {
+      return (error as Error).message.replace(/\u001b\[[0-9;]*m/g, '');
+    }
+    throw new Error('the assertion passed');
+  };
+  const probabilities = fixture(10, (z) => (x) => tf.tidy(() => tf.softmax(z(x))));
+  const on = { inputs: probabilities.inputs, labels: probabilities.labels };
+  const flagged = await message(expect(probabilities.fn).not.toBeRobustAgainst(autoAttack({ version: 'custom', attacks: ['apgd-ce'], steps: 5 }), 0.01, { on, atLeast: 0 }));
+  expect(flagged).toContain('Reliability warnings (the verdict may be too optimistic):');
+  expect(flagged).toContain('probability-outputs: the model outputs probabilities');
+  expect(flagged).not.toContain('alone gives an upper bound');
+  const single = await message(expect(probabilities.fn).not.toBeRobustAgainst(apgd({ steps: 5 }), 0.01, { on, atLeast: 0 }));
+  expect(single).toContain('Note: APGD alone gives an upper bound on robust accuracy');
+  expect(single).not.toContain('Reliability warnings');
 });
