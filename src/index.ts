@@ -76,5 +76,5 @@ export type { ReliabilityFlag, ReliabilityKind } from './attacks/reliability.js'
 // reports: snapshot serializer
 export { robustnessSerializer, stableReport, isRobustnessReport } from './report/serializer.js';
 // certificates
-export { certify, verify, isCertificationReport } from './certify/index.js';
-export type { CertifyOptions, CertificationReport, CertifiedSample, CertifyMethod, BoundMethod, CertifyNorm, Verdict, VerifyOptions, VerifiedSample, VerificationReport } from './certify/index.js';
+export { certify, verify, isCertificationReport, smoothed, certifySmoothed, isSmoothed, ABSTAIN } from './certify/index.js';
+export type { CertifyOptions, CertificationReport, CertifiedSample, CertifyMethod, BoundMethod, CertifyNorm, Verdict, VerifyOptions, VerifiedSample, VerificationReport, SmoothedClassifier, SmoothedPredictOptions, CertifySmoothedOptions, SmoothedSample, SmoothingReport } from './certify/index.js';

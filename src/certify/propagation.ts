@@ -115,17 +115,22 @@ export class BoundPropagation {
     const relaxations: (Relaxation | undefined)[] = [];
     slots[this.graph.input] = { lower: r.lower, upper: r.upper };
     const state: LinearBounds = { slots, relaxations };
+    let intervals: Interval[] | undefined;
     this.graph.nodes.forEach((node, i) => {
       if (node.op.affine) return;
       checkpoint?.();
       const source = node.inputs[0]!;
-      slots[source] ??= this.boundSlot(source, r, state);
+      // As auto_LiRPA's sparse intermediate bounds: a relu input that IBP already shows on one
+      // side of 0 keeps its IBP bounds; linear bounds are computed for the others only.
+      const sparse = node.op.elementwise && node.op.piecewiseLinear === true;
+      if (sparse) intervals ??= this.interval(r);
+      slots[source] ??= this.boundSlot(source, r, state, sparse ? intervals![source] : undefined);
       relaxations[i] = node.op.relax(slots[source]!);
     });
     return state;
   }
 
-  private boundSlot(slot: number, r: Region, state: LinearBounds): Interval {
+  private boundSlot(slot: number, r: Region, state: LinearBounds, reference?: Interval): Interval {
     const p = this.producer[slot]!;
     const node = this.graph.nodes[p]!;
     const passThrough = !node.op.affine ? node.op.elementwise : node.op.kind === 'Flatten' || node.op.kind === 'Reshape';
@@ -134,11 +139,14 @@ export class BoundPropagation {
       state.slots[source] ??= this.boundSlot(source, r, state);
       return this.intervalOf(node, state.slots);
     }
+    // An affine node on the input alone: over an L∞ box its interval image is exact.
+    if (node.op.affine && r.norm === 'linf' && node.inputs.every((s) => s === this.graph.input)) return this.intervalOf(node, state.slots);
     const n = this.sizes[slot]!;
-    const lower = new Float64Array(n);
-    const upper = new Float64Array(n);
+    const lower = reference ? Float64Array.from(reference.lower) : new Float64Array(n);
+    const upper = reference ? Float64Array.from(reference.upper) : new Float64Array(n);
     const c = new Float64Array(n);
     for (let j = 0; j < n; j++) {
+      if (reference && (reference.lower[j]! >= 0 || reference.upper[j]! <= 0)) continue;
       c[j] = 1;
       lower[j] = this.lowerBound(slot, c, r, state);
       c[j] = -1;

@@ -67,6 +67,8 @@ const line = (slope: number, intercept: number): Line => ({ slope, intercept });
 
 /** relu (alpha 0) and leaky relu: x for x > 0, alpha·x otherwise. */
 export class LeakyReluBound extends Elementwise {
+  readonly piecewiseLinear = true;
+
   constructor(
     layer: string,
     shape: readonly number[],

@@ -48,6 +48,11 @@ export interface ActivationBoundOp {
   readonly layer: string;
   readonly outputShape: readonly number[];
   readonly outputSize: number;
+  /**
+   * True when an input known to lie on one side of every kink is relaxed the same however tight
+   * its bounds are (relu, leaky relu): bounds for such inputs need no linear bound of their own.
+   */
+  readonly piecewiseLinear?: boolean;
   evaluate(x: Vec, out: Vec): void;
   /** Exact image of a box (the activations are monotone). */
   interval(input: Interval): Interval;

@@ -58,23 +58,46 @@ function geometry(
 }
 
 /**
- * Calls `visit(outBase, inBase, kernelBase)` for every (output pixel, kernel tap) pair whose
- * input pixel is inside the image; bases are offsets of the pixel's first channel.
+ * Every (output pixel, kernel tap) pair whose input pixel is inside the image, grouped by output
+ * pixel: offsets of the input pixel's first channel and of the tap's first kernel weight.
  */
-function eachTap(g: Geometry, outC: number, kernelStride: number, visit: (outBase: number, inBase: number, kernelBase: number, outPixel: number) => void): void {
+interface Taps {
+  /** Output pixel p owns entries start[p] … start[p + 1] − 1. */
+  start: Int32Array;
+  input: Int32Array;
+  kernel: Int32Array;
+}
+
+function taps(g: Geometry, kernelStride: number): Taps {
+  const start = new Int32Array(g.outH * g.outW + 1);
+  const input: number[] = [];
+  const kernel: number[] = [];
   for (let oh = 0; oh < g.outH; oh++) {
     for (let ow = 0; ow < g.outW; ow++) {
-      const outPixel = oh * g.outW + ow;
+      start[oh * g.outW + ow] = input.length;
       for (let kh = 0; kh < g.kH; kh++) {
         const ih = oh * g.strideH - g.top + kh * g.dilationH;
         if (ih < 0 || ih >= g.inH) continue;
         for (let kw = 0; kw < g.kW; kw++) {
           const iw = ow * g.strideW - g.left + kw * g.dilationW;
           if (iw < 0 || iw >= g.inW) continue;
-          visit(outPixel * outC, (ih * g.inW + iw) * g.inC, (kh * g.kW + kw) * kernelStride, outPixel);
+          input.push((ih * g.inW + iw) * g.inC);
+          kernel.push((kh * g.kW + kw) * kernelStride);
         }
       }
     }
+  }
+  start[g.outH * g.outW] = input.length;
+  return { start, input: Int32Array.from(input), kernel: Int32Array.from(kernel) };
+}
+
+/** Calls `visit` for each tap of each output pixel (with the pixel's first output offset). */
+function eachTap(t: Taps, outC: number, visit: (outBase: number, inBase: number, kernelBase: number) => void, skip?: (outBase: number) => boolean): void {
+  const pixels = t.start.length - 1;
+  for (let p = 0; p < pixels; p++) {
+    const o = p * outC;
+    if (skip?.(o)) continue;
+    for (let k = t.start[p]!; k < t.start[p + 1]!; k++) visit(o, t.input[k]!, t.kernel[k]!);
   }
 }
 
@@ -101,6 +124,7 @@ export class Conv2DBound implements AffineOp {
   private readonly kernel: Float64Array;
   private readonly absKernel: Float64Array;
   private readonly outC: number;
+  private readonly taps: Taps;
 
   /** kernel: [kH, kW, inC, outC]. */
   constructor(
@@ -120,6 +144,7 @@ export class Conv2DBound implements AffineOp {
     this.outputShape = [this.g.outH, this.g.outW, this.outC];
     this.outputSize = this.g.outH * this.g.outW * this.outC;
     this.bias = perPixel(bias, this.g.outH * this.g.outW);
+    this.taps = taps(this.g, this.g.inC * this.outC);
   }
 
   linear([x]: readonly Vec[], out: Vec, abs: boolean): void {
@@ -127,7 +152,7 @@ export class Conv2DBound implements AffineOp {
     const k = abs ? this.absKernel : this.kernel;
     const { inC } = this.g;
     const outC = this.outC;
-    eachTap(this.g, outC, inC * outC, (o, i, kb) => {
+    eachTap(this.taps, outC, (o, i, kb) => {
       for (let ci = 0; ci < inC; ci++) {
         const v = x![i + ci]!;
         if (v === 0) continue;
@@ -140,15 +165,19 @@ export class Conv2DBound implements AffineOp {
   transpose(a: Vec, [into]: readonly Vec[]): void {
     const { inC } = this.g;
     const outC = this.outC;
-    eachTap(this.g, outC, inC * outC, (o, i, kb) => {
-      if (!anyNonZero(a, o, outC)) return;
-      for (let ci = 0; ci < inC; ci++) {
-        const row = kb + ci * outC;
-        let s = 0;
-        for (let co = 0; co < outC; co++) s += a[o + co]! * this.kernel[row + co]!;
-        into![i + ci]! += s;
-      }
-    });
+    eachTap(
+      this.taps,
+      outC,
+      (o, i, kb) => {
+        for (let ci = 0; ci < inC; ci++) {
+          const row = kb + ci * outC;
+          let s = 0;
+          for (let co = 0; co < outC; co++) s += a[o + co]! * this.kernel[row + co]!;
+          into![i + ci]! += s;
+        }
+      },
+      (o) => !anyNonZero(a, o, outC),
+    );
   }
 }
 
@@ -162,6 +191,7 @@ export class DepthwiseConv2DBound implements AffineOp {
   private readonly g: Geometry;
   private readonly kernel: Float64Array;
   private readonly multiplier: number;
+  private readonly taps: Taps;
 
   /** kernel: [kH, kW, inC, multiplier]. */
   constructor(
@@ -180,13 +210,14 @@ export class DepthwiseConv2DBound implements AffineOp {
     this.outputShape = [this.g.outH, this.g.outW, outC];
     this.outputSize = this.g.outH * this.g.outW * outC;
     this.bias = perPixel(bias, this.g.outH * this.g.outW);
+    this.taps = taps(this.g, this.g.inC * this.multiplier);
   }
 
   linear([x]: readonly Vec[], out: Vec, abs: boolean): void {
     out.fill(0);
     const { inC } = this.g;
     const m = this.multiplier;
-    eachTap(this.g, inC * m, inC * m, (o, i, kb) => {
+    eachTap(this.taps, inC * m, (o, i, kb) => {
       for (let c = 0; c < inC; c++) {
         const v = x![i + c]!;
         for (let j = 0; j < m; j++) {
@@ -200,13 +231,17 @@ export class DepthwiseConv2DBound implements AffineOp {
   transpose(a: Vec, [into]: readonly Vec[]): void {
     const { inC } = this.g;
     const m = this.multiplier;
-    eachTap(this.g, inC * m, inC * m, (o, i, kb) => {
-      if (!anyNonZero(a, o, inC * m)) return;
-      for (let c = 0; c < inC; c++) {
-        let s = 0;
-        for (let j = 0; j < m; j++) s += a[o + c * m + j]! * this.kernel[kb + c * m + j]!;
-        into![i + c]! += s;
-      }
-    });
+    eachTap(
+      this.taps,
+      inC * m,
+      (o, i, kb) => {
+        for (let c = 0; c < inC; c++) {
+          let s = 0;
+          for (let j = 0; j < m; j++) s += a[o + c * m + j]! * this.kernel[kb + c * m + j]!;
+          into![i + c]! += s;
+        }
+      },
+      (o) => !anyNonZero(a, o, inC * m),
+    );
   }
 }

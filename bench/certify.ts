@@ -1,0 +1,148 @@
+/**
+ * Certification against auto_LiRPA: the bundled MNIST models, exported to an equivalent torch
+ * module, bounded by both on the same digits and L∞ balls (intersected with [0, 1]), in the same
+ * run. Prints per model, method and ε the largest difference of any margin bound, the certified
+ * counts and the time ratio (auto_LiRPA batched, torch on one thread; robustest one digit at a
+ * time on this thread).
+ *
+ *   tsx bench/certify.ts                 auto_LiRPA from $AUTO_LIRPA (default <tmp>/auto_lirpa)
+ *   BENCH_OPTIONS='{"models":["mlp"]}'   a subset, as run.ts passes it
+ *
+ * auto_LiRPA is a fetched checkout outside this repository (Verified-Intelligence/auto_LiRPA),
+ * run with the system python3 and its torch; without it only robustest's own figures print.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { lowerLayersModel } from '../src/certify/lowering.js';
+import { MarginBounds } from '../src/certify/margins.js';
+import { BoundPropagation } from '../src/certify/propagation.js';
+import { region } from '../src/certify/region.js';
+import type { BoundMethod } from '../src/certify/report.js';
+import { mnistSplit } from '../examples/mnist/data.js';
+import type { MnistModelName } from '../examples/mnist/models.js';
+import { benchModel } from './models.js';
+import { ratio, s } from './timing.js';
+
+const EPSILONS = [0.005, 0.01];
+const DIGITS: Record<MnistModelName, number> = { mlp: 50, cnn: 20 };
+const METHODS: { ours: BoundMethod; theirs: string; label: string }[] = [
+  { ours: 'ibp', theirs: 'IBP', label: 'IBP  ' },
+  { ours: 'crown', theirs: 'CROWN', label: 'CROWN' },
+];
+const LIRPA = process.env.AUTO_LIRPA ?? join(tmpdir(), 'auto_lirpa');
+const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
+const SCRIPT = fileURLToPath(new URL('./python/certify_lirpa.py', import.meta.url));
+
+const line = (text: string) => process.stdout.write(`${text}\n`);
+
+/** The layers of a Sequential model as the python side rebuilds them. */
+function exportLayers(model: tf.LayersModel): unknown[] {
+  const out: unknown[] = [];
+  for (const layer of model.layers) {
+    const config = layer.getConfig() as Record<string, unknown>;
+    const className = layer.getClassName();
+    const values = layer.getWeights().map((w) => Array.from(w.dataSync()));
+    const shapes = layer.getWeights().map((w) => w.shape);
+    if (className === 'Conv2D') {
+      if (config.padding !== 'valid') throw new Error(`${layer.name}: only 'valid' convolutions are exported`);
+      const pairOf = (v: unknown) => (Array.isArray(v) ? v : [v, v]);
+      out.push({ kind: 'conv2d', kernel: values[0], kernelShape: shapes[0], bias: values[1], strides: pairOf(config.strides), dilations: pairOf(config.dilationRate ?? 1) });
+    } else if (className === 'Dense') {
+      out.push({ kind: 'dense', kernel: values[0], kernelShape: shapes[0], bias: values[1] });
+    } else if (className === 'MaxPooling2D') {
+      out.push({ kind: 'maxpool', poolSize: config.poolSize, strides: config.strides ?? config.poolSize });
+    } else if (className === 'Flatten') {
+      out.push({ kind: 'flatten' });
+      continue;
+    } else {
+      throw new Error(`${layer.name}: ${className} is not exported`);
+    }
+    if (config.activation === 'relu') out.push({ kind: 'relu' });
+    else if (config.activation !== 'linear' && config.activation !== 'softmax' && config.activation !== undefined) throw new Error(`${layer.name}: activation ${String(config.activation)}`);
+  }
+  return out;
+}
+
+interface LirpaResult {
+  method: string;
+  epsilon: number;
+  rows: number[][];
+  seconds: number;
+}
+
+function runLirpa(spec: unknown): LirpaResult[] | string {
+  if (!existsSync(join(LIRPA, 'auto_LiRPA'))) return `auto_LiRPA not found in ${LIRPA} (set AUTO_LIRPA to a checkout of Verified-Intelligence/auto_LiRPA)`;
+  const dir = mkdtempSync(join(tmpdir(), 'robustest-certify-'));
+  try {
+    const path = join(dir, 'spec.json');
+    writeFileSync(path, JSON.stringify(spec));
+    const run = spawnSync(PYTHON, [SCRIPT, path], { env: { ...process.env, PYTHONPATH: LIRPA, PYTHONWARNINGS: 'ignore' }, encoding: 'utf8', maxBuffer: 1 << 28 });
+    if (run.status !== 0) return `auto_LiRPA failed: ${(run.stderr || String(run.error)).trim().split('\n').slice(-1)[0]}`;
+    return (JSON.parse(run.stdout) as { results: LirpaResult[] }).results;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchOne(name: MnistModelName): Promise<void> {
+  const { model, weights } = await benchModel(name);
+  const digits = mnistSplit('test', DIGITS[name]);
+  const count = digits.count;
+  const perSample = digits.images.length / count;
+  const predictions = tf.tidy(() => tf.argMax(model.predict(tf.tensor4d(digits.images, [count, 28, 28, 1])) as tf.Tensor, 1).dataSync() as Int32Array);
+  const correct = Array.from(predictions, (p, i) => p === digits.labels[i]);
+  const prop = new BoundPropagation(lowerLayersModel(model));
+  line(`certify ${name} (${weights}), ${count} test digits (${correct.filter(Boolean).length} classified correctly), L∞ ball ∩ [0, 1]`);
+
+  const theirs = runLirpa({
+    layers: exportLayers(model),
+    inputs: Array.from(digits.images),
+    labels: Array.from(digits.labels),
+    classes: 10,
+    shape: [28, 28, 1],
+    epsilons: EPSILONS,
+    methods: METHODS.map((m) => m.theirs),
+  });
+  if (typeof theirs === 'string') line(`  ${theirs}`);
+
+  for (const method of METHODS) {
+    for (const epsilon of EPSILONS) {
+      const start = performance.now();
+      const rows = Array.from({ length: count }, (_, i) => {
+        const r = region(digits.images.subarray(i * perSample, (i + 1) * perSample), epsilon, 'linf', [0, 1]);
+        const bounds = new MarginBounds(prop, r, digits.labels[i]!);
+        bounds.refine(method.ours);
+        return bounds.bounds;
+      });
+      const ours = (performance.now() - start) / 1000;
+      const certified = rows.filter((r, i) => correct[i] && Math.min(...r) > 0).length;
+      const head = `  ${method.label} ε ${epsilon}: certified ${certified}/${count} in ${s(ours)}`;
+      const other = typeof theirs === 'string' ? undefined : theirs.find((t) => t.method === method.theirs && t.epsilon === epsilon);
+      if (!other) {
+        line(head);
+        continue;
+      }
+      let worst = 0;
+      let looser = 0;
+      rows.forEach((r, i) =>
+        r.forEach((b, k) => {
+          const d = b - other.rows[i]![k]!;
+          worst = Math.max(worst, Math.abs(d));
+          looser = Math.max(looser, -d);
+        }),
+      );
+      const theirCertified = other.rows.filter((r, i) => correct[i] && Math.min(...r) > 0).length;
+      line(
+        `${head}; auto_LiRPA ${theirCertified}/${count} in ${s(other.seconds)} · margin bounds max |Δ| ${worst.toExponential(1)} (ours looser by at most ${Math.max(0, looser).toExponential(1)}) · ${ratio(other.seconds / ours)} auto_LiRPA's time`,
+      );
+    }
+  }
+  model.dispose();
+}
+
+const raw = JSON.parse(process.env.BENCH_OPTIONS ?? '{}') as { models?: MnistModelName[] };
+for (const name of raw.models ?? (['mlp', 'cnn'] as MnistModelName[])) await benchOne(name);

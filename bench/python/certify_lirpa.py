@@ -1,0 +1,85 @@
+"""Margin bounds of the bundled MNIST models by auto_LiRPA, for bench/certify.ts.
+
+Reads a JSON spec (layers exported from the TF.js model, digits, labels, epsilons, methods),
+builds the matching torch module (NCHW convolutions; the input is permuted back to NHWC before
+Flatten so that Dense weights keep their order) and prints, per method and epsilon, the lower
+bound of every margin row logit_label - logit_j (j != label, in class order) and the seconds
+compute_bounds took. auto_LiRPA must be importable (PYTHONPATH); torch runs on one thread.
+"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn as nn
+from auto_LiRPA import BoundedModule, BoundedTensor, PerturbationLpNorm
+
+
+class ToChannelsLast(nn.Module):
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1)
+
+
+def build(layers):
+    modules = []
+    channels_first = True
+    for layer in layers:
+        kind = layer['kind']
+        if kind == 'conv2d':
+            kh, kw, cin, cout = layer['kernelShape']
+            conv = nn.Conv2d(cin, cout, (kh, kw), stride=tuple(layer['strides']), padding=0, dilation=tuple(layer['dilations']))
+            kernel = torch.tensor(layer['kernel'], dtype=torch.float32).reshape(kh, kw, cin, cout)
+            conv.weight.data = kernel.permute(3, 2, 0, 1).contiguous()
+            conv.bias.data = torch.tensor(layer['bias'], dtype=torch.float32)
+            modules.append(conv)
+        elif kind == 'maxpool':
+            modules.append(nn.MaxPool2d(tuple(layer['poolSize']), stride=tuple(layer['strides'])))
+        elif kind == 'flatten':
+            if channels_first:
+                modules.append(ToChannelsLast())
+            modules.append(nn.Flatten())
+        elif kind == 'dense':
+            n_in, n_out = layer['kernelShape']
+            linear = nn.Linear(n_in, n_out)
+            linear.weight.data = torch.tensor(layer['kernel'], dtype=torch.float32).reshape(n_in, n_out).t().contiguous()
+            linear.bias.data = torch.tensor(layer['bias'], dtype=torch.float32)
+            modules.append(linear)
+        elif kind == 'relu':
+            modules.append(nn.ReLU())
+        else:
+            raise ValueError(f'unsupported layer {kind}')
+    return nn.Sequential(*modules)
+
+
+def main():
+    spec = json.load(open(sys.argv[1]))
+    torch.set_num_threads(1)
+    model = build(spec['layers']).eval()
+    h, w, c = spec['shape']
+    x = torch.tensor(spec['inputs'], dtype=torch.float32).reshape(-1, h, w, c).permute(0, 3, 1, 2).contiguous()
+    labels = spec['labels']
+    classes = spec['classes']
+    n = x.shape[0]
+    spec_matrix = torch.zeros(n, classes - 1, classes)
+    for i, y in enumerate(labels):
+        rows = [j for j in range(classes) if j != y]
+        for k, j in enumerate(rows):
+            spec_matrix[i, k, y] = 1.0
+            spec_matrix[i, k, j] = -1.0
+    # Tracing wants a plain tensor on torch 1.13, not a BoundedTensor.
+    bounded = BoundedModule(model, torch.zeros_like(x[:1]), device='cpu', verbose=0)
+    out = {'results': []}
+    for method in spec['methods']:
+        for eps in spec['epsilons']:
+            # x_L / x_U override eps: they are the ball intersected with [0, 1].
+            ptb = PerturbationLpNorm(norm=float('inf'), eps=eps, x_L=(x - eps).clamp(0, 1), x_U=(x + eps).clamp(0, 1))
+            bx = BoundedTensor(x, ptb)
+            start = time.perf_counter()
+            lower, _ = bounded.compute_bounds(x=(bx,), C=spec_matrix, method=method, bound_upper=False)
+            seconds = time.perf_counter() - start
+            out['results'].append({'method': method, 'epsilon': eps, 'rows': lower.detach().double().tolist(), 'seconds': seconds})
+    json.dump(out, sys.stdout)
+
+
+if __name__ == '__main__':
+    main()
