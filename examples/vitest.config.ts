@@ -17,8 +17,9 @@ export default defineConfig({
     include: ['examples/**/*.robust.test.ts'],
     // A user's config says setupFiles: ['robustest/vitest'].
     setupFiles: [`${root}matchers/vitest.ts`],
-    // A table of every robustness assertion at the end of the run (users write 'robustest/reporter').
-    reporters: ['default', `${root}matchers/reporter.ts`],
+    // A table of every robustness assertion at the end of the run, and its HTML report
+    // (users write ['robustest/reporter', { outputFile: … }]).
+    reporters: ['default', [`${root}matchers/reporter.ts`, { outputFile: 'examples/robustness-report.html' }]],
     testTimeout: 300_000,
     pool: 'forks',
   },

@@ -1,11 +1,17 @@
 /**
  * `robustest/reporter`: a Vitest reporter that prints, at the end of the run, one table row per
- * robustness assertion — model, attack, ε, clean and robust accuracy, requirement, verdict — read
- * from the records `robustest/vitest` leaves on each test (`task.meta.robustest`). Use it next to
- * a normal reporter: `reporters: ['default', 'robustest/reporter']`.
+ * robustness assertion — verdict, ε, clean accuracy, the measured number, requirement, test —
+ * read from the records `robustest/vitest` leaves on each test (`task.meta.robustest`). With
+ * `outputFile` it also writes the HTML report of the run, one section per assertion. Use it next
+ * to a normal reporter: `reporters: ['default', ['robustest/reporter', { outputFile: 'robustness.html' }]]`.
+ * Records travel in Vitest's blob reports, so `vitest --merge-reports` of sharded runs gives one
+ * table and one report over every shard.
  */
-import { relative, sep } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, relative, resolve, sep } from 'node:path';
 import { formatRobustnessTable, type AssertionRecord } from '../src/report/table.js';
+import { runDocument } from '../src/report/html/from-records.js';
+import { renderReport } from '../src/report/html/render.js';
 
 interface TestCaseLike {
   meta(): object;
@@ -19,17 +25,32 @@ interface VitestLike {
   config?: { root?: string };
 }
 
+export interface RobustnessReporterOptions {
+  /** Where to write the HTML report of the run (relative to the project root). */
+  outputFile?: string;
+}
+
 export class RobustnessReporter {
   private vitest: VitestLike | undefined;
+
+  constructor(private readonly options: RobustnessReporterOptions = {}) {}
 
   onInit(vitest: VitestLike): void {
     this.vitest = vitest;
   }
 
-  onTestRunEnd(testModules: ReadonlyArray<TestModuleLike>): void {
-    const records = collectRecords(testModules, this.vitest?.config?.root ?? process.cwd());
+  async onTestRunEnd(testModules: ReadonlyArray<TestModuleLike>): Promise<void> {
+    const root = this.vitest?.config?.root ?? process.cwd();
+    const records = collectRecords(testModules, root);
     if (records.length === 0) return;
-    const text = `\n${formatRobustnessTable(records)}\n`;
+    const lines = [`\n${formatRobustnessTable(records)}\n`];
+    if (this.options.outputFile) {
+      const path = resolve(root, this.options.outputFile);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, await renderReport(runDocument(records)));
+      lines.push(`robustest: HTML report written to ${path}\n`);
+    }
+    const text = lines.join('\n');
     if (this.vitest?.logger) this.vitest.logger.log(text);
     else process.stdout.write(`${text}\n`);
   }

@@ -125,17 +125,20 @@ describe('the table layout', () => {
     ]);
     const lines = table.split('\n');
     for (const line of lines) expect([...line].length).toBeLessThanOrEqual(TABLE_WIDTH);
-    expect(lines.slice(2, 6)).toEqual([
+    expect(lines.slice(2, 7)).toEqual([
       'Verdict         ε  Clean  Measured            Required                 Test',
       '───────  ────────  ─────  ──────────────────  ───────────────────────  ─────────────────────────────',
-      'pass        8/255  0.980  0.910 robust        ≥ 0.900                  examples/mnist/cnn.robust.te…',
+      'examples/mnist/cnn.robust.test.ts',
+      'pass        8/255  0.980  0.910 robust        ≥ 0.900                  the CNN keeps 80% of digits …',
       '         PGD (L∞, 40 steps of 0.0333·ε, random start) · mnist_cnn',
     ]);
-    expect(lines[6]).toMatch(/^FAIL {12}— {2}0\.980 {2}0\.910 robust/);
-    expect(lines[6]!.endsWith('…')).toBe(true);
-    expect(lines[7]).toContain('seed 7');
-    expect(lines[8]).toMatch(/^pass {5}0\.1, 0\.2 {2}0\.980 {2}0\.400 worst robust/);
-    expect(lines[10]).toContain('0.990 kept class');
+    expect(lines[7]).toMatch(/^FAIL {12}— {2}0\.980 {2}0\.910 robust/);
+    expect(lines[7]!.endsWith('…')).toBe(true);
+    expect(lines[8]).toMatch(/^ {9}seed 7 · x+…$/);
+    // A file is named again when its rows resume after another file's.
+    expect(lines[9]).toBe('examples/mnist/cnn.robust.test.ts');
+    expect(lines[10]).toMatch(/^pass {5}0\.1, 0\.2 {2}0\.980 {2}0\.400 worst robust/);
+    expect(lines[12]).toContain('0.990 kept class');
     expect(lines.at(-1)).toBe('4 robustness assertions: 3 held, 1 failed');
     expect(formatRobustnessTable([])).toBe('robustest: no robustness assertions ran.');
   });

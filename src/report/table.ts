@@ -60,12 +60,14 @@ const fixed = (v: number): string => v.toFixed(3);
 
 /**
  * The table, at most `width` columns: one line of numbers and the test name (cut with … when it
- * does not fit), and under it the attack and model, indented.
+ * does not fit), and under it the attack and model, indented. Tests named `file › test` are
+ * grouped under a line naming their file, so that the column shows what tells them apart.
  */
 export function formatRobustnessTable(records: readonly AssertionRecord[], width = TABLE_WIDTH): string {
   if (records.length === 0) return 'robustest: no robustness assertions ran.';
   const header = ['Verdict', 'ε', 'Clean', 'Measured', 'Required', 'Test'];
-  const rows = records.map((r) => [r.passed ? 'pass' : 'FAIL', epsilonCell(r), fixed(r.cleanAccuracy), `${fixed(r.robustAccuracy)} ${measureOf(r)}`, r.required, r.test]);
+  const named = records.map((r) => splitTest(r.test));
+  const rows = records.map((r, i) => [r.passed ? 'pass' : 'FAIL', epsilonCell(r), fixed(r.cleanAccuracy), `${fixed(r.robustAccuracy)} ${measureOf(r)}`, r.required, named[i]!.name]);
   const fixedColumns = header.length - 1;
   const widths = header.slice(0, fixedColumns).map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
   const used = widths.reduce((a, b) => a + b + 2, 0);
@@ -77,15 +79,27 @@ export function formatRobustnessTable(records: readonly AssertionRecord[], width
       .trimEnd();
   const detail = (r: AssertionRecord): string => cut(`${' '.repeat(widths[0]! + 2)}${r.passed ? '' : `seed ${r.seed} · `}${r.attack} · ${r.model}`, width);
   const failed = records.filter((r) => !r.passed).length;
+  const body: string[] = [];
+  records.forEach((r, i) => {
+    const file = named[i]!.file;
+    if (file !== null && file !== (i > 0 ? named[i - 1]!.file : null)) body.push(cut(`${file}`, width));
+    body.push(line(rows[i]!), detail(r));
+  });
   return [
     'Robustness assertions',
     '',
     line(header),
     line([...widths.map((w) => '─'.repeat(w)), '─'.repeat(Math.min(testWidth, Math.max(4, ...rows.map((row) => row[fixedColumns]!.length))))]),
-    ...records.flatMap((r, i) => [line(rows[i]!), detail(r)]),
+    ...body,
     '',
     `${records.length} robustness assertion${records.length === 1 ? '' : 's'}: ${records.length - failed} held, ${failed} failed`,
   ].join('\n');
+}
+
+/** "file › test" as its two parts; names without a file stay whole. */
+function splitTest(test: string): { file: string | null; name: string } {
+  const at = test.indexOf(' › ');
+  return at < 0 ? { file: null, name: test } : { file: test.slice(0, at), name: test.slice(at + 3) };
 }
 
 /** `text` in at most `width` characters, the end replaced by … when it is longer. */

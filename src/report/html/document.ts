@@ -48,6 +48,8 @@ export interface ReportSection {
   flags?: string[];
   gallery: GalleryEntry[];
   seed: number | null;
+  /** The number an assertion was judged on, when it is not a point of the curves. */
+  measured?: number;
   /** Where the matcher wrote its picture, when it did. */
   picture?: string | null;
 }

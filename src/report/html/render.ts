@@ -70,6 +70,11 @@ ${gallery(s.gallery, s.bounds, classNames)}
 }
 
 function accuracyTable(s: ReportSection, series: readonly CurveSeries[]): string {
+  if (series.length === 0) {
+    // No curve (fuzzing, invariance): the clean share and the measured one.
+    const measured = s.measured === undefined ? '' : `<tr class="measured"><th>${esc(s.measure)}</th><td data-measured>${fixed(s.measured)}</td></tr>`;
+    return `<table class="accuracy"><tbody><tr class="clean"><th>clean</th><td data-clean>${fixed(s.cleanAccuracy)}</td></tr>${measured}</tbody></table>`;
+  }
   const epsilons = [...new Set(series.flatMap((c) => c.epsilons))].sort((a, b) => a - b);
   const certified = s.certified;
   const head = ['ε', ...series.map((c) => c.name), ...(certified ? [`certified (${certified.method})`] : [])];
