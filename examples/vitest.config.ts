@@ -19,7 +19,7 @@ export default defineConfig({
     setupFiles: [`${root}matchers/vitest.ts`],
     // A table of every robustness assertion at the end of the run, and its HTML report
     // (users write ['robustest/reporter', { outputFile: … }]).
-    reporters: ['default', [`${root}matchers/reporter.ts`, { outputFile: 'examples/robustness-report.html' }]],
+    reporters: ['default', [`${root}matchers/reporter.ts`, { outputFile: process.env.ROBUSTEST_REPORT ?? 'examples/robustness-report.html' }]],
     testTimeout: 300_000,
     pool: 'forks',
   },
