@@ -78,3 +78,6 @@ export { robustnessSerializer, stableReport, isRobustnessReport } from './report
 // certificates
 export { certify, verify, isCertificationReport, smoothed, certifySmoothed, isSmoothed, ABSTAIN } from './certify/index.js';
 export type { CertifyOptions, CertificationReport, CertifiedSample, CertifyMethod, BoundMethod, CertifyNorm, Verdict, VerifyOptions, VerifiedSample, VerificationReport, SmoothedClassifier, SmoothedPredictOptions, CertifySmoothedOptions, SmoothedSample, SmoothingReport } from './certify/index.js';
+// defences: adversarial training and feature squeezing
+export { adversarialTraining, TRAINING_DEFAULTS, featureSqueezing, isDetector, squeezers, FEATURE_SQUEEZING_DEFAULTS } from './defend/index.js';
+export type { AdversarialTrainingOptions, TrainingMethod, OptimizerName, TrainingHistory, EpochRecord, ValidationRecord, FeatureSqueezingOptions, FeatureSqueezingDetector, Detection, Squeezer, Calibration } from './defend/index.js';
