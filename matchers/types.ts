@@ -8,6 +8,7 @@ import type { Samples } from '../src/samples.js';
 import type * as fc from 'fast-check';
 import type { FuzzOptions, InvarianceOptions } from '../src/property/options.js';
 import type { Perturbation } from '../src/property/perturbations/types.js';
+import type { CertifyMethod } from '../src/certify/report.js';
 
 export interface RobustAgainstOptions {
   /** The samples to attack: { inputs, labels }. */
@@ -37,6 +38,33 @@ export interface RobustnessSnapshotOptions {
   tolerance?: number;
 }
 
+export interface CertifiedRobustOptions {
+  /** The samples to certify: { inputs, labels }. */
+  on: Samples;
+  /** Smallest certified accuracy that passes, in [0, 1]. Default 1 (or configureRobustest's). */
+  atLeast?: number;
+  /** Default 'auto': IBP, then CROWN, then α-CROWN where still uncertified. */
+  method?: CertifyMethod;
+  /** Default 'linf'. */
+  norm?: 'linf' | 'l2';
+  /** Runs on uncertified samples to tell broken from unproven. Default PGD in the same norm. */
+  attack?: Attack;
+  seed?: number;
+}
+
+export interface CertifiedRadiusOptions {
+  on: Samples;
+  atLeast?: number;
+  /** Draws that estimate the class probability. Default 100,000. */
+  n?: number;
+  /** Draws that choose the class. Default 100. */
+  n0?: number;
+  /** Failure probability of each certificate. Default 0.001. */
+  alpha?: number;
+  batchSize?: number;
+  seed?: number;
+}
+
 // `T` (the received type) is unused, and named so that it lines up with the frameworks' own.
 // eslint-disable-next-line @typescript-eslint/no-unused-vars
 export interface RobustestMatchers<R = void, T = unknown> {
@@ -54,4 +82,8 @@ export interface RobustestMatchers<R = void, T = unknown> {
   toBeRobustUnder(perturbation: fc.Arbitrary<Perturbation> | Perturbation, options: FuzzOptions): Promise<void>;
   /** A deterministic transform changes no prediction. Async: await it. */
   toBeInvariantUnder(transform: Perturbation, options: InvarianceOptions): Promise<void>;
+  /** Sound bounds: at least `atLeast` of the samples provably keep their class within ε. Async: await it. */
+  toBeCertifiedRobust(epsilon: number, options: CertifiedRobustOptions): Promise<void>;
+  /** On smoothed(model, { sigma }): at least `atLeast` of the samples are right with a certified L2 radius ≥ r. Async: await it. */
+  toHaveCertifiedRadius(radius: number, options: CertifiedRadiusOptions): Promise<void>;
 }
