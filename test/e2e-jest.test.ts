@@ -80,12 +80,12 @@ describe('a real Jest run of the packed package', () => {
 
       Seed 11 (backend wasm): replay it with { seed: 11 } in the options of toBeRobustAgainst (or configureRobustest({ seed: 11 })).
 
-      Picture: __robustness__/global.test.cjs/stripes-a-fragile-model-fails-with-the-message--fgsm-0.1.png"
+      Picture: __robustness__/global.test.cjs/stripes-a-fragile-model-fails-with-the-message--fgsm-0.1-c4611658.png"
     `);
-    expect(messageOf(fragile[1]!)).toContain('Picture: __robustness__/imported.test.cjs/stripes-through-jest-globals-a-fragile-model-fails-with-the-message--fgsm-0.1.png');
+    expect(messageOf(fragile[1]!)).toContain('Picture: __robustness__/imported.test.cjs/stripes-through-jest-globals-a-fragile-model-fails-with-the-message--fgsm-0.1-894a06b8.png');
     expect(messageOf(fragile[1]!)).toContain('Seed 0 (backend wasm)');
-    expect(existsSync(join(dir, '__robustness__', 'global.test.cjs', 'stripes-a-fragile-model-fails-with-the-message--fgsm-0.1.png'))).toBe(true);
-    expect(existsSync(join(dir, '__robustness__', 'imported.test.cjs', 'stripes-through-jest-globals-a-fragile-model-fails-with-the-message--fgsm-0.1.png'))).toBe(true);
+    expect(existsSync(join(dir, '__robustness__', 'global.test.cjs', 'stripes-a-fragile-model-fails-with-the-message--fgsm-0.1-c4611658.png'))).toBe(true);
+    expect(existsSync(join(dir, '__robustness__', 'imported.test.cjs', 'stripes-through-jest-globals-a-fragile-model-fails-with-the-message--fgsm-0.1-894a06b8.png'))).toBe(true);
   });
 
   test('bad arguments and un-awaited assertions are refused with clear errors', () => {

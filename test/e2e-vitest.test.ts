@@ -72,12 +72,12 @@ describe('a real Vitest run of the packed package', () => {
 
       Seed 11 (backend wasm): replay it with { seed: 11 } in the options of toBeRobustAgainst (or configureRobustest({ seed: 11 })).
 
-      Picture: __robustness__/robust.test.ts/stripes-a-fragile-model-fails-with-the-message--fgsm-0.1.png"
+      Picture: __robustness__/robust.test.ts/stripes-a-fragile-model-fails-with-the-message--fgsm-0.1-7e10f001.png"
     `);
   });
 
   test('the picture named in the message is a PNG of four counterexample rows', () => {
-    const png = PNG.sync.read(readFileSync(join(dir, '__robustness__', 'robust.test.ts', 'stripes-a-fragile-model-fails-with-the-message--fgsm-0.1.png')));
+    const png = PNG.sync.read(readFileSync(join(dir, '__robustness__', 'robust.test.ts', 'stripes-a-fragile-model-fails-with-the-message--fgsm-0.1-7e10f001.png')));
     // 8×8 inputs drawn at 12× → 96-pixel panels; 4 rows of caption (2 lines) + panel + gap under a heading line.
     expect(png.width).toBe(10 + 3 * 96 + 2 * 10 + 10);
     expect(png.height).toBe(10 + 11 + 5 + 4 * (2 * 11 + 2 + 96 + 10) + 10 - 10);
