@@ -33,9 +33,11 @@ export async function curveChart(series: readonly CurveSeries[], options: ChartO
       x: { field: 'epsilon', type: 'quantitative', title: 'ε', axis: { grid: true } },
       y: { field: 'accuracy', type: 'quantitative', title: 'robust accuracy', scale: { domain: [0, 1] } },
       color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2, labelLimit: 320 } },
+      // The worst case is dashed, so that it stays visible where it runs on top of an attack's curve.
       strokeDash: {
-        condition: { test: `datum.series === ${JSON.stringify(options.worstCase ?? '')}`, value: [6, 3] },
-        value: [1, 0],
+        field: 'series',
+        type: 'nominal',
+        scale: { domain: series.map((s) => s.name), range: series.map((s) => (s.name === options.worstCase ? [6, 4] : [1, 0])) },
       },
       tooltip: [
         { field: 'series', type: 'nominal' },

@@ -9,6 +9,8 @@ import type { CurveSeries, GalleryEntry, ReportDocument, ReportSection } from '.
 export async function renderReport(doc: ReportDocument): Promise<string> {
   const sections = await Promise.all(doc.sections.map((s, i) => section(s, i, doc.classNames)));
   const failed = doc.sections.filter((s) => s.verdict === 'fail').length;
+  const judged = doc.sections.some((s) => s.verdict !== null);
+  const tone = failed > 0 ? ' failed' : judged ? ' passed' : '';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -20,7 +22,7 @@ export async function renderReport(doc: ReportDocument): Promise<string> {
 <body>
 <header>
 <h1>${esc(doc.title)}</h1>
-${doc.summary ? `<p class="summary${failed > 0 ? ' failed' : ''}">${esc(doc.summary)}</p>` : ''}
+${doc.summary ? `<p class="summary${tone}">${esc(doc.summary)}</p>` : ''}
 ${environment(doc)}
 </header>
 <main>
@@ -119,7 +121,7 @@ header,main{max-width:1100px;margin:0 auto;padding:16px 24px}
 h1{font-size:22px;margin:8px 0}
 h2{font-size:17px;margin:0 0 4px}
 h3{font-size:14px;margin:16px 0 4px}
-.summary{font-weight:600;color:#1a7f37}.summary.failed{color:#cf222e}
+.summary{font-weight:600}.summary.passed{color:#1a7f37}.summary.failed{color:#cf222e}
 section{background:#fff;border:1px solid #ddd;border-radius:6px;padding:14px 18px;margin:0 0 18px}
 .subtitle,.facts,.legend,.picture{color:#555;margin:2px 0}
 .verdict{display:inline-block;font-size:12px;font-weight:700;border-radius:4px;padding:1px 7px;margin-right:8px;color:#fff;vertical-align:2px}
