@@ -76,7 +76,7 @@ export type { ReliabilityFlag, ReliabilityKind } from './attacks/reliability.js'
 // reports: snapshot serializer
 export { robustnessSerializer, stableReport, isRobustnessReport } from './report/serializer.js';
 // certificates
-export { certify, verify, isCertificationReport, smoothed, certifySmoothed, isSmoothed, ABSTAIN } from './certify/index.js';
+export { certify, verify, isCertificationReport, smoothed, certifySmoothed, isSmoothed, ABSTAIN, ibpMargins } from './certify/index.js';
 export type { CertifyOptions, CertificationReport, CertifiedSample, CertifyMethod, BoundMethod, CertifyNorm, Verdict, VerifyOptions, VerifiedSample, VerificationReport, SmoothedClassifier, SmoothedPredictOptions, CertifySmoothedOptions, SmoothedSample, SmoothingReport } from './certify/index.js';
 // defences: adversarial training and feature squeezing
 export { adversarialTraining, TRAINING_DEFAULTS, featureSqueezing, isDetector, squeezers, FEATURE_SQUEEZING_DEFAULTS } from './defend/index.js';

@@ -5,3 +5,4 @@ export { isCertificationReport, type BoundMethod, type CertifyMethod, type Certi
 export type { CertifyNorm } from './region.js';
 export { smoothed, certifySmoothed, isSmoothed, clopperPearsonLower, smoothingRadius, ABSTAIN } from './smoothing.js';
 export type { SmoothedClassifier, SmoothedPredictOptions, CertifySmoothedOptions, SmoothedSample, SmoothingReport } from './smoothing.js';
+export { ibpMargins } from './ibp-tensors.js';
