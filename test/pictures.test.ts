@@ -137,7 +137,9 @@ describe('an unwritable picture folder', () => {
 
   test('toBeRobustAgainst still gives its verdict, and its message says no picture was written and why', async () => {
     blockedPictureDir();
+    const before = tf.memory().numTensors;
     const result = await against(ctx('blocked'));
+    expect(tf.memory().numTensors).toBe(before);
     expect(result.pass).toBe(false);
     const message = result.message();
     expect(message).toContain('Received robust accuracy:   0.4');
