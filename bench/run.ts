@@ -6,6 +6,7 @@
  *   npm run bench -- --backends wasm --models mlp  a subset
  *   npm run bench -- --skip baseline,autodiff      without the tf.grad comparisons
  *   npm run bench -- --skip auto-attack            without AutoAttack and salt-and-pepper vs their references
+ *   npm run bench -- --skip certify                without the certificates vs auto_LiRPA (bench/certify.ts)
  *   npm run bench -- --full                        also what takes tens of minutes: on cpu the
  *                                                  plain CNN curve and C&W/DeepFool; everywhere
  *                                                  C&W re-run with tf.grad gradients
@@ -43,6 +44,15 @@ if (!skip.includes('auto-attack')) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', autoAttackScript, '--models', models.join(',')], { stdio: 'inherit' });
   if (result.status !== 0) {
     process.stdout.write(`auto-attack: the bench process exited with ${result.status ?? result.signal}\n`);
+    failed = true;
+  }
+}
+// Certificates against auto_LiRPA: float64 host code, the same on every backend, so run once.
+if (!skip.includes('certify')) {
+  const certifyScript = fileURLToPath(new URL('./certify.ts', import.meta.url));
+  const result = spawnSync(process.execPath, ['--import', 'tsx', certifyScript], { stdio: 'inherit', env: { ...process.env, BENCH_OPTIONS: JSON.stringify({ models }) } });
+  if (result.status !== 0) {
+    process.stdout.write(`certify: the bench process exited with ${result.status ?? result.signal}\n`);
     failed = true;
   }
 }
