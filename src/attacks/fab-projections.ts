@@ -26,9 +26,66 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
-function argsort(v: ArrayLike<number>): Int32Array {
-  const idx = Int32Array.from({ length: v.length }, (_, i) => i);
-  return idx.sort((p, q) => v[p]! - v[q]! || p - q);
+/**
+ * Indices that sort `v` ascending. A quicksort on a copy of the keys that moves the indices
+ * along: typed-array sorts with a comparator call a closure per comparison, and this runs twice
+ * per sample and FAB step.
+ */
+export function argsort(v: ArrayLike<number>): Int32Array {
+  const n = v.length;
+  const keys = Float64Array.from(v);
+  const idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  const stack: number[] = [0, n - 1];
+  while (stack.length > 0) {
+    let hi = stack.pop()!;
+    let lo = stack.pop()!;
+    while (hi - lo > 16) {
+      const mid = (lo + hi) >>> 1;
+      // Median of three as the pivot.
+      if (keys[mid]! < keys[lo]!) swap(keys, idx, mid, lo);
+      if (keys[hi]! < keys[lo]!) swap(keys, idx, hi, lo);
+      if (keys[hi]! < keys[mid]!) swap(keys, idx, hi, mid);
+      const pivot = keys[mid]!;
+      let i = lo;
+      let j = hi;
+      while (i <= j) {
+        while (keys[i]! < pivot) i++;
+        while (keys[j]! > pivot) j--;
+        if (i <= j) swap(keys, idx, i++, j--);
+      }
+      // Recurse into the smaller part, loop on the larger.
+      if (j - lo < hi - i) {
+        stack.push(i, hi);
+        hi = j;
+      } else {
+        stack.push(lo, j);
+        lo = i;
+      }
+    }
+    for (let i = lo + 1; i <= hi; i++) {
+      const key = keys[i]!;
+      const index = idx[i]!;
+      let j = i - 1;
+      while (j >= lo && keys[j]! > key) {
+        keys[j + 1] = keys[j]!;
+        idx[j + 1] = idx[j]!;
+        j--;
+      }
+      keys[j + 1] = key;
+      idx[j + 1] = index;
+    }
+  }
+  return idx;
+}
+
+function swap(keys: Float64Array, idx: Int32Array, a: number, b: number): void {
+  const k = keys[a]!;
+  keys[a] = keys[b]!;
+  keys[b] = k;
+  const i = idx[a]!;
+  idx[a] = idx[b]!;
+  idx[b] = i;
 }
 
 /** A finite number, or 0: a degenerate hyperplane (w = 0) yields no step. */

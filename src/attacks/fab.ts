@@ -140,6 +140,15 @@ class FabSearch {
     return tf.tensor(out, this.ctx.x.shape);
   }
 
+  /** ‖v‖ in the attack's norm. */
+  private magnitude(v: ArrayLike<number>): number {
+    let s = 0;
+    if (this.o.norm === 'linf') for (let j = 0; j < v.length; j++) s = Math.max(s, Math.abs(v[j]!));
+    else if (this.o.norm === 'l2') for (let j = 0; j < v.length; j++) s += v[j]! * v[j]!;
+    else for (let j = 0; j < v.length; j++) s += Math.abs(v[j]!);
+    return this.o.norm === 'l2' ? Math.sqrt(s) : s;
+  }
+
   private distance(a: ArrayLike<number>, b: ArrayLike<number>): number {
     let s = 0;
     for (let j = 0; j < a.length; j++) {
@@ -160,7 +169,7 @@ class FabSearch {
       const rng = this.ctx.sampleRng(i).split(`fab-restart-${restart}`);
       const t = new Float64Array(this.size);
       for (let j = 0; j < this.size; j++) t[j] = this.o.norm === 'linf' ? rng.uniform(-1, 1) : rng.normal();
-      const unit = this.distance(t, new Float64Array(this.size)) || 1;
+      const unit = this.magnitude(t) || 1;
       const x0 = this.originals[i]!;
       return Float32Array.from(x0, (v, j) => Math.min(high, Math.max(low, v + (radius * t[j]!) / unit)));
     });
@@ -169,7 +178,9 @@ class FabSearch {
   async run(startRows: number[], rank: number | null, restart: number): Promise<void> {
     const { ctx, o, size } = this;
     const [low, high] = ctx.bounds;
-    const toUnit = (v: number) => (v - low) / this.width;
+    const u1 = new Float64Array(size);
+    const u0 = new Float64Array(size);
+    const w = new Float64Array(size);
     let rows = startRows;
     let x1 = this.start(rows, restart);
 
@@ -183,17 +194,20 @@ class FabSearch {
       for (let k = 0; k < n; k++) {
         const x0 = this.originals[rows[k]!]!;
         // The linearised boundary f(x1) + g·(z − x1) = 0, in unit-box coordinates u = (z − low)/width.
-        const w = Float64Array.from(dg[k]!, (g) => g * this.width);
-        const u1 = Float64Array.from(x1[k]!, toUnit);
-        const u0 = Float64Array.from(x0, toUnit);
+        const g = dg[k]!;
+        const xk = x1[k]!;
         let wu1 = 0;
-        for (let j = 0; j < size; j++) wu1 += w[j]! * u1[j]!;
+        for (let j = 0; j < size; j++) {
+          w[j] = g[j]! * this.width;
+          u1[j] = (xk[j]! - low) / this.width;
+          u0[j] = (x0[j]! - low) / this.width;
+          wu1 += w[j]! * u1[j]!;
+        }
         const b = -df[k]! + wu1;
         const d1 = projectOntoHyperplane(o.norm, u1, w, b);
         const d2 = projectOntoHyperplane(o.norm, u0, w, b);
-        const zero = new Float64Array(size);
-        const a1 = Math.max(this.distance(d1, zero), 1e-8);
-        const a2 = Math.max(this.distance(d2, zero), 1e-8);
+        const a1 = Math.max(this.magnitude(d1), 1e-8);
+        const a2 = Math.max(this.magnitude(d2), 1e-8);
         const alpha = Math.min(Math.max(a1 / (a1 + a2), 0), o.alphaMax);
         const x = new Float32Array(size);
         for (let j = 0; j < size; j++) {
