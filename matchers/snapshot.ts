@@ -41,6 +41,14 @@ export async function toMatchRobustnessSnapshot(this: MatcherContext, received: 
   const key = nextSnapshotKey(this);
   const mode = updateMode(this);
   const current = curveOf(report);
+  // A NaN would be stored as null and fail every later run; refuse it before anything is written.
+  const unstorable = storedCurveProblem(current);
+  if (unstorable !== null) {
+    throw new RobustestError('INVALID_OPTION', `${NAME}: the report's curve cannot be stored or compared: ${unstorable}.`, {
+      expected: 'a report from evaluate(), with accuracies in [0, 1]',
+      received: `robustAccuracy ${show(report.robustAccuracy)}, cleanAccuracy ${show(report.cleanAccuracy)}`,
+    });
+  }
   const header = hint(this, NAME, 'report', '{ tolerance }');
   const where = `Snapshot "${key}" in ${displayPath(file)}`;
   const result = (pass: boolean, message: () => string, note: string | null = null): MatcherResult => ({

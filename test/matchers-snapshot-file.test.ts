@@ -126,6 +126,11 @@ describe('a stored curve that is not a curve', () => {
     expect(readBack().curves).toEqual({ 'another test 1': storedCurve, 'keeps its curve 1': { ...storedCurve, robustAccuracy: [0.5, 0.3] } });
   });
 
+  test('a report whose curve holds NaN is refused before anything is written', async () => {
+    await expect(check(ctx('new'), report([Number.NaN, 0.2]))).rejects.toThrow("the report's curve cannot be stored or compared: robustAccuracy[0] is NaN, not a number in [0, 1]");
+    expect(existsSync(snapshotFile())).toBe(false);
+  });
+
   test('a curve as the matcher stores it has no problem', () => {
     expect(storedCurveProblem(storedCurve)).toBeNull();
     expect(storedCurveProblem({ ...storedCurve, epsilons: [], robustAccuracy: [] })).toBeNull();
