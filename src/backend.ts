@@ -12,6 +12,8 @@ const KNOWN: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
 let choice: Promise<BackendName> | undefined;
 
+let crashed = false;
+
 /** Ensures a backend is chosen and ready; returns its name. Idempotent. */
 export function ensureBackend(): Promise<BackendName> {
   choice ??= choose().catch((error) => {
@@ -19,10 +21,75 @@ export function ensureBackend(): Promise<BackendName> {
     throw error;
   });
   return choice.then(async (name) => {
+    if (crashed) await replaceCrashedWasm();
+    if (name === 'wasm') guardWasmAllocations();
     // A user may have switched backends since; robustest always runs on its own choice.
     if (tf.getBackend() !== name) await tf.setBackend(name);
     return name;
   });
+}
+
+/**
+ * Records that the wasm backend trapped (out of memory, typically): its instance is unusable from
+ * then on, for robustest and for the user's own tfjs code. The next ensureBackend replaces it.
+ */
+export function backendCrashed(): void {
+  crashed = true;
+}
+
+/**
+ * The wasm heap's malloc returns 0 when the heap cannot grow, and tfjs then writes the tensor at
+ * address 0, over every other tensor, before the instance traps. Failing the allocation in
+ * JavaScript instead leaves the heap intact: the kernel throws, its scope unwinds, and the backend
+ * stays usable.
+ */
+function guardWasmAllocations(): void {
+  type Module = { _malloc(bytes: number): number; asm?: { malloc?(bytes: number): number } };
+  const module = (tf.findBackend('wasm') as unknown as { wasm?: Module } | null)?.wasm;
+  if (!module || guarded.has(module)) return;
+  // Emscripten's exported _malloc replaces itself with the raw export on its first call: wrap the export.
+  const malloc = module.asm?.malloc ?? module._malloc.bind(module);
+  module._malloc = (bytes: number) => {
+    // Sizes of 4 GiB and more would wrap around to small ones in the 32-bit call.
+    const address = bytes <= WASM_HEAP_MAX ? malloc(bytes) : 0;
+    if (address === 0 && bytes > 0) {
+      throw new RangeError(`wasm backend out of memory: could not allocate ${bytes} bytes (the heap is at most 4 GiB)`);
+    }
+    return address;
+  };
+  guarded.add(module);
+}
+const guarded = new WeakSet<object>();
+const WASM_HEAP_MAX = 4294901760;
+
+interface EngineInternals {
+  registry: Record<string, tf.KernelBackend | undefined>;
+  backendName: string | null;
+  backendInstance: tf.KernelBackend | null;
+  pendingBackendInit: Promise<boolean> | null;
+}
+
+/**
+ * A fresh wasm instance in place of one that trapped. The trapped instance's memory is still
+ * readable from JavaScript, and tfjs moves a tensor's data to the current backend the first time
+ * a kernel reads it: so every live tensor (the user's model weights included) carries over,
+ * while the old instance is never called into again (freeing its data is a no-op).
+ */
+async function replaceCrashedWasm(): Promise<void> {
+  crashed = false;
+  const engine = tf.engine() as unknown as EngineInternals;
+  const old = engine.registry.wasm;
+  if (!old) return;
+  const frozen = old as unknown as { disposeData(): boolean; dispose(): void };
+  frozen.disposeData = () => true;
+  frozen.dispose = () => {};
+  delete engine.registry.wasm;
+  if (engine.backendName === 'wasm') {
+    engine.backendName = null;
+    engine.backendInstance = null;
+    engine.pendingBackendInit = null;
+  }
+  await tf.setBackend('wasm');
 }
 
 /** The backend robustest runs on, or undefined before the first async call. */

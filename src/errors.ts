@@ -16,14 +16,17 @@ export type RobustestErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'ABORTED'
   | 'NOT_AWAITED'
+  | 'INVALID_OUTPUT'
   | 'UNSUPPORTED_LAYER';
 
 export class RobustestError extends Error {
   readonly code: RobustestErrorCode;
   readonly expected: string | undefined;
   readonly received: string | undefined;
+  /** For MODEL_FAILED: what made the model fail, so callers can react (a smaller batch for memory). */
+  readonly failure: ModelFailure | undefined;
 
-  constructor(code: RobustestErrorCode, message: string, details: { expected?: string; received?: string } = {}) {
+  constructor(code: RobustestErrorCode, message: string, details: { expected?: string; received?: string; failure?: ModelFailure } = {}) {
     const parts = [message];
     if (details.expected !== undefined) parts.push(`  Expected: ${details.expected}`);
     if (details.received !== undefined) parts.push(`  Received: ${details.received}`);
@@ -32,8 +35,11 @@ export class RobustestError extends Error {
     this.code = code;
     this.expected = details.expected;
     this.received = details.received;
+    this.failure = details.failure;
   }
 }
+
+export type ModelFailure = 'out-of-memory' | 'missing-kernel' | 'shape' | 'other';
 
 /** Short, readable rendering of a value for error messages. */
 export function show(value: unknown): string {

@@ -8,7 +8,8 @@ import { ensureBackend } from '../backend.js';
 import { autodiffValueAndGradient } from '../engine/gradient/autodiff.js';
 import type { GradientResult, LossFn, Network } from '../engine/gradient/types.js';
 import { compileLayersNetwork } from '../engine/gradient/layers.js';
-import { looksLikeProbabilities } from './outputs.js';
+import { checkScoreLayout, checkScores, looksLikeProbabilities, notProbabilities } from './outputs.js';
+import { modelFailure } from './failure.js';
 
 export type OutputKind = 'logits' | 'probabilities' | 'auto';
 export type Bounds = readonly [number, number];
@@ -167,7 +168,11 @@ class TfjsClassifier implements Classifier {
 
   private raw(x: tf.Tensor): tf.Tensor2D {
     let out: tf.Tensor | tf.Tensor[];
-    if (this.kind === 'function') out = (this.model as (x: tf.Tensor) => tf.Tensor)(x);
+    if (this.kind === 'function') {
+      // Called on its own, as the user wrote it: never with the classifier as `this`.
+      const fn = this.model as (x: tf.Tensor) => tf.Tensor;
+      out = fn(x);
+    }
     else if (this.kind === 'layers') out = (this.model as LayersLike).predict(x);
     else out = (this.model as GraphLike).execute(x);
     if (Array.isArray(out)) {
@@ -179,12 +184,13 @@ class TfjsClassifier implements Classifier {
       }
       out = out[0]!;
     }
-    if (!(out instanceof tf.Tensor) || out.rank !== 2) {
-      throw new RobustestError('INVALID_MODEL', `${this.name} must return class scores of shape [N, classes].`, {
-        expected: '[N, classes]',
-        received: out instanceof tf.Tensor ? shapeString(out.shape) : show(out),
+    if (!(out instanceof tf.Tensor)) {
+      throw new RobustestError('INVALID_OUTPUT', `${this.name} must return class scores of shape [N, classes].`, {
+        expected: `a tf.Tensor [${x.shape[0]}, classes]`,
+        received: show(out),
       });
     }
+    checkScoreLayout(this.name, out.shape, out.dtype, x.shape[0]!);
     return out as tf.Tensor2D;
   }
 
@@ -208,12 +214,19 @@ class TfjsClassifier implements Classifier {
       this.outputsChecked = true;
       return;
     }
+    const probe = tf.tidy(() => this.raw(x));
     if (this.outputs === 'probabilities') {
+      const fine = looksLikeProbabilities(probe);
+      if (!fine) {
+        const error = notProbabilities(this.name, probe, "outputs: 'logits' (or 'auto')");
+        probe.dispose();
+        throw error;
+      }
+      probe.dispose();
       this.network = onLogProbabilities(network);
       this.outputsChecked = true;
       return;
     }
-    const probe = tf.tidy(() => this.raw(x));
     const probabilities = looksLikeProbabilities(probe);
     this.numClasses ??= probe.shape[1];
     probe.dispose();
@@ -237,6 +250,12 @@ class TfjsClassifier implements Classifier {
       this.checkOutputs(x);
       const z = this.net().forward(x);
       this.numClasses ??= z.shape[1];
+      try {
+        checkScores(this.name, z, x.shape[0]!);
+      } catch (error) {
+        z.dispose();
+        throw error;
+      }
       return z;
     });
   }
@@ -245,7 +264,14 @@ class TfjsClassifier implements Classifier {
     await ensureBackend();
     return this.guard(x, () => {
       this.checkOutputs(x);
-      return this.net().valueAndGradient(x, loss);
+      const result = this.net().valueAndGradient(x, loss);
+      try {
+        checkScores(this.name, result.logits, x.shape[0]!);
+      } catch (error) {
+        tf.dispose([result.logits, result.loss, result.gradient]);
+        throw error;
+      }
+      return result;
     });
   }
 
@@ -264,19 +290,35 @@ class TfjsClassifier implements Classifier {
     return { artifacts, options: { bounds: [this.bounds[0], this.bounds[1]], outputs: this.outputs, name: this.name } };
   }
 
-  /** Turns a failure inside the user's model into an error that names the input it was given. */
+  /** Turns a failure inside the user's model into an error that names its cause and the input it was given. */
   private guard<T>(x: tf.Tensor, body: () => T): T {
     try {
       return body();
     } catch (error) {
-      if (error instanceof RobustestError) throw error;
-      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      throw new RobustestError('MODEL_FAILED', `${this.name} failed on a batch of inputs of shape ${shapeString(x.shape)}.`, {
+      throw modelFailure(error, {
+        name: this.name,
+        shape: x.shape,
         expected: this.inputShape ? `inputs of shape ${shapeString([null, ...this.inputShape])}` : 'inputs the model accepts',
-        received: reason,
+        hint: this.kind === 'function' ? functionHint(this.model as (x: tf.Tensor) => tf.Tensor, error) : undefined,
       });
     }
   }
+}
+
+/** What a failing function model most likely got wrong. */
+function functionHint(fn: (x: tf.Tensor) => tf.Tensor, error: unknown): string {
+  const onUndefined = error instanceof TypeError && /of undefined|of null|undefined is not|null is not/.test(error.message);
+  if (onUndefined && usesThis(fn)) {
+    const name = fn.name.replace(/^bound /, '') || 'predict';
+    return `It looks like a method passed without its object (it reads \`this\`): pass the model itself, classifier(model), or bind it, classifier((x) => model.${name}(x)).`;
+  }
+  return 'A function model receives one tf.Tensor of shape [N, ...inputShape] (not an array) and must return a tf.Tensor of class scores [N, classes].';
+}
+
+/** Whether a function's own code reads `this` (true of methods such as LayersModel.predict). */
+function usesThis(fn: (x: tf.Tensor) => tf.Tensor): boolean {
+  const source = Function.prototype.toString.call(fn);
+  return !source.startsWith('(') && !/^\w+\s*=>/.test(source) && /\bthis\b/.test(source);
 }
 
 /**

@@ -13,7 +13,8 @@ import { RobustestError, shapeString, show } from '../errors.js';
 import { ensureBackend } from '../backend.js';
 import type { GradientResult, LossFn } from '../engine/gradient/types.js';
 import type { Bounds, Classifier, OutputKind } from './classifier.js';
-import { looksLikeProbabilities } from './outputs.js';
+import { checkFinite, checkScoreLayout, looksLikeProbabilities, notProbabilities } from './outputs.js';
+import { modelFailure } from './failure.js';
 
 export interface OnnxClassifierOptions {
   /** The model input to feed. Default: the session's only input. */
@@ -39,6 +40,7 @@ export interface OnnxClassifierOptions {
 interface OrtTensorLike {
   readonly dims: readonly number[];
   readonly data: unknown;
+  readonly type?: string;
 }
 
 type OrtTensorConstructor = new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensorLike;
@@ -87,7 +89,7 @@ class OnnxClassifier {
   private readonly layout: 'nhwc' | 'nchw';
   private readonly fixedBatch: number | null;
   private resolvedOutputs: 'logits' | 'probabilities' | undefined;
-  private checkedLogits = false;
+  private checkedDeclaration = false;
   private tensorClass: OrtTensorConstructor | undefined;
 
   constructor(
@@ -131,8 +133,15 @@ class OnnxClassifier {
     const scores = await this.scores(x);
     if (!this.resolvedOutputs) {
       this.resolvedOutputs = looksLikeProbabilities(scores) ? 'probabilities' : 'logits';
-    } else if (this.outputs === 'logits' && !this.checkedLogits) {
-      this.checkedLogits = true;
+    } else if (this.outputs === 'probabilities' && !this.checkedDeclaration) {
+      this.checkedDeclaration = true;
+      if (!looksLikeProbabilities(scores)) {
+        const error = notProbabilities(this.name, scores, "outputs: 'logits' (or 'auto')");
+        scores.dispose();
+        throw error;
+      }
+    } else if (this.outputs === 'logits' && !this.checkedDeclaration) {
+      this.checkedDeclaration = true;
       if (looksLikeProbabilities(scores)) {
         scores.dispose();
         throw new RobustestError('NOT_LOGITS', `${this.name} was declared to output logits, but every output row is in [0, 1] and sums to 1.`, {
@@ -188,18 +197,19 @@ class OnnxClassifier {
       try {
         result = await this.session.run({ [this.inputName]: feed }, [this.outputName]);
       } catch (error) {
-        throw new RobustestError('INVALID_MODEL', `${this.name} failed to run on a batch of shape ${shapeString(dims)}: ${(error as Error).message}`, {
+        throw modelFailure(error, {
+          name: this.name,
+          shape: x.shape,
           expected: this.inputShape ? `inputs ${shapeString([null, ...this.inputShape])} (NHWC)` : 'inputs the model accepts',
-          received: shapeString(dims),
+          runtime: `ONNX Runtime, fed as ${shapeString([step, ...dims.slice(1)])} in layout '${this.layout}'`,
+          hint: this.layoutHint(x),
         });
       }
       const value = result[this.outputName] as OrtTensorLike | undefined;
-      if (!value || value.dims.length !== 2 || value.dims[0] !== step) {
-        throw new RobustestError('INVALID_MODEL', `${this.name}'s output '${this.outputName}' must be class scores of shape [N, classes].`, {
-          expected: `[${step}, classes]`,
-          received: value ? shapeString(value.dims as number[]) : 'no such output',
-        });
+      if (!value) {
+        throw new RobustestError('INVALID_OUTPUT', `${this.name} returned no output '${this.outputName}'.`, { expected: `[${step}, classes]`, received: 'no such output' });
       }
+      checkScoreLayout(this.name, value.dims, value.type ?? 'float32', step);
       if (classes < 0) {
         classes = value.dims[1] as number;
         out = new Float32Array(n * classes);
@@ -207,7 +217,22 @@ class OnnxClassifier {
       out.set(Float32Array.from(value.data as ArrayLike<number>), start * classes);
     }
     this.numClasses ??= classes;
-    return tf.tensor2d(out, [n, classes]);
+    const scores = tf.tensor2d(out, [n, classes]);
+    try {
+      checkFinite(this.name, scores);
+    } catch (error) {
+      scores.dispose();
+      throw error;
+    }
+    return scores;
+  }
+
+  /** Images fed channels-last to a model whose declared input looks channels-first. */
+  private layoutHint(x: tf.Tensor): string | undefined {
+    if (this.layout !== 'nhwc' || x.rank !== 4) return undefined;
+    const declared = tensorShape(this.session.inputMetadata, this.session.inputNames.indexOf(this.inputName));
+    const channelsFirst = declared ? declared.length === 4 && (declared[1] === 1 || declared[1] === 3) && declared[3] !== declared[1] : x.shape[3] === 1 || x.shape[3] === 3;
+    return channelsFirst ? "If the model takes [N, C, H, W] images (a PyTorch export), pass onnxClassifier(session, { layout: 'nchw' }); robustest's inputs stay NHWC." : undefined;
   }
 
   private async runtimeTensor(): Promise<OrtTensorConstructor> {

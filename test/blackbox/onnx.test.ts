@@ -135,7 +135,7 @@ describe('onnxClassifier', () => {
     const flat = tf.zeros([2, 784]);
     await expect(onnxClassifier(rgb, { layout: 'nchw' }).logits(flat)).rejects.toMatchObject({ code: 'INVALID_SHAPE' });
     const broken: OnnxSession = { ...sessionParts(mnist), inputMetadata: undefined, run: () => Promise.reject(new Error('Got invalid dimensions for input')) };
-    await expect(onnxClassifier(broken).logits(flat)).rejects.toMatchObject({ code: 'INVALID_MODEL', message: expect.stringContaining('invalid dimensions') });
+    await expect(onnxClassifier(broken).logits(flat)).rejects.toMatchObject({ code: 'MODEL_FAILED', message: expect.stringContaining('invalid dimensions') });
     flat.dispose();
   });
 });
