@@ -63,7 +63,7 @@ describe('MODEL_FAILED says why', () => {
     const mine = tf.tensor2d(samples.inputs);
     const before = tf.findBackend('wasm');
     const trapping = classifier(function trapping(): tf.Tensor {
-      throw new WebAssembly.RuntimeError('memory access out of bounds');
+      throw new (globalThis as unknown as { WebAssembly: { RuntimeError: ErrorConstructor } }).WebAssembly.RuntimeError('memory access out of bounds');
     });
     await expect(fgsm().run(trapping, samples, { epsilon: 0.1 })).rejects.toMatchObject({ code: 'MODEL_FAILED', failure: 'out-of-memory' });
     await expectHealthy(model, mine);

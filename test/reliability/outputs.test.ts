@@ -61,7 +61,7 @@ describe('model outputs are checked', () => {
         return { scores: { type: output.type, data: output.rows(n), dims: [n, 2] } };
       },
     });
-    const runtime = { Tensor: class { constructor(readonly type: string, readonly data: Float32Array, readonly dims: number[]) {} } };
+    const runtime = { Tensor: class { constructor(readonly type: 'float32', readonly data: Float32Array, readonly dims: readonly number[]) {} } };
     const int64 = onnxClassifier(session({ type: 'int64', rows: (n) => new BigInt64Array(2 * n) }), { runtime });
     await expect(evaluate(int64, samples, { attack: square({ queries: 10 }), epsilons: [0.1] })).rejects.toMatchObject(invalidOutput('int64 scores'));
     const nan = onnxClassifier(session({ type: 'float32', rows: (n) => new Float32Array(2 * n).fill(NaN) }), { runtime });
@@ -79,7 +79,7 @@ describe('model outputs are checked', () => {
         throw new Error('Got invalid dimensions for input: input for the following indices index: 1 Got: 8 Expected: 3');
       },
     };
-    const runtime = { Tensor: class { constructor(readonly type: string, readonly data: Float32Array, readonly dims: number[]) {} } };
+    const runtime = { Tensor: class { constructor(readonly type: 'float32', readonly data: Float32Array, readonly dims: readonly number[]) {} } };
     const clf = onnxClassifier(nchw, { runtime });
     const x = tf.zeros([2, 8, 8, 3]);
     await expect(clf.logits(x)).rejects.toMatchObject({ code: 'MODEL_FAILED', message: expect.stringMatching(/\[2, 8, 8, 3\][\s\S]*layout: 'nchw'/) });
