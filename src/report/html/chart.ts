@@ -2,8 +2,7 @@
  * Robustness curves as SVG, rendered once when the report is written: vega-lite compiles the
  * chart and vega draws it headless, so the page needs no script to show it.
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { formatEpsilon } from '../epsilon.js';
 import type { CurveSeries } from './document.js';
 
@@ -47,10 +46,27 @@ export async function curveChart(series: readonly CurveSeries[], options: ChartO
     },
     config: { font: 'sans-serif', view: { stroke: '#ccc' } },
   };
+  const [vega, { compile }] = await loadVega();
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {
     view.finalize();
+  }
+}
+
+type Vega = [typeof import('vega'), typeof import('vega-lite')];
+
+/**
+ * vega is ESM with top-level await, which require() cannot load, and the CommonJS build turns
+ * `import()` into require(): there, an import() the bundler does not see loads it instead.
+ */
+async function loadVega(): Promise<Vega> {
+  try {
+    return await Promise.all([import('vega'), import('vega-lite')]);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_REQUIRE_ASYNC_MODULE') throw error;
+    const importEsm = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
+    return (await Promise.all([importEsm('vega'), importEsm('vega-lite')])) as Vega;
   }
 }
