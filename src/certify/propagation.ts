@@ -70,8 +70,8 @@ export class BoundPropagation {
     const inputs = node.inputs.map((s) => slots[s]!);
     if (!node.op.affine) return node.op.interval(inputs[0]!);
     const n = this.sizes[node.output]!;
-    const mids = inputs.map((b) => b.lower.map((l, i) => (l + b.upper[i]!) / 2));
-    const radii = inputs.map((b) => b.lower.map((l, i) => (b.upper[i]! - l) / 2));
+    const mids = inputs.map((b) => centre(b));
+    const radii = inputs.map((b) => halfWidth(b));
     const mid = new Float64Array(n);
     const radius = new Float64Array(n);
     node.op.linear(mids, mid, false);
@@ -256,6 +256,18 @@ export class BoundPropagation {
   private clear(slots: Set<number>): void {
     for (const s of slots) this.buffers[s]!.fill(0);
   }
+}
+
+function centre(b: Interval): Vec {
+  const out = new Float64Array(b.lower.length);
+  for (let i = 0; i < out.length; i++) out[i] = (b.lower[i]! + b.upper[i]!) / 2;
+  return out;
+}
+
+function halfWidth(b: Interval): Vec {
+  const out = new Float64Array(b.lower.length);
+  for (let i = 0; i < out.length; i++) out[i] = (b.upper[i]! - b.lower[i]!) / 2;
+  return out;
 }
 
 function dot(a: Vec, b: Vec): number {

@@ -17,8 +17,12 @@ export interface Region {
 
 export function region(center: ArrayLike<number>, epsilon: number, norm: CertifyNorm, bounds: readonly [number, number]): Region {
   const c = Float64Array.from(center);
-  const lower = c.map((v) => Math.max(bounds[0], v - epsilon));
-  const upper = c.map((v) => Math.min(bounds[1], v + epsilon));
+  const lower = new Float64Array(c.length);
+  const upper = new Float64Array(c.length);
+  for (let i = 0; i < c.length; i++) {
+    lower[i] = Math.max(bounds[0], c[i]! - epsilon);
+    upper[i] = Math.min(bounds[1], c[i]! + epsilon);
+  }
   return { center: c, lower, upper, norm, epsilon };
 }
 

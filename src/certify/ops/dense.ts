@@ -8,6 +8,7 @@ export class DenseBound implements AffineOp {
   readonly outputSize: number;
   /** Wᵀ, [units, inputs]: each output's weights are contiguous. */
   private readonly rows: Float64Array;
+  private readonly absRows: Float64Array;
   private readonly inputs: number;
 
   constructor(
@@ -22,15 +23,17 @@ export class DenseBound implements AffineOp {
     this.outputShape = [units];
     this.rows = new Float64Array(inputs * units);
     for (let i = 0; i < inputs; i++) for (let u = 0; u < units; u++) this.rows[u * inputs + i] = kernel[i * units + u]!;
+    this.absRows = this.rows.map(Math.abs);
   }
 
-  linear([x]: readonly Vec[], out: Vec, abs: boolean): void {
+  linear([input]: readonly Vec[], out: Vec, abs: boolean): void {
     const n = this.inputs;
+    const rows = abs ? this.absRows : this.rows;
+    const x = input!;
     for (let u = 0; u < this.outputSize; u++) {
       let s = 0;
       const base = u * n;
-      if (abs) for (let i = 0; i < n; i++) s += Math.abs(this.rows[base + i]!) * x![i]!;
-      else for (let i = 0; i < n; i++) s += this.rows[base + i]! * x![i]!;
+      for (let i = 0; i < n; i++) s += rows[base + i]! * x[i]!;
       out[u] = s;
     }
   }
