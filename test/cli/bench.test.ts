@@ -3,7 +3,7 @@
  * library's (evaluate() on the same inputs, seed and budgets), the worst case is the per-sample
  * minimum over attacks, and the JSON, JUnit and exit codes say the same thing as the table.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ const schema = JSON.parse(readFileSync(new URL('../../src/cli/bench.schema.json'
 const CNN = 'examples/mnist/models/cnn/model.json';
 const MLP = 'examples/mnist/models/mlp/model.json';
 const ONNX = 'test/fixtures/onnx/mnist-cnn.onnx';
+const RGB = 'test/fixtures/onnx/rgb-conv.onnx';
 
 let dir: string;
 beforeAll(async () => {
@@ -188,3 +189,36 @@ test('the command as a process: exit code 1 below --fail-under, the table on std
   expect(failed.stdout).toContain('FAIL: worst-case robust accuracy falls below 1.');
   expect(failed.stderr).toMatch(/fgsm at ε \[0\.3\]: 10\/10 samples/);
 });
+
+describe.skipIf(!hasNumpy())('an NCHW ONNX model on NCHW NumPy data', () => {
+  test('--layout nchw transposes the .npz inputs to NHWC and feeds the model NCHW: the numbers are evaluate()’s', async () => {
+    const npz = join(dir, 'rgb.npz');
+    execFileSync('python3', ['-c', "import numpy as np, sys; r = np.random.default_rng(4); np.savez(sys.argv[1], x=r.random((12, 3, 6, 6), dtype=np.float32), y=r.integers(0, 2, 12))", npz]);
+    const r = await run('bench', RGB, '--data', npz, '--layout', 'nchw', '--attacks', 'square', '--eps', '0.05,0.2', '--json', join(dir, 'rgb.json'), '--no-progress');
+    expect(r.err).not.toMatch(/Error/);
+    expect(r.code).toBe(0);
+    const result = json('rgb.json');
+    expect(result.data.shape).toEqual([6, 6, 3]);
+    const { parseNpz } = await import('../../src/cli/npy.js');
+    const arrays = parseNpz(readFileSync(npz), 'rgb.npz');
+    const nchw = tf.tensor4d(Float32Array.from(arrays.x!.data), [12, 3, 6, 6]);
+    const nhwc = tf.transpose(nchw, [0, 2, 3, 1]);
+    const ort = await import('onnxruntime-node');
+    const session = await ort.InferenceSession.create(RGB);
+    const { onnxClassifier } = await import('../../src/index.js');
+    const report = await evaluate(onnxClassifier(session, { layout: 'nchw' }), { inputs: nhwc, labels: Array.from(arrays.y!.data) }, { attack: square(), epsilons: [0.05, 0.2], seed: 0 });
+    expect(result.cleanAccuracy).toBe(report.cleanAccuracy);
+    expect(result.attacks[0]!.robustAccuracy).toEqual(report.robustAccuracy);
+    tf.dispose([nchw, nhwc]);
+    await session.release();
+  });
+});
+
+function hasNumpy(): boolean {
+  try {
+    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
