@@ -7,6 +7,7 @@
  * (`--ci`, `CI=true`), new curves locally, everything with `-u`.
  */
 import { RobustestError, show } from '../src/errors.js';
+import { certificationCurve, isCertificationReport } from '../src/certify/report.js';
 import { compareCurves, curveOf, round3, type CurvePoint, type StoredCurve } from '../src/report/curve.js';
 import { isUnreadable, readSnapshot, SNAPSHOT_SCHEMA, storedCurveProblem, updateSnapshot, type SnapshotRead } from '../src/report/snapshot-file.js';
 import { checkOptionsObject, requireReport } from './arguments.js';
@@ -27,7 +28,8 @@ const UPDATE_HINT = 'To store the received curve, run the tests with -u (Jest: -
 const REPAIR_HINT = 'Running the tests with -u (Jest: --updateSnapshot, Vitest: --update) rewrites it from the curves the tests measure.';
 
 export async function toMatchRobustnessSnapshot(this: MatcherContext, received: unknown, options?: unknown): Promise<MatcherResult> {
-  const report = requireReport(received, `${NAME}({ tolerance })`);
+  // A CertificationReport is stored as its certified-accuracy curve.
+  const report = requireReport(isCertificationReport(received) ? { ...received, ...certificationCurve(received), samples: [], seed: 0 } : received, `${NAME}({ tolerance })`);
   const o = checkOptionsObject(options, ['tolerance'], `${NAME}({ tolerance })`);
   const tolerance = o.tolerance === undefined ? 0 : o.tolerance;
   if (typeof tolerance !== 'number' || !(tolerance >= 0 && tolerance <= 1)) {

@@ -37,3 +37,42 @@ export function isCertificationReport(value: unknown): value is CertificationRep
   const r = value as CertificationReport;
   return typeof value === 'object' && value !== null && Array.isArray(r.certifiedAccuracy) && Array.isArray(r.epsilons) && Array.isArray(r.samples) && typeof r.method === 'string';
 }
+
+const round3 = (v: number): number => (Number.isFinite(v) ? Math.round(v * 1000) / 1000 : v);
+
+/**
+ * A certification as a robustness curve (certified accuracy in place of robust accuracy), the
+ * form robustness snapshots store and compare: a lower bound that regresses is a regression.
+ */
+export function certificationCurve(report: CertificationReport): {
+  model: string;
+  attacks: string[];
+  norm: CertifyNorm;
+  count: number;
+  cleanAccuracy: number;
+  epsilons: number[];
+  robustAccuracy: number[];
+} {
+  return {
+    model: 'certified model',
+    attacks: [`certificate (${report.method})`],
+    norm: report.norm,
+    count: report.count,
+    cleanAccuracy: round3(report.cleanAccuracy),
+    epsilons: [...report.epsilons],
+    robustAccuracy: report.certifiedAccuracy.map(round3),
+  };
+}
+
+/** The report without time and backend, margins rounded to 3 decimals: what a snapshot shows. */
+export function stableCertification(report: CertificationReport): Record<string, unknown> {
+  return {
+    epsilons: report.epsilons.map(round3),
+    norm: report.norm,
+    method: report.method,
+    count: report.count,
+    cleanAccuracy: round3(report.cleanAccuracy),
+    certifiedAccuracy: report.certifiedAccuracy.map(round3),
+    samples: report.samples.map((s) => ({ index: s.index, label: s.label, prediction: s.prediction, margins: s.margins.map(round3), certified: [...s.certified], certifiedBy: [...s.certifiedBy] })),
+  };
+}

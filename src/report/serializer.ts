@@ -5,6 +5,7 @@
  */
 import type { RobustnessReport, SampleOutcome } from '../evaluate.js';
 import { round3 } from './curve.js';
+import { isCertificationReport, stableCertification, type CertificationReport } from '../certify/report.js';
 
 // pretty-format's config and refs are passed through untouched; `any` lets Jest's and Vitest's types both fit.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -56,9 +57,10 @@ export function stableReport(report: RobustnessReport): Record<string, unknown> 
 
 export const robustnessSerializer = {
   test(value: unknown): boolean {
-    return isRobustnessReport(value);
+    return isRobustnessReport(value) || isCertificationReport(value);
   },
-  serialize(value: RobustnessReport, config: Passed, indentation: string, depth: number, refs: Passed, printer: Printer): string {
+  serialize(value: RobustnessReport | CertificationReport, config: Passed, indentation: string, depth: number, refs: Passed, printer: Printer): string {
+    if (isCertificationReport(value)) return `CertificationReport ${printer(stableCertification(value), config, indentation, depth, refs)}`;
     return `RobustnessReport ${printer(stableReport(value), config, indentation, depth, refs)}`;
   },
 };
