@@ -231,8 +231,8 @@ class FabSearch {
         x1[k] = x;
       }
       // With ε, a sample broken within it is done: only the verdict at ε is asked for.
-      const settled = new Set(this.unsettled());
-      const keep = rows.flatMap((i, k) => (settled.has(i) ? [k] : []));
+      const open = new Set(this.unsettled());
+      const keep = rows.flatMap((i, k) => (open.has(i) ? [k] : []));
       if (keep.length < rows.length) {
         rows = keep.map((k) => rows[k]!);
         x1 = keep.map((k) => x1[k]!);

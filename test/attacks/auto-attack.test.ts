@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { apgd, autoAttack, evaluate, fab, RobustestError, square, type Attack, type AutoAttackRun } from '../../src/index.js';
 import { trainMnistMlp, type MnistFixture } from './mnist-fixture.js';
+import { linearFixture } from './helpers.js';
 
 let mnist: MnistFixture;
 const EPSILON = 0.08;
@@ -83,4 +84,19 @@ test('options are checked where the attack is written', () => {
   expect(() => autoAttack({ attacks: ['square'] })).toThrow(/custom/);
   expect(autoAttack().describe()).toBe('AutoAttack (L∞, standard: APGD-CE, APGD-T, FAB-T, SQUARE)');
   expect(autoAttack({ norm: 'l2', version: 'plus' }).describe()).toContain('APGD-CE, APGD-DLR, FAB, SQUARE, APGD-T, FAB-T');
+});
+
+test("'plus' runs its six members in the reference's order, and breaks what 'standard' breaks on a linear model", async () => {
+  const f = linearFixture(23, 10, 16, 30);
+  const on = { inputs: f.inputs, labels: f.labels };
+  const before = tf.memory().numTensors;
+  const plus = (await autoAttack({ version: 'plus', steps: 10, queries: 100 }).run(f.model.fn, on, { epsilon: 0.02, seed: 1 })) as AutoAttackRun;
+  const standard = (await autoAttack({ steps: 10, queries: 100 }).run(f.model.fn, on, { epsilon: 0.02, seed: 1 })) as AutoAttackRun;
+  tf.dispose([plus.adversarials, standard.adversarials]);
+  expect(tf.memory().numTensors).toBe(before);
+  expect(plus.members.map((m) => m.member)).toEqual(['apgd-ce', 'apgd-dlr', 'fab', 'square', 'apgd-t', 'fab-t']);
+  expect(plus.members[0]!.attack).toContain('5 restarts');
+  // On a linear model APGD-CE already finds the nearest boundary, so the versions agree.
+  expect(plus.success).toEqual(standard.success);
+  expect(plus.success.some(Boolean) && !plus.success.every(Boolean)).toBe(true);
 });
