@@ -45,9 +45,10 @@ registerMatchers(vitest.expect, robustestMatchers, {
 export * from './index.js';
 
 declare global {
-  // Vitest's Assertion<T> extends jest.Matchers<void, T> (as Jest's global expect does), so this one
-  // augmentation types the matchers without touching Vitest's own `Matchers`, whose type
-  // parameters differ between majors (Vitest 4: Matchers<T>; Vitest 5: Matchers<R, T>).
+  // Vitest 3 and 4's Assertion<T> extends jest.Matchers<void, T> (as Jest's global expect does), so
+  // this augmentation types the matchers without touching Vitest's own `Matchers`, whose type
+  // parameters differ between majors (Vitest 4: Matchers<T>; Vitest 5: Matchers<R, T>). Vitest 5
+  // no longer goes through jest.Matchers: types/vitest5.d.ts (robustest/vitest5) augments its own.
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace jest {
     // eslint-disable-next-line @typescript-eslint/no-empty-object-type
