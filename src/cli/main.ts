@@ -42,7 +42,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       .argument('<model>', 'a tfjs model.json (layers or graph) or an .onnx file')
       .requiredOption('--data <path>', "'mnist', a folder with one sub-folder of images per class, a .npz, or a .npy with --labels")
       .option('--labels <path>', 'labels .npy for a .npy inputs file')
-      .option('--eps <list>', 'budgets, comma-separated; fractions allowed (8/255)', parseEpsilons)
+      .option('--eps <list>', 'budgets, comma-separated; fractions allowed (default: 8/255 for linf, 0.5 for l2, 1 for l1 and l0)', parseEpsilons)
       .addOption(new Option('--norm <norm>', 'perturbation norm').choices(['linf', 'l2', 'l1', 'l0']).default('linf'))
       .option('--n <count>', 'attack the first n inputs', parseCount, 100)
       .option('--seed <seed>', 'seed of every random choice', parseSeed, 0)
@@ -67,7 +67,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         {
           ...shared(model, o, argv),
           attacks: o.attacks as string,
-          epsilons: (o.eps as number[] | undefined) ?? [norm === 'linf' ? 8 / 255 : norm === 'l2' ? 0.5 : 1],
+          epsilons: (o.eps as number[] | undefined) ?? [defaultEpsilon(norm)],
           norm,
         },
         progress,
@@ -88,7 +88,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       const norm = o.norm as Norm;
       const progress = o.progress === false ? silent : makeProgress({ live: io.live, write: (line) => io.err(`${line}\n`) });
       const outcome = await runCertify(
-        { ...shared(model, o, argv), attack: o.attack as string, method: o.method as never, epsilons: (o.eps as number[] | undefined) ?? [norm === 'linf' ? 8 / 255 : 0.5], norm },
+        { ...shared(model, o, argv), attack: o.attack as string, method: o.method as never, epsilons: (o.eps as number[] | undefined) ?? [defaultEpsilon(norm)], norm },
         progress,
       );
       io.out(`\n${outcome.table}\n`);
@@ -115,6 +115,11 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
 }
 
 const silent = { start() {}, update() {}, stop() {} };
+
+/** RobustBench's budgets for images in [0, 1]. */
+function defaultEpsilon(norm: Norm): number {
+  return norm === 'linf' ? 8 / 255 : norm === 'l2' ? 0.5 : 1;
+}
 
 function shared(model: string, o: Record<string, unknown>, argv: readonly string[]) {
   return {
