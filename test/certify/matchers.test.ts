@@ -59,6 +59,9 @@ describe('certificate matchers', () => {
     expect(text).toMatch(/falsified by PGD|not falsified either \(unknown\)/);
     expect(text).toMatch(/between \d\.\d{3} \(certified\) and \d\.\d{3} \(not falsified by PGD/);
     expect(passingNot.message()).toContain('Expected certified accuracy: < 1');
+    // The reporter table reads this record.
+    expect(failing.meta?.robustest?.record).toMatchObject({ matcher: 'toBeCertifiedRobust', epsilon: 0.05, measure: 'certified', passed: false });
+    expect(passingNot.meta?.robustest?.record.passed).toBe(true);
   });
 
   it('toHaveCertifiedRadius certifies a smoothed linear classifier and lists what falls short', async () => {
