@@ -120,7 +120,7 @@ async function runEnsemble(model: Classifier | ModelLike, samples: Samples, runO
     const clf = classifier(model);
     requireGradients(clf, 'AutoAttack');
     const { seed, batchSize } = checkRunOptions(runOptions, where);
-    const epsilon = checkEpsilon(runOptions.epsilon, where);
+    const epsilon = checkEpsilon(runOptions.epsilon, where, clf.bounds, plan.budget.norm);
     const { inputs, labels, count } = await prepareSamples(clf, samples);
     const ids = runOptions.sampleIds ?? [...Array(count).keys()];
     const size = inputs.size / count;
@@ -167,6 +167,7 @@ async function runEnsemble(model: Classifier | ModelLike, samples: Samples, runO
           seed,
           ...(batchSize === undefined ? {} : { batchSize }),
           sampleIds: robust.map((i) => ids[i]!),
+          ...(runOptions.signal ? { signal: runOptions.signal } : {}),
         });
         const found = (await run.adversarials.data()) as Float32Array;
         tf.dispose([run.adversarials, subset]);
@@ -187,5 +188,5 @@ async function runEnsemble(model: Classifier | ModelLike, samples: Samples, runO
     }
     const adversarials = scope.keep(tf.tensor(data, inputs.shape));
     return { success, distances, adversarials, adversarialClasses, adversarialConfidences, targets: null, gradientEvaluations, queries, reliability, members };
-  });
+  }, runOptions.signal);
 }
