@@ -72,7 +72,8 @@ async function expectImagesDecoded(page: Page, selector: string, atLeast: number
   expect(await images.count()).toBeGreaterThanOrEqual(atLeast);
   const sizes = await images.evaluateAll((list) =>
     Promise.all(
-      (list as HTMLImageElement[]).map(async (img) => {
+      // Runs in the page; the project's types have no DOM library, so the image is typed by hand.
+      (list as unknown as { decode(): Promise<void>; naturalWidth: number; naturalHeight: number; getBoundingClientRect(): { width: number } }[]).map(async (img) => {
         await img.decode();
         return [img.naturalWidth, img.naturalHeight, img.getBoundingClientRect().width];
       }),
