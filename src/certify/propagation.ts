@@ -121,13 +121,21 @@ export class BoundPropagation {
       checkpoint?.();
       const source = node.inputs[0]!;
       // As auto_LiRPA's sparse intermediate bounds: a relu input that IBP already shows on one
-      // side of 0 keeps its IBP bounds; linear bounds are computed for the others only.
-      const sparse = node.op.elementwise && node.op.piecewiseLinear === true;
+      // side of 0 keeps its IBP bounds; linear bounds are computed for the others only. Not when
+      // the relu's output bounds feed another relaxation (a max pool): there every bound counts.
+      const sparse = node.op.elementwise && node.op.piecewiseLinear === true && !this.feedsRelaxation(node.output);
       if (sparse) intervals ??= this.interval(r);
       slots[source] ??= this.boundSlot(source, r, state, sparse ? intervals![source] : undefined);
       relaxations[i] = node.op.relax(slots[source]!);
     });
     return state;
+  }
+
+  /** Whether a nonlinear node reads this slot, directly or through reshapes. */
+  private feedsRelaxation(slot: number): boolean {
+    return this.graph.nodes.some(
+      (n) => n.inputs.includes(slot) && (!n.op.affine || ((n.op.kind === 'Flatten' || n.op.kind === 'Reshape') && this.feedsRelaxation(n.output))),
+    );
   }
 
   private boundSlot(slot: number, r: Region, state: LinearBounds, reference?: Interval): Interval {
