@@ -8,6 +8,7 @@ import { toBeRobust, toHaveRobustAccuracy } from './report-matchers.js';
 import { toMatchRobustnessSnapshot } from './snapshot.js';
 import { toBeInvariantUnder, toBeRobustUnder } from './property.js';
 import { toBeCertifiedRobust, toHaveCertifiedRadius } from './certify.js';
+import { toDetect } from './detect.js';
 import type { Matcher } from './register.js';
 
 /** Every matcher the entry points register; one line per matcher. */
@@ -20,15 +21,16 @@ export const robustestMatchers: Record<string, Matcher> = {
   toBeInvariantUnder: toBeInvariantUnder as Matcher,
   toBeCertifiedRobust: toBeCertifiedRobust as Matcher,
   toHaveCertifiedRadius: toHaveCertifiedRadius as Matcher,
+  toDetect: toDetect as Matcher,
 };
 
-export { toBeRobustAgainst, toHaveRobustAccuracy, toBeRobust, toMatchRobustnessSnapshot, toBeRobustUnder, toBeInvariantUnder, toBeCertifiedRobust, toHaveCertifiedRadius };
+export { toBeRobustAgainst, toHaveRobustAccuracy, toBeRobust, toMatchRobustnessSnapshot, toBeRobustUnder, toBeInvariantUnder, toBeCertifiedRobust, toHaveCertifiedRadius, toDetect };
 export { configureRobustest, resetRobustest, robustestDefaults } from './config.js';
 export type { RobustestDefaults } from './config.js';
 export { registerMatchers, failOnUnawaited } from './register.js';
 export type { Integration, Matcher } from './register.js';
 export type { MatcherContext, MatcherResult, MatcherUtils } from './context.js';
-export type { RobustestMatchers, RobustAgainstOptions, RobustAccuracyOptions, RobustOptions, RobustnessSnapshotOptions, CertifiedRobustOptions, CertifiedRadiusOptions } from './types.js';
+export type { RobustestMatchers, RobustAgainstOptions, RobustAccuracyOptions, RobustOptions, RobustnessSnapshotOptions, CertifiedRobustOptions, CertifiedRadiusOptions, DetectOptions } from './types.js';
 export { robustnessSerializer, stableReport, isRobustnessReport } from '../src/report/serializer.js';
 export { formatRobustnessTable } from '../src/report/table.js';
 export type { AssertionRecord } from '../src/report/table.js';

@@ -65,6 +65,17 @@ export interface CertifiedRadiusOptions {
   seed?: number;
 }
 
+export interface DetectOptions {
+  /** The samples to attack: { inputs, labels }. */
+  on: Samples;
+  /** Smallest detection rate that passes, in [0, 1]. Default 1 (or configureRobustest's atLeast). */
+  atLeast?: number;
+  /** Also attack classifier and detector together, and judge on that. Default true. */
+  adaptive?: boolean;
+  /** Seed of both attacks. Default 0 (or configureRobustest's). */
+  seed?: number;
+}
+
 // `T` (the received type) is unused, and named so that it lines up with the frameworks' own.
 // eslint-disable-next-line @typescript-eslint/no-unused-vars
 export interface RobustestMatchers<R = void, T = unknown> {
@@ -86,4 +97,6 @@ export interface RobustestMatchers<R = void, T = unknown> {
   toBeCertifiedRobust(epsilon: number, options: CertifiedRobustOptions): Promise<void>;
   /** On smoothed(model, { sigma }): at least `atLeast` of the samples are right with a certified L2 radius ≥ r. Async: await it. */
   toHaveCertifiedRadius(radius: number, options: CertifiedRadiusOptions): Promise<void>;
+  /** On a detector (featureSqueezing): at least `atLeast` of the successful adversarials are flagged. Async: await it. */
+  toDetect(attack: Attack, epsilon: number, options: DetectOptions): Promise<void>;
 }

@@ -13,7 +13,8 @@ import { RobustestError } from '../errors.js';
 import { dispose } from '../engine/hygiene.js';
 import { Rng } from '../engine/random.js';
 import { classifier, type Classifier, type ModelLike } from '../model/classifier.js';
-import { prepareSamples, type Samples } from '../samples.js';
+import type { Samples } from '../samples.js';
+import { ownedSamples } from './owned-samples.js';
 import { pgd } from '../attacks/registry.js';
 import { NORM_SYMBOL } from '../norms.js';
 import { resolveTrainingOptions, type AdversarialTrainingOptions, type ResolvedTrainingOptions } from './training/options.js';
@@ -122,9 +123,9 @@ export async function adversarialTraining(model: ModelLike, data: Samples, optio
   let optimizer: { optimizer: tf.Optimizer; owned: boolean } | undefined;
   let progress: ReturnType<typeof progressBar> | undefined;
   try {
-    const train = await prepareSamples(clf, data, `${WHERE}() data`);
+    const train = await ownedSamples(clf, data, `${WHERE}() data`);
     owned.push(train.inputs);
-    const validation = o.validationData ? await prepareSamples(clf, o.validationData, `${WHERE}() validationData`) : undefined;
+    const validation = o.validationData ? await ownedSamples(clf, o.validationData, `${WHERE}() validationData`) : undefined;
     if (validation) owned.push(validation.inputs);
     const numClasses = clf.numClasses ?? (await classCount(clf, train.inputs));
     const labels = tf.tensor1d(train.labels, 'int32');

@@ -14,3 +14,5 @@ export type { AdaptiveOptions, AdaptiveRun } from './squeezing/adaptive.js';
 
 /** The squeezers of Xu et al. 2018: `squeezers.bitDepth(1)`, `squeezers.median(2)`. */
 export const squeezers = Object.freeze({ bitDepth, median });
+export { measureDetection } from './squeezing/detection-report.js';
+export type { DetectionReport, DetectionRate, DetectionOptions } from './squeezing/detection-report.js';

@@ -85,12 +85,11 @@ async function look(detector: FeatureSqueezingDetector, x: tf.Tensor, labels: In
 async function attackBatch(detector: FeatureSqueezingDetector, x: tf.Tensor, labels: Int32Array, ids: number[], options: Required<Omit<AdaptiveOptions, 'batchSize'>>): Promise<{ kept: tf.Tensor; state: State }> {
   const clf = detector.classifier;
   const n = labels.length;
-  const classes = (await clf.logits(tf.slice(x, 0, 1)).then((z) => {
-    const c = z.shape[1];
-    z.dispose();
-    return c;
-  }));
-  const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat() as tf.Tensor2D;
+  const first = tf.slice(x, 0, 1);
+  const firstLogits = await clf.logits(first);
+  const classes = firstLogits.shape[1];
+  tf.dispose([first, firstLogits]);
+  const oneHot = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat() as tf.Tensor2D);
   const per = x.size / n;
   const noise = new Float32Array(x.size);
   ids.forEach((id, i) => new Rng(options.seed).split('adaptive').split(id).fillUniform(noise.subarray(i * per, (i + 1) * per), -options.epsilon, options.epsilon));

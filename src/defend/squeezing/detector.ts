@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError, show } from '../../errors.js';
 import { classifier, type Classifier, type ClassifierOptions, type ModelLike } from '../../model/classifier.js';
-import { prepareSamples, type NestedArray, type Samples } from '../../samples.js';
+import type { NestedArray, Samples } from '../../samples.js';
+import { ownedSamples } from '../owned-samples.js';
 import { checkKnownOptions, checkInteger, checkNumber } from '../../attacks/options.js';
 import { calibrate, type Calibration } from './calibration.js';
 import { squeezeScores } from './scores.js';
@@ -74,7 +75,7 @@ async function inputsOf(clf: Classifier, raw: unknown, where: string): Promise<t
   const inputs = samples ? samples.inputs : (raw as Samples['inputs']);
   const n = inputs instanceof tf.Tensor ? inputs.shape[0] : Array.isArray(inputs) ? inputs.length : 0;
   // Labels only matter for attacks; zeros pass the label checks of prepareSamples.
-  const prepared = await prepareSamples(clf, { inputs, labels: samples?.labels ?? new Array<number>(n).fill(0) }, where);
+  const prepared = await ownedSamples(clf, { inputs, labels: samples?.labels ?? new Array<number>(n).fill(0) }, where);
   return prepared.inputs;
 }
 
