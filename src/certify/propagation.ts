@@ -123,9 +123,12 @@ export class BoundPropagation {
       // As auto_LiRPA's sparse intermediate bounds: a relu input that IBP already shows on one
       // side of 0 keeps its IBP bounds; linear bounds are computed for the others only. Not when
       // the relu's output bounds feed another relaxation (a max pool): there every bound counts.
-      const sparse = node.op.elementwise && node.op.piecewiseLinear === true && !this.feedsRelaxation(node.output);
-      if (sparse) intervals ??= this.interval(r);
-      slots[source] ??= this.boundSlot(source, r, state, sparse ? intervals![source] : undefined);
+      const piecewise = node.op.elementwise && node.op.piecewiseLinear === true;
+      const sparse = piecewise && !this.feedsRelaxation(node.output);
+      // A plain relu input IBP shows ≤ 0 gives the output [0, 0] whatever its bounds: skipped always.
+      const inactiveOnly = piecewise && !sparse && node.op.kind === 'relu';
+      if (sparse || inactiveOnly) intervals ??= this.interval(r);
+      slots[source] ??= this.boundSlot(source, r, state, sparse || inactiveOnly ? intervals![source] : undefined, inactiveOnly);
       relaxations[i] = node.op.relax(slots[source]!);
     });
     return state;
@@ -138,7 +141,11 @@ export class BoundPropagation {
     );
   }
 
-  private boundSlot(slot: number, r: Region, state: LinearBounds, reference?: Interval): Interval {
+  /**
+   * Bounds of a slot. With `reference` (its IBP bounds), neurons IBP shows on one side of 0 keep
+   * them, or, with `inactiveOnly`, just those IBP shows ≤ 0.
+   */
+  private boundSlot(slot: number, r: Region, state: LinearBounds, reference?: Interval, inactiveOnly = false): Interval {
     const p = this.producer[slot]!;
     const node = this.graph.nodes[p]!;
     const passThrough = !node.op.affine ? node.op.elementwise : node.op.kind === 'Flatten' || node.op.kind === 'Reshape';
@@ -154,7 +161,7 @@ export class BoundPropagation {
     const upper = reference ? Float64Array.from(reference.upper) : new Float64Array(n);
     const c = new Float64Array(n);
     for (let j = 0; j < n; j++) {
-      if (reference && (reference.lower[j]! >= 0 || reference.upper[j]! <= 0)) continue;
+      if (reference && (reference.upper[j]! <= 0 || (!inactiveOnly && reference.lower[j]! >= 0))) continue;
       c[j] = 1;
       lower[j] = this.lowerBound(slot, c, r, state);
       c[j] = -1;

@@ -119,7 +119,7 @@ export function smoothed(model: Classifier | ModelLike, options: { sigma: number
         const alpha = checkAlpha(o.alpha ?? 0.001, 'predict()');
         const batchSize = positiveInteger(o.batchSize ?? 1000, 'batchSize', 'predict()');
         const rng = new Rng(o.seed ?? 0);
-        const x = await inputRows(base, inputs);
+        const x = await inputRows(inputs);
         return Promise.all(
           x.rows.map(async (row, i) => {
             const counts = await noisyCounts(base, row, x.shape, sigma, n, batchSize, rng.split(i).split('predict'));
@@ -160,7 +160,7 @@ export async function certifySmoothed(model: SmoothedClassifier, samples: Sample
   const base = model.base;
   return scoped(async ({ backend }) => {
     const prepared = await prepareSamples(base, samples);
-    const x = await inputRows(base, prepared.inputs);
+    const x = await inputRows(prepared.inputs);
     const rng = new Rng(seed);
     const total = prepared.count * (n0 + n);
     let done = 0;
@@ -197,11 +197,10 @@ export async function certifySmoothed(model: SmoothedClassifier, samples: Sample
   }, options.signal);
 }
 
-async function inputRows(base: Classifier, inputs: Samples['inputs'] | tf.Tensor): Promise<{ rows: Float32Array[]; shape: number[] }> {
+async function inputRows(inputs: Samples['inputs'] | tf.Tensor): Promise<{ rows: Float32Array[]; shape: number[] }> {
   let t: tf.Tensor;
   if (inputs instanceof tf.Tensor) t = inputs;
   else if (Array.isArray(inputs)) t = tf.tensor(inputs as number[][]);
-  else if (inputs instanceof Float32Array && base.inputShape) t = tf.tensor(inputs, [-1, ...base.inputShape]);
   else throw new RobustestError('INVALID_SHAPE', 'predict(): inputs must be a tensor or nested arrays, one row per input.', { expected: '[N, ...inputShape]', received: show(inputs) });
   const data = (await t.data()) as Float32Array;
   const count = t.shape[0]!;
