@@ -13,7 +13,7 @@ import { checkEpsilon, prepareSamples, type Samples } from './samples.js';
 import { argmaxRow } from './attacks/criteria.js';
 import { checkRunOptions } from './attacks/runner.js';
 import { checkKnownOptions } from './attacks/options.js';
-import { defaultBatchSize } from './engine/batches.js';
+import { batchSizeFor, logitsInBatches } from './engine/batches.js';
 import type { Attack } from './attacks/types.js';
 import { availableParallelism } from 'node:os';
 import { ShardPool } from './engine/shards/pool.js';
@@ -114,10 +114,9 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
       throw new RobustestError('INVALID_OPTION', 'evaluate(): atLeast is a robust accuracy.', { expected: 'a number in [0, 1]', received: show(options.atLeast) });
     }
     const { inputs, labels, count } = await prepareSamples(clf, samples);
-    const batchSize = requestedBatchSize ?? defaultBatchSize(inputs.size / count);
-    const logits = await clf.logits(inputs);
-    const z = logits.dataSync();
-    const classes = logits.shape[1];
+    // Samples per chunk; each attack sizes its own batches unless the user gave one.
+    const batchSize = requestedBatchSize ?? (await batchSizeFor(clf, inputs));
+    const { data: z, classes } = await logitsInBatches(clf, inputs, batchSize);
 
     const outcomes: SampleOutcome[] = Array.from({ length: count }, (_, i) => {
       const prediction = argmaxRow(z, i * classes, classes);
@@ -180,7 +179,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
 
     const runHere = async (attack: Attack, chunk: number[], epsilon: number | undefined): Promise<PlainRun> => {
       const subset = tf.gather(inputs, chunk);
-      const run = await attack.run(clf, { inputs: subset, labels: Int32Array.from(chunk, (i) => labels[i]!) }, { epsilon, seed, batchSize, sampleIds: chunk });
+      const run = await attack.run(clf, { inputs: subset, labels: Int32Array.from(chunk, (i) => labels[i]!) }, { epsilon, seed, batchSize: requestedBatchSize, sampleIds: chunk });
       const adversarials = (await run.adversarials.data()) as Float32Array;
       tf.dispose([run.adversarials, subset]);
       return { ...run, adversarials };
@@ -189,7 +188,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
       const subset = tf.gather(inputs, chunk);
       const data = (await subset.data()) as Float32Array;
       subset.dispose();
-      return shards.run({ recipe: attack.recipe!, inputs: data, shape: [chunk.length, ...inputs.shape.slice(1)], labels: Int32Array.from(chunk, (i) => labels[i]!), epsilon, seed, batchSize, sampleIds: chunk });
+      return shards.run({ recipe: attack.recipe!, inputs: data, shape: [chunk.length, ...inputs.shape.slice(1)], labels: Int32Array.from(chunk, (i) => labels[i]!), epsilon, seed, batchSize: requestedBatchSize, sampleIds: chunk });
     };
 
     /**

@@ -6,11 +6,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError, show, shapeString } from './errors.js';
 import type { Classifier } from './model/classifier.js';
+import { batchRanges, defaultBatchSize } from './engine/batches.js';
 
 export type NestedArray = number | NestedArray[];
 
 export interface Samples {
-  inputs: tf.Tensor | NestedArray[] | Float32Array;
+  /** A tensor [N, ...inputShape] or nested arrays of numbers (a flat typed array has no shape: wrap it in tf.tensor(data, shape)). */
+  inputs: tf.Tensor | NestedArray[];
   labels: tf.Tensor | ArrayLike<number>;
 }
 
@@ -50,7 +52,7 @@ function toInputTensor(raw: Samples['inputs'], where: string): tf.Tensor {
   }
   if (!Array.isArray(raw)) {
     throw new RobustestError('INVALID_SHAPE', `${where}.inputs must be a tensor or a nested array of numbers.`, {
-      expected: 'tf.Tensor or number[][] (one row per sample)',
+      expected: `tf.Tensor or number[][] (one row per sample)${ArrayBuffer.isView(raw) ? '; wrap a flat typed array with its shape: tf.tensor(data, [N, ...inputShape])' : ''}`,
       received: show(raw),
     });
   }
@@ -120,16 +122,26 @@ function checkShape(clf: Classifier, inputs: tf.Tensor, where: string): void {
 
 async function checkValues(clf: Classifier, inputs: tf.Tensor, where: string): Promise<void> {
   const [low, high] = clf.bounds;
-  const stats = tf.tidy(() => {
-    const flat = tf.reshape(inputs, [inputs.shape[0], -1]);
-    const finite = tf.logicalNot(tf.logicalOr(tf.isNaN(flat), tf.isInf(flat)));
-    const badFinite = tf.logicalNot(tf.all(finite, 1));
-    const clean = tf.where(finite, flat, tf.zerosLike(flat));
-    return tf.stack([tf.cast(badFinite, 'float32'), tf.min(clean, 1), tf.max(clean, 1)]);
-  });
-  const data = (await stats.array()) as number[][];
-  stats.dispose();
-  const [nonFinite, mins, maxs] = data as [number[], number[], number[]];
+  const count = inputs.shape[0]!;
+  const nonFinite: number[] = [];
+  const mins: number[] = [];
+  const maxs: number[] = [];
+  // Block by block, so that the temporaries stay small whatever the number of samples.
+  const block = defaultBatchSize(inputs.size / count);
+  for (const [start, end] of batchRanges(count, block)) {
+    const stats = tf.tidy(() => {
+      const flat = tf.reshape(tf.slice(inputs, start, end - start), [end - start, -1]);
+      const finite = tf.logicalNot(tf.logicalOr(tf.isNaN(flat), tf.isInf(flat)));
+      const badFinite = tf.logicalNot(tf.all(finite, 1));
+      const clean = tf.where(finite, flat, tf.zerosLike(flat));
+      return tf.stack([tf.cast(badFinite, 'float32'), tf.min(clean, 1), tf.max(clean, 1)]);
+    });
+    const [bad, lo, hi] = (await stats.array()) as number[][];
+    stats.dispose();
+    nonFinite.push(...bad!);
+    mins.push(...lo!);
+    maxs.push(...hi!);
+  }
   const badIndex = nonFinite.findIndex((v) => v > 0);
   if (badIndex >= 0) {
     const row = tf.tidy(() => tf.reshape(tf.slice(inputs, badIndex, 1), [-1]));
@@ -156,6 +168,12 @@ async function checkValues(clf: Classifier, inputs: tf.Tensor, where: string): P
 async function toLabels(raw: Samples['labels'], count: number, where: string): Promise<Int32Array> {
   let values: number[];
   if (raw instanceof tf.Tensor) {
+    if (raw.dtype === 'bool' || raw.dtype === 'string' || raw.dtype === 'complex64') {
+      throw new RobustestError('INVALID_LABELS', `${where}.labels must be integer class indices, one per sample.`, {
+        expected: 'an int32 (or integer-valued float32) tensor of class indices',
+        received: `a ${raw.dtype} tensor${raw.dtype === 'bool' ? ' (a mask? pass tf.cast(labels, "int32") only if true/false really are classes 1/0)' : ''}`,
+      });
+    }
     if (raw.rank !== 1) {
       throw new RobustestError('INVALID_LABELS', `${where}.labels must be integer class indices, one per sample.`, {
         expected: `shape [${count}]`,

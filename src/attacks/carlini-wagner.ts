@@ -113,6 +113,8 @@ export function carliniWagner(options: CarliniWagnerOptions = {}): Attack {
     describe: () =>
       `C&W (L2, ${o.binarySearchSteps} × ${o.steps} Adam steps, lr ${o.learningRate}${o.schedule === 'cosine' ? ' cosine' : ''}, κ ${o.confidence}` +
       `${pairwise ? `, ${o.candidates} candidate classes` : ''}${target !== undefined ? `, targeted: ${show(target)}` : ''})`,
+    // Pairwise searches run one row per candidate class (at most RANKED_CLASSES of them ranked).
+    rowsPerSample: () => (pairwise ? Math.max(RANKED_CLASSES, o.candidates) : 1),
     perturb: (ctx) => attack(ctx, o),
   });
 }

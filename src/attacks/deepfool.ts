@@ -50,6 +50,8 @@ export function deepfool(options: DeepFoolOptions = {}): Attack {
     requiresGradients: true,
     options: { norm, steps, overshoot, candidates, refinementSteps, criterion },
     describe: () => `DeepFool (${NORM_SYMBOL[norm]}, ≤ ${steps} steps, overshoot ${overshoot}, ${candidates} candidate classes)`,
+    // One row per other candidate class, all linearised at once.
+    rowsPerSample: () => candidates - 1,
     async perturb(ctx) {
       const found = await linearise(ctx, { norm, steps, overshoot, candidates });
       if (refinementSteps === 0) return found.tensor;

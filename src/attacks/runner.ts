@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError, show } from '../errors.js';
 import { scoped, throwIfAborted } from '../engine/hygiene.js';
 import { checkKnownOptions } from './options.js';
-import { batchRanges, defaultBatchSize } from '../engine/batches.js';
+import { batchSizeFor, inBatches, logitsInBatches } from '../engine/batches.js';
 import { DEFAULT_SEED, Rng } from '../engine/random.js';
 import { classifier, type Classifier, type ModelLike } from '../model/classifier.js';
 import { checkEpsilon, prepareSamples, type Samples } from '../samples.js';
@@ -55,6 +55,8 @@ export interface AttackDefinition<O extends object> {
   requiresGradients: boolean;
   options: O & { target?: TargetSpec; criterion?: CriterionSpec };
   describe(options: O): string;
+  /** Model rows the attack runs per sample at once (several for attacks that linearise towards several classes); sizes the default batch. */
+  rowsPerSample?(options: O): number;
   /** Whether the run reports per-sample attack parameters (ctx.recordParameters) as run.parameters. */
   reportsParameters?: boolean;
   /** Proposes adversarial candidates for ctx.x (same shape). May return x where it fails. */
@@ -115,13 +117,13 @@ async function runAttack<O extends object>(
     if (runOptions.epsilon !== undefined || def.kind === 'fixed-epsilon') epsilon = checkEpsilon(runOptions.epsilon, where, clf.bounds, def.norm);
     const prepared = await prepareSamples(clf, samples);
     const { inputs, labels, count } = prepared;
-    const batchSize = requestedBatchSize ?? defaultBatchSize(inputs.size / count);
+    const batchSize = requestedBatchSize ?? (await batchSizeFor(clf, inputs, def.rowsPerSample?.(options) ?? 1));
     const numClasses = clf.numClasses!;
     const criterion = resolveCriterion(options.criterion, options.target, numClasses);
     const root = new Rng(seed).split(def.name);
 
-    const cleanLogits = await clf.logits(inputs);
-    const cleanData = cleanLogits.dataSync();
+    const { data: cleanData } = await logitsInBatches(clf, inputs, batchSize);
+    const cleanLogits = tf.tensor2d(cleanData, [count, numClasses]);
     const targets = criterion.kind === 'targeted' ? resolveTargets(options.target!, labels, cleanData as Float32Array, numClasses, root.split('targets'), runOptions.sampleIds) : null;
     const cleanAdversarial = adversarialMask(cleanLogits, criterion, labels, targets);
     const cleanProbs = tf.softmax(cleanLogits).dataSync();
@@ -138,8 +140,9 @@ async function runAttack<O extends object>(
 
     // Samples already adversarial under the criterion are done at distance 0.
     const todo = [...Array(count).keys()].filter((i) => !cleanAdversarial[i]);
-    for (const [start, end] of batchRanges(todo.length, batchSize)) {
-      const globalIndex = todo.slice(start, end);
+    // Each batch is a call of its own, so whatever an attempt makes is freed with it (a batch
+    // that ran out of memory is retried in halves); only the adversarial rows are kept.
+    await inBatches(todo, batchSize, (globalIndex) => scoped(async (batch) => {
       const x = tf.gather(inputs, globalIndex);
       const batchLabels = Int32Array.from(globalIndex, (i) => labels[i]!);
       const batchTargets = targets ? Int32Array.from(globalIndex, (i) => targets[i]!) : null;
@@ -196,11 +199,12 @@ async function runAttack<O extends object>(
         distances[i] = verdict.distance[k]!;
         adversarialClasses[i] = verdict.predicted[k]!;
         adversarialConfidences[i] = verdict.confidence[k]!;
-        outputRows[i] = tf.slice(candidate, k, 1);
+        outputRows[i] = batch.keep(tf.slice(candidate, k, 1));
         parameters[i] = proposed.get(k) ?? null;
       });
       tf.dispose([candidate, x]);
-    }
+      return [];
+    }));
     for (let i = 0; i < count; i++) rows.push(outputRows[i] ?? tf.slice(inputs, i, 1));
     const adversarials = scope.keep(tf.reshape(tf.concat(rows, 0), inputs.shape));
     return {

@@ -44,6 +44,7 @@ function hookEngine(): void {
   const dispose = engine.disposeTensor;
   engine.trackTensor = function (tensor, backend) {
     track.call(this, tensor, backend);
+    if (watch) watch.peak = Math.max(watch.peak, (this as unknown as { state: { numBytes: number } }).state.numBytes);
     const call = calls.getStore();
     // Variables belong to models and optimizers, which outlive any call.
     if (call && !(tensor instanceof tf.Variable)) {
@@ -55,6 +56,21 @@ function hookEngine(): void {
     ownerOf.get(tensor)?.owned.delete(tensor);
     dispose.call(this, tensor);
   };
+}
+
+let watch: { peak: number } | null = null;
+
+/** Peak growth of tfjs memory, in bytes, while the synchronous `body` runs. */
+export function peakBytesOf(body: () => void): number {
+  hookEngine();
+  const before = tf.memory().numBytes;
+  watch = { peak: before };
+  try {
+    body();
+    return watch.peak - before;
+  } finally {
+    watch = null;
+  }
 }
 
 export async function scoped<T>(body: (scope: Scope) => Promise<T>, signal?: AbortSignal): Promise<T> {

@@ -10,6 +10,8 @@ import type { GradientResult, LossFn, Network } from '../engine/gradient/types.j
 import { compileLayersNetwork } from '../engine/gradient/layers.js';
 import { checkScoreLayout, checkScores, looksLikeProbabilities, notProbabilities } from './outputs.js';
 import { modelFailure } from './failure.js';
+import { peakBytesOf } from '../engine/hygiene.js';
+import { discardFailedTape } from '../engine/gradient/tape.js';
 
 export type OutputKind = 'logits' | 'probabilities' | 'auto';
 export type Bounds = readonly [number, number];
@@ -44,6 +46,11 @@ export interface Classifier {
   valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult>;
   /** How gradients are computed, for reports. */
   readonly gradientPath: string;
+  /**
+   * Peak bytes of tfjs tensors one input gradient on `x` allocates (every activation and its
+   * gradient); sizes default batches. Absent where the model runs outside tfjs.
+   */
+  activationBytes?(x: tf.Tensor): Promise<number>;
   /** The model as data another thread can load, when it can be serialised (LayersModels). */
   transferable?(): Promise<TransferableModel | null>;
 }
@@ -272,6 +279,23 @@ class TfjsClassifier implements Classifier {
         throw error;
       }
       return result;
+    });
+  }
+
+  async activationBytes(x: tf.Tensor): Promise<number> {
+    await ensureBackend();
+    return this.guard(x, () => {
+      this.checkOutputs(x);
+      try {
+        return peakBytesOf(() => {
+          const r = this.net().valueAndGradient(x, (z) => tf.sum(z, 1) as tf.Tensor1D);
+          tf.dispose([r.logits, r.loss, r.gradient]);
+        });
+      } catch {
+        // A model tf.grad cannot differentiate still has a forward pass to size query batches by.
+        discardFailedTape();
+        return peakBytesOf(() => this.net().forward(x).dispose());
+      }
     });
   }
 

@@ -15,7 +15,7 @@ export interface ShardTask {
   labels: Int32Array;
   epsilon: number | undefined;
   seed: number;
-  batchSize: number;
+  batchSize: number | undefined;
   sampleIds: number[];
 }
 
