@@ -53,7 +53,7 @@ export async function toBeRobustAgainst(this: MatcherContext, received: unknown,
       counterexampleLines(broken, defaults.counterexamples, report.norm),
       stoppedEarlyLine(report),
       reliabilityLines(report.reliability),
-      singleAttackNote(args.attack, robustAccuracy),
+      pass ? singleAttackNote(args.attack, robustAccuracy) : null,
       replayLine(seed, report.backend, replay),
       pictureLine(drawn),
     );
