@@ -121,7 +121,7 @@ export async function fuzz(model: ModelInput, perturbation: fc.Arbitrary<Perturb
     const property = fc.asyncProperty(arbitrary, async (value) => {
       try {
         if (!isPerturbation(value)) throw notAPerturbation(value, where);
-        return (await flipsUnder(subject, value, o.batchSize, counter)).length === 0;
+        return (await flipsUnder(subject, value, subject.batchSize, counter)).length === 0;
       } catch (error) {
         raised ??= error;
         throw error;
@@ -137,7 +137,7 @@ export async function fuzz(model: ModelInput, perturbation: fc.Arbitrary<Perturb
       values = fc.sample(arbitrary, { ...PINNED, seed: o.seed, numRuns: o.numRuns });
       const bad = values.find((v) => !isPerturbation(v));
       if (bad !== undefined) throw notAPerturbation(bad, where);
-      await sweep(subject, values as Perturbation[], o.batchSize, counter, (run, flips) => {
+      await sweep(subject, values as Perturbation[], subject.batchSize, counter, (run, flips) => {
         runs = run + 1;
         for (const k of flips) flippedAnywhere[k] = 1;
         if (flips.length > 0 && (firstFailure < 0 || run < firstFailure)) firstFailure = run;
@@ -163,7 +163,7 @@ export async function fuzz(model: ModelInput, perturbation: fc.Arbitrary<Perturb
     let counterexample: Counterexample | null = null;
     if (failing) {
       const { value, path } = failing;
-      const under = await classifyUnder(subject, value, o.batchSize, counter);
+      const under = await classifyUnder(subject, value, subject.batchSize, counter);
       const flips = flippedPositions(subject, under);
       if (o.path !== null) for (const k of flips) flippedAnywhere[k] = 1;
       if (flips.length > 0) {

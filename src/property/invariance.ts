@@ -49,7 +49,7 @@ export async function checkInvariance(model: ModelInput, transform: Perturbation
     const o = checkInvarianceOptions(options, where);
     const counter: CallCounter = { calls: 0, rows: 0 };
     const subject = await prepareSubject(clf, o.on, o.batchSize, counter, where);
-    const under = await classifyUnder(subject, transform, o.batchSize, counter);
+    const under = await classifyUnder(subject, transform, subject.batchSize, counter);
     const changes = await describeChanges(subject, transform, under, flippedPositions(subject, under));
     const m = subject.checked.length;
     const invariantInputs = m - changes.length;

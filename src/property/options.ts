@@ -1,7 +1,6 @@
 /** Checks the options of fuzz() and checkInvariance(): every mistake is named, none ignored. */
 import type * as tf from '@tensorflow/tfjs-core';
 import { RobustestError, show } from '../errors.js';
-import { DEFAULT_BATCH_SIZE } from '../engine/batches.js';
 import { DEFAULT_SEED } from '../engine/random.js';
 import type { NestedArray, Samples } from '../samples.js';
 import type { Classifier, ModelLike } from '../model/classifier.js';
@@ -23,7 +22,7 @@ export interface FuzzOptions {
   path?: string;
   /** Fraction of checked inputs that must keep their class under every perturbation. Default 1. */
   atLeast?: number;
-  /** Rows per model call. Default 256. */
+  /** Rows per model call. Default: up to 256, fewer where the model's activations need it. */
   batchSize?: number;
   /** Cancels the run: it rejects with a RobustestError of code 'ABORTED' and frees what it made. */
   signal?: AbortSignal;
@@ -46,14 +45,16 @@ export interface ResolvedFuzzOptions {
   seed: number;
   path: string | null;
   atLeast: number;
-  batchSize: number;
+  /** Undefined: sized from the model's memory once the inputs are known. */
+  batchSize: number | undefined;
   signal: AbortSignal | undefined;
 }
 
 export interface ResolvedInvarianceOptions {
   on: FuzzInputs;
   atLeast: number;
-  batchSize: number;
+  /** Undefined: sized from the model's memory once the inputs are known. */
+  batchSize: number | undefined;
   signal: AbortSignal | undefined;
 }
 
@@ -128,7 +129,7 @@ export function checkFuzzOptions(options: unknown, where: string): ResolvedFuzzO
     seed,
     path,
     atLeast: fraction(o.atLeast, where),
-    batchSize: positiveInteger(o.batchSize, DEFAULT_BATCH_SIZE, 'batchSize', where),
+    batchSize: o.batchSize === undefined ? undefined : positiveInteger(o.batchSize, 1, 'batchSize', where),
     signal: abortSignal(o.signal, where),
   };
 }
@@ -138,7 +139,7 @@ export function checkInvarianceOptions(options: unknown, where: string): Resolve
   return {
     on: o.on as FuzzInputs,
     atLeast: fraction(o.atLeast, where),
-    batchSize: positiveInteger(o.batchSize, DEFAULT_BATCH_SIZE, 'batchSize', where),
+    batchSize: o.batchSize === undefined ? undefined : positiveInteger(o.batchSize, 1, 'batchSize', where),
     signal: abortSignal(o.signal, where),
   };
 }

@@ -5,6 +5,7 @@
  * prediction.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { batchSizeFor } from '../engine/batches.js';
 import { RobustestError } from '../errors.js';
 import type { Classifier } from '../model/classifier.js';
 import { prepareSamples, type Samples } from '../samples.js';
@@ -28,6 +29,8 @@ export interface Subject {
   x: tf.Tensor;
   /** Per checked input, the class it must keep. */
   reference: Int32Array;
+  /** Rows per model call: the user's, or one sized from the model's memory. */
+  batchSize: number;
 }
 
 function splitInputs(on: FuzzInputs): { samples: Samples; labelled: boolean } {
@@ -48,9 +51,10 @@ function placeholderLabels(inputs: unknown): number[] {
   return new Array<number>(count).fill(0);
 }
 
-export async function prepareSubject(clf: Classifier, on: FuzzInputs, batchSize: number, counter: CallCounter, where: string): Promise<Subject> {
+export async function prepareSubject(clf: Classifier, on: FuzzInputs, requestedBatchSize: number | undefined, counter: CallCounter, where: string): Promise<Subject> {
   const { samples, labelled } = splitInputs(on);
   const prepared = await prepareSamples(clf, samples, `${where}: on`);
+  const batchSize = requestedBatchSize ?? (await batchSizeFor(clf, prepared.inputs));
   const clean = await classify(clf, prepared.inputs, batchSize, counter);
   const labels = labelled ? prepared.labels : null;
   const checked: number[] = [];
@@ -74,5 +78,6 @@ export async function prepareSubject(clf: Classifier, on: FuzzInputs, batchSize:
     skipped,
     x,
     reference: Int32Array.from(checked, (i) => clean.classes[i]!),
+    batchSize,
   };
 }
