@@ -7,6 +7,7 @@
  *   npm run bench -- --skip baseline,autodiff      without the tf.grad comparisons
  *   npm run bench -- --skip auto-attack            without AutoAttack and salt-and-pepper vs their references
  *   npm run bench -- --skip certify                without the certificates vs auto_LiRPA (bench/certify.ts)
+ *   npm run bench -- --skip defend                 without adversarial training and detection (bench/defend.ts)
  *   npm run bench -- --full                        also what takes tens of minutes: on cpu the
  *                                                  plain CNN curve and C&W/DeepFool; everywhere
  *                                                  C&W re-run with tf.grad gradients
@@ -53,6 +54,15 @@ if (!skip.includes('certify')) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', certifyScript], { stdio: 'inherit', env: { ...process.env, BENCH_OPTIONS: JSON.stringify({ models }) } });
   if (result.status !== 0) {
     process.stdout.write(`certify: the bench process exited with ${result.status ?? result.signal}\n`);
+    failed = true;
+  }
+}
+// Defences: mlp vs mlp-at under AutoAttack, and feature squeezing with and without the adaptive attack.
+if (!skip.includes('defend')) {
+  const defendScript = fileURLToPath(new URL('./defend.ts', import.meta.url));
+  const result = spawnSync(process.execPath, ['--import', 'tsx', defendScript], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    process.stdout.write(`defend: the bench process exited with ${result.status ?? result.signal}\n`);
     failed = true;
   }
 }

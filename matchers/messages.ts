@@ -8,6 +8,8 @@ import type { RobustnessReport } from '../src/evaluate.js';
 import type { Counterexample } from '../src/report/counterexamples.js';
 import { formatEpsilon } from '../src/report/epsilon.js';
 import type { MatcherContext } from './context.js';
+import type { Attack } from '../src/attacks/types.js';
+import { fixPathLines } from '../src/defend/fix-path.js';
 
 export const fixed3 = (v: number): string => v.toFixed(3);
 const r3 = (v: number): number => Number(v.toFixed(3));
@@ -100,4 +102,9 @@ export function reportSummary(report: RobustnessReport, epsilon: number | undefi
 export function join(...blocks: (string | string[] | null | undefined | false)[]): string {
   const parts = blocks.filter((b): b is string | string[] => b !== null && b !== undefined && b !== false && (typeof b === 'string' ? b.length > 0 : b.length > 0));
   return parts.map((b) => (typeof b === 'string' ? b : b.join('\n'))).join('\n\n');
+}
+
+/** The closing block of a failed robustness verdict: the adversarialTraining call against this attack and ε. */
+export function fixPath(attack: Attack, epsilon: number | undefined, failedRobustness: boolean): string[] | null {
+  return failedRobustness ? fixPathLines(attack, epsilon) : null;
 }

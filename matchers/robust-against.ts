@@ -14,7 +14,7 @@ import { robustestDefaults } from './config.js';
 import { drawPicture, pictureLine, type DrawnPicture } from './counterexample-picture.js';
 import { hint, type MatcherContext, type MatcherResult } from './context.js';
 import { testFile, testName } from './location.js';
-import { counterexampleLines, expectedReceived, fixed3, join, replayLine, reportSummary, summaryRows } from './messages.js';
+import { counterexampleLines, expectedReceived, fixPath, fixed3, join, replayLine, reportSummary, summaryRows } from './messages.js';
 
 /** Robust accuracy is compared with this slack so that 9/10 passes `atLeast: 0.9`. */
 export const ACCURACY_SLACK = 1e-9;
@@ -56,6 +56,7 @@ export async function toBeRobustAgainst(this: MatcherContext, received: unknown,
       pass ? singleAttackNote(args.attack, robustAccuracy) : null,
       replayLine(seed, report.backend, replay),
       pictureLine(drawn),
+      fixPath(args.attack, args.epsilon, !pass),
     );
   return {
     pass,

@@ -100,7 +100,10 @@ describe('toBeRobustAgainst', () => {
 
       Seed 0 (backend wasm): replay it with { seed: 0 } in the options of toBeRobustAgainst (or configureRobustest({ seed: 0 })).
 
-      Picture: <pictures>/matchers.test.ts/toberobustagainst-the-failure-message-names-the-attack-eps-accuracies-counterexamples-seed-and-p--fgsm-0.1-1de62c64.png"
+      Picture: <pictures>/matchers.test.ts/toberobustagainst-the-failure-message-names-the-attack-eps-accuracies-counterexamples-seed-and-p--fgsm-0.1-1de62c64.png
+
+      Fix path: train against this attack (a tfjs LayersModel, in place), then rerun this test:
+        await adversarialTraining(model, trainingData, { method: 'pgd', attack: fgsm(), epsilon: 0.1 });"
     `);
   });
 

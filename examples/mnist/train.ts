@@ -407,7 +407,8 @@ function trainInChild(name: MnistModelName): Promise<MnistModelMetrics> {
 async function main(): Promise<void> {
   const child = process.argv[2] as MnistModelName | undefined;
   if ((child as string | undefined) === HARDENED) {
-    process.send?.(await trainHardened());
+    const metrics = await trainHardened();
+    process.send?.(metrics);
     return;
   }
   if (child !== undefined) {

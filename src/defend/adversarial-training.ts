@@ -25,6 +25,7 @@ import { permutation } from './training/permutation.js';
 import { progressBar } from './training/progress.js';
 import { validate } from './training/validation.js';
 import type { EpochRecord, TrainingHistory } from './training/history.js';
+import { ibpLoss } from './training/ibp.js';
 
 const WHERE = 'adversarialTraining';
 
@@ -61,7 +62,7 @@ function generatorName(o: ResolvedTrainingOptions): string {
     case 'fgsm-rs':
       return `FGSM with random start, one step of ${o.stepSize}ε`;
     case 'ibp':
-      return 'interval bound propagation';
+      return `interval bound propagation (Gowal et al.), κ ramped from 1 to ${o.kappa}`;
   }
 }
 
@@ -74,6 +75,7 @@ function trainStep(
   labels: tf.Tensor1D,
   numClasses: number,
   epsilon: number,
+  kappa: number,
   rng: Rng,
   adversarial: tf.Tensor | undefined,
 ): BatchResult {
@@ -88,6 +90,11 @@ function trainStep(
     let correctCount: tf.Scalar | undefined;
     const cost = optimizer.minimize(
       () => {
+        if (o.method === 'ibp') {
+          const ibp = ibpLoss(view, x, labels, oneHot, epsilon, kappa, o.bounds);
+          correctCount = tf.keep(ibp.certified);
+          return ibp.loss;
+        }
         const logP = view.logProbabilities(examples, true);
         correctCount = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logP, 1), labels), 'float32')) as tf.Scalar);
         if (o.method !== 'trades') return crossEntropy(logP, oneHot);
@@ -168,6 +175,7 @@ export async function adversarialTraining(model: ModelLike, data: Samples, optio
           setLearningRate(optimizer.optimizer, rate);
         }
         const batchRng = rng.split('batch').split(epoch).split(b);
+        const kappa = 1 - (1 - o.kappa) * (warmupBatches > 0 ? Math.min(1, (done + 1) / warmupBatches) : 1);
         const index = tf.tensor1d(rows, 'int32');
         const x = tf.gather(train.inputs, index);
         const y = tf.gather(labels, index) as tf.Tensor1D;
@@ -177,7 +185,7 @@ export async function adversarialTraining(model: ModelLike, data: Samples, optio
             const run = await o.attack.run(clf, { inputs: x, labels: Array.from(rows, (r) => train.labels[r]!) }, { epsilon, seed: batchRng.integerSeed() });
             adversarial = run.adversarials;
           }
-          const result = trainStep(o, view, optimizer.optimizer, x, y, numClasses, epsilon, batchRng, adversarial);
+          const result = trainStep(o, view, optimizer.optimizer, x, y, numClasses, epsilon, kappa, batchRng, adversarial);
           if (!Number.isFinite(result.loss)) {
             throw new RobustestError('MODEL_FAILED', `${WHERE}(): the training loss became ${result.loss} in epoch ${epoch + 1}, batch ${b + 1} (seed ${o.seed}).`, {
               expected: 'a finite loss; try a smaller learningRate or a warm-up (warmupEpochs)',

@@ -16,3 +16,4 @@ export type { AdaptiveOptions, AdaptiveRun } from './squeezing/adaptive.js';
 export const squeezers = Object.freeze({ bitDepth, median });
 export { measureDetection } from './squeezing/detection-report.js';
 export type { DetectionReport, DetectionRate, DetectionOptions } from './squeezing/detection-report.js';
+export { fixPathLines, attackCall } from './fix-path.js';

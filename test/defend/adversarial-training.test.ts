@@ -63,7 +63,7 @@ describe('adversarialTraining', () => {
     await ensureBackend();
   });
 
-  const methods: TrainingMethod[] = ['pgd', 'trades', 'fgsm-rs'];
+  const methods: TrainingMethod[] = ['pgd', 'trades', 'fgsm-rs', 'ibp'];
   for (const method of methods) {
     it(`${method}: training steps decrease the brute-force adversarial loss on held-out data`, async () => {
       const model = toyModel(7);
@@ -180,7 +180,7 @@ describe('adversarialTraining', () => {
     await expect(fail({ epsilon: 0 })).rejects.toThrow(/`epsilon` must be a finite number > 0[\s\S]*Received: 0/);
     await expect(fail(undefined)).rejects.toThrow(RobustestError);
     await expect(fail({ epsilon: 0.1, method: 'madry' })).rejects.toThrow(/'pgd' \| 'trades' \| 'fgsm-rs' \| 'ibp'[\s\S]*Received: "madry"/);
-    await expect(fail({ epsilon: 0.1, method: 'ibp' })).rejects.toThrow(/'ibp' needs a differentiable interval bound propagation/);
+    await expect(fail({ epsilon: 0.1, method: 'ibp', kappa: 2 })).rejects.toThrow(/`kappa` must be a finite number in \[0, 1\]/);
     await expect(fail({ epsilon: 0.1, method: 'trades', attack: fgsm() })).rejects.toThrow(/applies to method 'pgd' only/);
     await expect(fail({ epsilon: 0.1, epochs: 2, warmupEpochs: 3 })).rejects.toThrow(/warmupEpochs/);
     await expect(fail({ epsilon: 0.1, lr: 0.1 })).rejects.toThrow(/unknown option `lr`/);

@@ -23,7 +23,7 @@ export interface EpochRecord {
   learningRate: number | null;
   /** Mean training loss over the epoch's batches (the method's own objective). */
   loss: number;
-  /** Fraction of the epoch's training examples classified correctly after perturbation, before each step. */
+  /** Fraction of the epoch's training examples classified correctly after perturbation, before each step ('ibp': certified by the interval bounds). */
   adversarialAccuracy: number;
   batches: number;
   validation: ValidationRecord | null;

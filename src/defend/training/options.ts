@@ -32,6 +32,8 @@ export interface AdversarialTrainingOptions {
   relativeStepSize?: number;
   /** TRADES: weight of the robustness term. Default 6 (Zhang et al.'s MNIST and CIFAR setting). */
   beta?: number;
+  /** 'ibp': weight of the clean loss once the warm-up is over (κ of Gowal et al., ramped from 1). Default 0.5. */
+  kappa?: number;
   /** Default 10. */
   epochs?: number;
   /** Default 64. */
@@ -67,6 +69,7 @@ export const TRAINING_DEFAULTS = {
   travel: 2.5,
   fgsmStep: 1.25,
   beta: 6,
+  kappa: 0.5,
   epochs: 10,
   batchSize: 64,
   learningRate: 1e-3,
@@ -86,6 +89,7 @@ export interface ResolvedTrainingOptions {
   steps: number;
   stepSize: number;
   beta: number;
+  kappa: number;
   epochs: number;
   batchSize: number;
   learningRate: number;
@@ -102,7 +106,7 @@ export interface ResolvedTrainingOptions {
 }
 
 const KNOWN = [
-  'method', 'epsilon', 'warmupEpochs', 'attack', 'steps', 'relativeStepSize', 'beta', 'epochs', 'batchSize',
+  'method', 'epsilon', 'warmupEpochs', 'attack', 'steps', 'relativeStepSize', 'beta', 'kappa', 'epochs', 'batchSize',
   'learningRate', 'schedule', 'optimizer', 'validationData', 'validationAttack', 'seed', 'bounds', 'outputs',
   'onEpochEnd', 'progress', 'signal',
 ];
@@ -125,12 +129,6 @@ export function resolveTrainingOptions(options: AdversarialTrainingOptions | und
   }
   checkKnownOptions(options, KNOWN, WHERE);
   const method = checkChoice(options.method ?? TRAINING_DEFAULTS.method, ['pgd', 'trades', 'fgsm-rs', 'ibp'] as const, 'method', WHERE);
-  if (method === 'ibp') {
-    throw new RobustestError('INVALID_OPTION', `${WHERE}(): method 'ibp' needs a differentiable interval bound propagation (src/certify), which this build of robustest does not include yet.`, {
-      expected: "method 'pgd' | 'trades' | 'fgsm-rs'",
-      received: "method 'ibp'",
-    });
-  }
   const epsilon = checkNumber(options.epsilon, 'epsilon', WHERE, 0, Infinity, true);
   const epochs = checkInteger(options.epochs ?? TRAINING_DEFAULTS.epochs, 'epochs', WHERE, 1);
   const warmupEpochs = checkNumber(options.warmupEpochs ?? TRAINING_DEFAULTS.warmupEpochs, 'warmupEpochs', WHERE, 0, epochs);
@@ -182,6 +180,7 @@ export function resolveTrainingOptions(options: AdversarialTrainingOptions | und
     steps,
     stepSize,
     beta: checkNumber(options.beta ?? TRAINING_DEFAULTS.beta, 'beta', WHERE, 0),
+    kappa: checkNumber(options.kappa ?? TRAINING_DEFAULTS.kappa, 'kappa', WHERE, 0, 1),
     epochs,
     batchSize: checkInteger(options.batchSize ?? TRAINING_DEFAULTS.batchSize, 'batchSize', WHERE, 1),
     learningRate: checkNumber(options.learningRate ?? TRAINING_DEFAULTS.learningRate, 'learningRate', WHERE, 0, Infinity, true),
