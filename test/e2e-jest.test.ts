@@ -1,12 +1,15 @@
 /**
  * A real Jest process runs test/fixtures/projects/jest-app against the packed package: one Jest
  * project with `robustest/jest` on the global expect, one with `robustest/jest-globals` and
- * injectGlobals off. Its JSON results are checked: verdicts, messages, pictures and snapshots.
+ * injectGlobals off, and one of TypeScript test files through ts-jest (which type-checks them with
+ * the README's tsconfig `types` entry, under `module: commonjs`). Its JSON results are checked:
+ * verdicts, messages, pictures, snapshots and types.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { childEnv, makeProject, packedPackage, readResults, run, type RunResult } from './fixtures/projects/harness.js';
+import { childEnv, makeProject, packedPackage, readResults, run, stripAnsi, type RunResult } from './fixtures/projects/harness.js';
+import { FRAGILE_MESSAGE_HEAD } from './fixtures/projects/vitest-run.js';
 
 const projects: string[] = [];
 let pkg: string;
@@ -35,7 +38,7 @@ afterAll(() => {
 });
 
 describe('a real Jest run of the packed package', () => {
-  test('runs both projects and fails exactly the tests that must fail', () => {
+  test('runs the three projects and fails exactly the tests that must fail', () => {
     expect(first.status).toBe(1);
     const statuses = Object.fromEntries([...results].map(([name, r]) => [name, r.status]));
     expect(statuses).toEqual({
@@ -49,43 +52,31 @@ describe('a real Jest run of the packed package', () => {
       'report matchers assert on one attack run': 'passed',
     });
     const json = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { numTotalTests: number; numFailedTests: number };
-    // Both projects contribute: 7 global tests and 3 through @jest/globals, two of them "a fragile model fails" and ".not passes".
-    expect([json.numTotalTests, json.numFailedTests]).toEqual([10, 4]);
+    // 7 global tests, 3 through @jest/globals and 3 in TypeScript; "a fragile model fails" in each, "a bad argument" in two.
+    expect([json.numTotalTests, json.numFailedTests]).toEqual([13, 6]);
   });
 
-  test('a fragile model fails with the full message, on the global expect and through @jest/globals', () => {
+  test('a fragile model fails with the full message, on the global expect, through @jest/globals and in TypeScript', () => {
     const json = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { testResults: { name: string; assertionResults: { title: string; failureMessages: string[] }[] }[] };
     const fragile = json.testResults
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((f) => f.assertionResults.find((t) => t.title === 'a fragile model fails with the message')!.failureMessages[0]!.replace(/\u001b\[[0-9;]*m/g, ''));
-    expect(fragile).toHaveLength(2);
-    expect(messageOf(fragile[0]!)).toMatchInlineSnapshot(`
-      "Error: expect(model).toBeRobustAgainst(attack, ε, options)
-
-      Expected robust accuracy: ≥ 0.9
-      Received robust accuracy:   0.4
-
-        Attack           FGSM (L∞, 1 step)
-        ε                0.1 (L∞)
-        Model            stripes
-        Clean accuracy   0.800 (8 of 10 samples)
-        Robust accuracy  0.400 (4 of 10 samples)
-        Broken           4 of the 8 correctly classified samples; 2 misclassified before the attack
-
-      Counterexamples (3 of 4):
-        sample 0: class 0 → 1 (confidence 0.881); L∞ 0.100, L2 0.800, L0 64
-        sample 3: class 0 → 1 (confidence 0.953); L∞ 0.100, L2 0.800, L0 64
-        sample 4: class 1 → 0 (confidence 0.881); L∞ 0.100, L2 0.800, L0 64
-        … and 1 more
-
-      Seed 11 (backend wasm): replay it with { seed: 11 } in the options of toBeRobustAgainst (or configureRobustest({ seed: 11 })).
-
-      Picture: __robustness__/global.test.cjs/stripes-a-fragile-model-fails-with-the-message--fgsm-0.1-c4611658.png"
-    `);
-    expect(messageOf(fragile[1]!)).toContain('Picture: __robustness__/imported.test.cjs/stripes-through-jest-globals-a-fragile-model-fails-with-the-message--fgsm-0.1-894a06b8.png');
+    expect(fragile).toHaveLength(3);
+    const head = FRAGILE_MESSAGE_HEAD.replace('Error: ', '');
+    for (const message of fragile) expect(messageOf(message).replace(/^Error: /, '').slice(0, head.length)).toBe(head);
+    expect(messageOf(fragile[0]!)).toContain('Seed 11 (backend wasm): replay it with { seed: 11 }');
+    // Each message names its own picture, under the test file's folder, and the file is there.
+    const pictures = fragile.map((m) => messageOf(m).match(/^Picture: (.+\.png)$/m)?.[1]);
+    expect(pictures.map((p) => p?.replace(/--fgsm-0\.1[\w.-]*\.png$/, ''))).toEqual([
+      '__robustness__/global.test.cjs/stripes-a-fragile-model-fails-with-the-message',
+      '__robustness__/imported.test.cjs/stripes-through-jest-globals-a-fragile-model-fails-with-the-message',
+      '__robustness__/typed.test.ts/stripes-in-typescript-through-ts-jest-a-fragile-model-fails-with-the-message',
+    ]);
+    for (const picture of pictures) expect(existsSync(join(dir, picture!))).toBe(true);
     expect(messageOf(fragile[1]!)).toContain('Seed 0 (backend wasm)');
-    expect(existsSync(join(dir, '__robustness__', 'global.test.cjs', 'stripes-a-fragile-model-fails-with-the-message--fgsm-0.1-c4611658.png'))).toBe(true);
-    expect(existsSync(join(dir, '__robustness__', 'imported.test.cjs', 'stripes-through-jest-globals-a-fragile-model-fails-with-the-message--fgsm-0.1-894a06b8.png'))).toBe(true);
+    // The TypeScript test runs the same assertion with the same seed: the same message but for its picture.
+    const withoutPicture = (m: string): string => messageOf(m).replace(/^Picture: .*$/m, '');
+    expect(withoutPicture(fragile[2]!)).toBe(withoutPicture(fragile[0]!));
   });
 
   test('bad arguments and un-awaited assertions are refused with clear errors', () => {
@@ -106,6 +97,30 @@ describe('a real Jest run of the packed package', () => {
     expect(snap).toContain('RobustnessReport {');
     expect(snap).toContain('"adversarialConfidence": 0.881,');
     expect(snap).not.toMatch(/backend|seconds|gradientEvaluations|"adversarial":/);
+  });
+});
+
+describe('TypeScript tests through ts-jest', () => {
+  test('the bad argument is a type error the test expects, and a runtime error', () => {
+    const json = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { testResults: { name: string; status: string; assertionResults: { title: string; status: string; failureMessages: string[] }[] }[] };
+    const typed = json.testResults.find((f) => f.name.endsWith('typed.test.ts'))!;
+    expect(typed.assertionResults.map((t) => [t.title, t.status])).toEqual([
+      ['a fragile model fails with the message', 'failed'],
+      ['.not passes on the fragile model', 'passed'],
+      ['a bad argument is refused', 'failed'],
+    ]);
+    expect(messageOf(typed.assertionResults[2]!.failureMessages[0]!)).toContain('RobustestError: toBeRobustAgainst(attack, ε, { on, atLeast }): the first argument must be an attack.');
+  });
+
+  test('without robustest/jest in the tsconfig types, ts-jest refuses to run the file', async () => {
+    const untyped = makeProject('jest-app', pkg);
+    projects.push(untyped);
+    const tsconfig = join(untyped, 'tsconfig.json');
+    writeFileSync(tsconfig, readFileSync(tsconfig, 'utf8').replace('"types": ["jest", "robustest/jest"]', '"types": ["jest"]'));
+    const result = await jest(untyped, ['--selectProjects', 'typescript']);
+    expect(result.status).toBe(1);
+    const json = JSON.parse(readFileSync(join(untyped, 'results.json'), 'utf8')) as { testResults: { message: string }[] };
+    expect(stripAnsi(json.testResults[0]!.message)).toMatch(/error TS2339: Property 'toBeRobustAgainst' does not exist on type/);
   });
 });
 
