@@ -22,7 +22,7 @@ export function ensureBackend(): Promise<BackendName> {
   });
   return choice.then(async (name) => {
     if (crashed) await replaceCrashedWasm();
-    if (name === 'wasm') guardWasmAllocations();
+    if (name === 'wasm') hardenWasm();
     // A user may have switched backends since; robustest always runs on its own choice.
     if (tf.getBackend() !== name) await tf.setBackend(name);
     return name;
@@ -38,15 +38,23 @@ export function backendCrashed(): void {
 }
 
 /**
- * The wasm heap's malloc returns 0 when the heap cannot grow, and tfjs then writes the tensor at
- * address 0, over every other tensor, before the instance traps. Failing the allocation in
- * JavaScript instead leaves the heap intact: the kernel throws, its scope unwinds, and the backend
- * stays usable.
+ * Two fixes to the wasm backend instance, applied once:
+ * - Its heap's malloc returns 0 when the heap cannot grow, and tfjs then writes the tensor at
+ *   address 0, over every other tensor, before the instance traps. Failing the allocation in
+ *   JavaScript instead leaves the heap intact: the kernel throws, its scope unwinds, and the
+ *   backend stays usable.
+ * - `typedArrayFromHeap` takes the heap's buffer before looking the tensor up, and the look-up is
+ *   what moves a tensor created on another backend into the heap; when that move grows the heap,
+ *   the buffer it took is detached ("Cannot perform Construct on a detached ArrayBuffer", seen
+ *   with thousands of tensors made before robustest's first call). Looking the tensor up first
+ *   makes the move happen before the buffer is taken.
  */
-function guardWasmAllocations(): void {
+function hardenWasm(): void {
   type Module = { _malloc(bytes: number): number; asm?: { malloc?(bytes: number): number } };
-  const module = (tf.findBackend('wasm') as unknown as { wasm?: Module } | null)?.wasm;
-  if (!module || guarded.has(module)) return;
+  type Backend = { wasm?: Module; dataIdMap: { get(id: object): unknown }; typedArrayFromHeap(info: { dataId: object }): unknown };
+  const backend = tf.findBackend('wasm') as unknown as Backend | null;
+  const module = backend?.wasm;
+  if (!backend || !module || guarded.has(module)) return;
   // Emscripten's exported _malloc replaces itself with the raw export on its first call: wrap the export.
   const malloc = module.asm?.malloc ?? module._malloc.bind(module);
   module._malloc = (bytes: number) => {
@@ -56,6 +64,11 @@ function guardWasmAllocations(): void {
       throw new RangeError(`wasm backend out of memory: could not allocate ${bytes} bytes (the heap is at most 4 GiB)`);
     }
     return address;
+  };
+  const fromHeap = backend.typedArrayFromHeap.bind(backend);
+  backend.typedArrayFromHeap = (info) => {
+    backend.dataIdMap.get(info.dataId);
+    return fromHeap(info);
   };
   guarded.add(module);
 }
