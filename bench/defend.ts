@@ -9,7 +9,7 @@
  * - the feature-squeezing detector on the CNN: detection rate of PGD adversarials without and
  *   with the adaptive attack, and what the adaptive attack costs relative to the plain one.
  *
- *   npx tsx bench/defend.ts [--samples 2004] [--detection-samples 100] [--skip training,detection]
+ *   npx tsx bench/defend.ts [--samples 200] [--detection-samples 100] [--skip training,detection]
  */
 import * as tf from '@tensorflow/tfjs';
 import { autoAttack, ensureBackend, evaluate, featureSqueezing, pgd, squeezers } from '../src/index.js';
@@ -23,7 +23,7 @@ function flag(name: string, fallback: string): string {
   return at >= 0 && process.argv[at + 1] ? process.argv[at + 1]! : fallback;
 }
 
-const samples = Number(flag('samples', '2004'));
+const samples = Number(flag('samples', '200'));
 const detectionSamples = Number(flag('detection-samples', '100'));
 const skip = flag('skip', '').split(',');
 const SEED = 0;

@@ -25,7 +25,7 @@ import { permutation } from './training/permutation.js';
 import { progressBar } from './training/progress.js';
 import { validate } from './training/validation.js';
 import type { EpochRecord, TrainingHistory } from './training/history.js';
-import { ibpLoss } from './training/ibp.js';
+import { checkIbpKernels, ibpLoss } from './training/ibp.js';
 
 const WHERE = 'adversarialTraining';
 
@@ -120,6 +120,7 @@ export async function adversarialTraining(model: ModelLike, data: Samples, optio
   const o = resolveTrainingOptions(options);
   const trainable = asTrainableModel(model, WHERE);
   const backend = await ensureBackend();
+  if (o.method === 'ibp') checkIbpKernels(backend);
   const probabilities = o.outputs === 'auto' ? endsInSoftmax(trainable) : o.outputs === 'probabilities';
   const clf: Classifier = classifier(model, { bounds: o.bounds, outputs: probabilities ? 'probabilities' : 'logits', name: trainable.name });
   const view = new ModelView(trainable, probabilities);

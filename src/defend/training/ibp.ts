@@ -5,7 +5,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ibpMargins } from '../../certify/ibp-tensors.js';
+import { RobustestError } from '../../errors.js';
 import { crossEntropy, type ModelView } from './model-view.js';
+
+/** ibpMargins gathers the label rows of the last layer; the gradient of a gather needs UnsortedSegmentSum. */
+export function checkIbpKernels(backend: string): void {
+  if (tf.getKernel('UnsortedSegmentSum', backend) === undefined) {
+    throw new RobustestError('BACKEND_UNAVAILABLE', `adversarialTraining(): method 'ibp' differentiates a gather, whose gradient kernel (UnsortedSegmentSum) the ${backend} backend lacks.`, {
+      expected: 'a backend with UnsortedSegmentSum: ROBUSTEST_BACKEND=cpu or tensorflow (tfjs-node)',
+      received: `the ${backend} backend`,
+    });
+  }
+}
 
 export function ibpLoss(
   view: ModelView,
