@@ -80,7 +80,7 @@ function trainStep(
   adversarial: tf.Tensor | undefined,
 ): BatchResult {
   const [loss, correct] = tf.tidy(() => {
-    const oneHot = tf.oneHot(labels, numClasses).toFloat() as tf.Tensor2D;
+    const oneHot = tf.cast(tf.oneHot(labels, numClasses), 'float32') as tf.Tensor2D;
     const ctx: ExampleContext = { view, x, oneHot, epsilon, bounds: o.bounds, rng };
     let examples: tf.Tensor = x;
     if (adversarial) examples = adversarial;

@@ -89,7 +89,7 @@ async function attackBatch(detector: FeatureSqueezingDetector, x: tf.Tensor, lab
   const firstLogits = await clf.logits(first);
   const classes = firstLogits.shape[1];
   tf.dispose([first, firstLogits]);
-  const oneHot = tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat() as tf.Tensor2D);
+  const oneHot = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32') as tf.Tensor2D);
   const per = x.size / n;
   const noise = new Float32Array(x.size);
   ids.forEach((id, i) => new Rng(options.seed).split('adaptive').split(id).fillUniform(noise.subarray(i * per, (i + 1) * per), -options.epsilon, options.epsilon));
