@@ -1,9 +1,11 @@
 /**
  * Registration shared by the framework entry points: wraps each matcher so that an async one left
- * un-awaited fails its test (it is still running when the test ends), prints hints, and hands each
- * result to the framework's own integration (Vitest: task meta and annotations).
+ * un-awaited fails its test (it is still running when the test ends) and has its run aborted and
+ * silenced, prints hints, and hands each result to the framework's own integration (Vitest: task
+ * meta and annotations).
  */
 import { RobustestError } from '../src/errors.js';
+import { withSignal } from '../src/engine/hygiene.js';
 import type { MatcherContext, MatcherResult } from './context.js';
 
 export type Matcher = (this: MatcherContext, received: unknown, ...args: never[]) => MatcherResult | Promise<MatcherResult>;
@@ -24,6 +26,8 @@ export interface Integration {
 interface Pending {
   matcher: string;
   owner: unknown;
+  /** Aborts the assertion's run once its test has ended without awaiting it. */
+  controller: AbortController;
 }
 
 const PENDING = Symbol.for('robustest.pending');
@@ -43,22 +47,29 @@ export function registerMatchers(expect: { extend(matchers: Record<string, unkno
 
 function wrap(name: string, fn: Matcher, integration: Integration): Matcher {
   const wrapped = function (this: MatcherContext, received: unknown, ...args: never[]): MatcherResult | Promise<MatcherResult> {
-    const result = fn.call(this, received, ...args);
+    const controller = new AbortController();
+    // Every robustest call the matcher starts runs under this signal.
+    const result = withSignal(controller.signal, () => fn.call(this, received, ...args));
     if (!(result instanceof Promise)) {
       void settle(this, result, integration);
       return result;
     }
-    const entry: Pending = { matcher: name, owner: integration.ownerOfAssertion?.(this) };
+    const entry: Pending = { matcher: name, owner: integration.ownerOfAssertion?.(this), controller };
     const pending = pendingSet();
     pending.add(entry);
+    // Once its test has ended (afterEach aborted it), an assertion decides nothing and must not
+    // throw: nobody awaits it, so a rejection would be an uncaught error that ends the worker.
+    const orphaned = (): MatcherResult => ({ pass: this.isNot !== true, message: () => `${name}: the test ended before this assertion settled.` });
     return result.then(
       async (value) => {
         pending.delete(entry);
+        if (controller.signal.aborted) return orphaned();
         await settle(this, value, integration);
         return value;
       },
       (error: unknown) => {
         pending.delete(entry);
+        if (controller.signal.aborted) return orphaned();
         throw error;
       },
     );
@@ -85,9 +96,12 @@ export function failOnUnawaited(owner?: unknown): void {
   const pending = [...pendingSet()].filter((p) => owner === undefined || p.owner === undefined || p.owner === owner);
   if (pending.length === 0) return;
   const names = [...new Set(pending.map((p) => p.matcher))];
-  for (const p of pending) pendingSet().delete(p);
+  for (const p of pending) {
+    pendingSet().delete(p);
+    p.controller.abort(new Error('its test ended before it settled'));
+  }
   throw new RobustestError(
-    'INVALID_OPTION',
+    'NOT_AWAITED',
     `${names.map((n) => `expect(…).${n}()`).join(', ')} was still running when the test ended: robustness matchers are async and must be awaited (or the test timed out first).`,
     { expected: `await expect(model).${names[0]}(…)`, received: `expect(model).${names[0]}(…) without await` },
   );

@@ -21,7 +21,8 @@ export interface Scope {
 
 interface Call {
   readonly parent: Call | undefined;
-  readonly owned: Set<tf.Tensor>;
+  /** Null for a context that only carries a signal (withSignal): it owns nothing. */
+  readonly owned: Set<tf.Tensor> | null;
   readonly signal: AbortSignal | undefined;
   readonly onEnd: (() => void)[];
 }
@@ -47,13 +48,13 @@ function hookEngine(): void {
     if (watch) watch.peak = Math.max(watch.peak, (this as unknown as { state: { numBytes: number } }).state.numBytes);
     const call = calls.getStore();
     // Variables belong to models and optimizers, which outlive any call.
-    if (call && !(tensor instanceof tf.Variable)) {
+    if (call?.owned && !(tensor instanceof tf.Variable)) {
       call.owned.add(tensor);
       ownerOf.set(tensor, call);
     }
   };
   engine.disposeTensor = function (tensor) {
-    ownerOf.get(tensor)?.owned.delete(tensor);
+    ownerOf.get(tensor)?.owned?.delete(tensor);
     dispose.call(this, tensor);
   };
 }
@@ -92,10 +93,10 @@ export async function scoped<T>(body: (scope: Scope) => Promise<T>, signal?: Abo
         },
       });
     } finally {
-      for (const tensor of call.owned) {
+      for (const tensor of call.owned!) {
         if (kept.has(tensor)) {
           ownerOf.delete(tensor);
-          if (parent) {
+          if (parent?.owned) {
             parent.owned.add(tensor);
             ownerOf.set(tensor, parent);
           }
@@ -103,7 +104,7 @@ export async function scoped<T>(body: (scope: Scope) => Promise<T>, signal?: Abo
           tensor.dispose();
         }
       }
-      call.owned.clear();
+      call.owned!.clear();
       for (const end of call.onEnd.splice(0)) end();
     }
   });
@@ -111,7 +112,16 @@ export async function scoped<T>(body: (scope: Scope) => Promise<T>, signal?: Abo
 
 /** True inside a robustest call: tensors created now are owned by it. */
 export function insideCall(): boolean {
-  return calls.getStore() !== undefined;
+  for (let c = calls.getStore(); c; c = c.parent) if (c.owned) return true;
+  return false;
+}
+
+/**
+ * Runs `body` so that every robustest call it starts, however deeply, runs under `signal` (a test
+ * runner's matcher aborts the run of an assertion whose test has ended). Owns no tensors itself.
+ */
+export function withSignal<T>(signal: AbortSignal, body: () => T): T {
+  return calls.run({ parent: calls.getStore(), owned: null, signal, onEnd: [] }, body);
 }
 
 /**
@@ -128,9 +138,9 @@ export function untracked<T>(build: () => T): T {
  * tf.tidy built it.
  */
 export function useShared(users: Set<object>, release: () => void): void {
-  let call = calls.getStore();
-  // The outermost call is the one whose end matters.
-  while (call?.parent) call = call.parent;
+  // The outermost call that owns tensors is the one whose end matters.
+  let call: Call | undefined;
+  for (let c = calls.getStore(); c; c = c.parent) if (c.owned) call = c;
   if (!call || users.has(call)) return;
   users.add(call);
   const owner = call;
