@@ -20,6 +20,9 @@ export function progressBar(setting: boolean | 'auto', total: number, method: st
       stream: process.stderr,
       format: `adversarialTraining (${method}) [{bar}] {percentage}% | epoch {epoch} | ε {epsilon} | loss {loss} | eta {eta_formatted}`,
       hideCursor: true,
+      // `true` asks for the bar even where stderr is not a terminal (a log file): redrawn every few seconds.
+      noTTYOutput: setting === true,
+      notTTYSchedule: 5000,
       clearOnComplete: false,
     },
     cliProgress.Presets.shades_classic,
