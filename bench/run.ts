@@ -8,6 +8,7 @@
  *   npm run bench -- --skip auto-attack            without AutoAttack and salt-and-pepper vs their references
  *   npm run bench -- --skip certify                without the certificates vs auto_LiRPA (bench/certify.ts)
  *   npm run bench -- --skip defend                 without adversarial training and detection (bench/defend.ts)
+ *   npm run bench -- --skip memory                 without peak memory on 20,000 digits and MobileNetV2 (bench/memory.ts)
  *   npm run bench -- --full                        also what takes tens of minutes: on cpu the
  *                                                  plain CNN curve and C&W/DeepFool; everywhere
  *                                                  C&W re-run with tf.grad gradients
@@ -63,6 +64,15 @@ if (!skip.includes('defend')) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', defendScript], { stdio: 'inherit' });
   if (result.status !== 0) {
     process.stdout.write(`defend: the bench process exited with ${result.status ?? result.signal}\n`);
+    failed = true;
+  }
+}
+// Peak memory, one process per measurement.
+if (!skip.includes('memory')) {
+  const memoryScript = fileURLToPath(new URL('./memory.ts', import.meta.url));
+  const result = spawnSync(process.execPath, ['--import', 'tsx', memoryScript], { stdio: 'inherit' });
+  if (result.status !== 0) {
+    process.stdout.write(`memory: the bench process exited with ${result.status ?? result.signal}\n`);
     failed = true;
   }
 }

@@ -17,7 +17,7 @@ export interface Samples {
 }
 
 export interface PreparedSamples {
-  /** float32, [N, ...inputShape]; owned by the enclosing scope. */
+  /** float32, [N, ...inputShape]: the caller's own tensor when it is one (never disposed here). */
   inputs: tf.Tensor;
   labels: Int32Array;
   count: number;
@@ -48,7 +48,8 @@ function toInputTensor(raw: Samples['inputs'], where: string): tf.Tensor {
     if (raw.dtype !== 'float32' && raw.dtype !== 'int32') {
       throw new RobustestError('INVALID_OPTION', `${where}.inputs has an unsupported dtype.`, { expected: 'float32 (or int32)', received: raw.dtype });
     }
-    return raw.dtype === 'float32' ? tf.clone(raw) : tf.cast(raw, 'float32');
+    // Read in place: tensors are immutable, and robustest never disposes what it did not create.
+    return raw.dtype === 'float32' ? raw : tf.cast(raw, 'float32');
   }
   if (!Array.isArray(raw)) {
     throw new RobustestError('INVALID_SHAPE', `${where}.inputs must be a tensor or a nested array of numbers.`, {
