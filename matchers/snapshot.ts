@@ -14,6 +14,7 @@ import { checkOptionsObject, requireReport } from './arguments.js';
 import { hint, type MatcherContext, type MatcherResult } from './context.js';
 import { displayPath, nextSnapshotKey, snapshotPath, testFile, testName } from './location.js';
 import { fixed3, join, table } from './messages.js';
+import { formatEpsilon } from '../src/report/epsilon.js';
 
 type UpdateMode = 'all' | 'new' | 'none';
 
@@ -52,8 +53,10 @@ export async function toMatchRobustnessSnapshot(this: MatcherContext, received: 
     });
   }
   const header = hint(this, NAME, 'report', '{ tolerance }');
+  const bounds: [number, number] = 'bounds' in report && Array.isArray(report.bounds) ? [report.bounds[0]!, report.bounds[1]!] : [0, 1];
   const where = `Snapshot "${key}" in ${displayPath(file)}`;
-  const result = (pass: boolean, message: () => string, note: string | null = null): MatcherResult => ({
+  // The reporter's row names the ε that regressed and the lowest accuracy among them.
+  const result = (pass: boolean, message: () => string, note: string | null = null, regressed: readonly CurvePoint[] = []): MatcherResult => ({
     pass,
     message,
     meta: {
@@ -65,8 +68,11 @@ export async function toMatchRobustnessSnapshot(this: MatcherContext, received: 
           model: report.model,
           attack: report.attacks.join(' + '),
           epsilon: null,
+          ...(regressed.length > 0 ? { epsilons: regressed.map((p) => p.epsilon) } : {}),
+          bounds: bounds,
           cleanAccuracy: report.cleanAccuracy,
-          robustAccuracy: report.robustAccuracy.length > 0 ? Math.min(...report.robustAccuracy) : report.cleanAccuracy,
+          robustAccuracy:
+            regressed.length > 0 ? Math.min(...regressed.map((p) => p.current)) : report.robustAccuracy.length > 0 ? Math.min(...report.robustAccuracy) : report.cleanAccuracy,
           required: `${isNot ? 'below' : 'within'} ${tolerance} of snapshot`,
           passed: pass !== isNot,
           seed: report.seed,
@@ -165,14 +171,14 @@ export async function toMatchRobustnessSnapshot(this: MatcherContext, received: 
           [
             `Robust accuracy fell more than the tolerance (${tolerance}) below ${where}:`,
             ...comparison.regressions.map(
-              (p) => `  ε ${p.epsilon}: stored ${this.utils.printExpected(p.stored)}, received ${this.utils.printReceived(p.current)} (${fixed3(p.current - p.stored)})`,
+              (p) => `  ε ${formatEpsilon(p.epsilon, bounds)}: stored ${this.utils.printExpected(p.stored)}, received ${this.utils.printReceived(p.current)} (${fixed3(p.current - p.stored)})`,
             ),
           ],
           curveLines('Stored', stored),
           curveLines('Received', current),
           `If the drop is intended: ${UPDATE_HINT}`,
         );
-  return result(pass, message, note);
+  return result(pass, message, note, comparison.regressions);
 }
 
 function pointsText(points: readonly CurvePoint[]): string {

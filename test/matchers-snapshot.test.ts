@@ -95,6 +95,8 @@ describe('toMatchRobustnessSnapshot', () => {
 
       If the drop is intended: To store the received curve, run the tests with -u (Jest: --updateSnapshot, Vitest: --update)."
     `);
+    // The reporter's row names the ε that regressed, with its accuracy.
+    expect(result.meta?.robustest?.record).toMatchObject({ epsilons: [0.1], robustAccuracy: 0.1, passed: false });
   });
 
   test('drops up to the tolerance pass; the default tolerance is 0', async () => {
