@@ -26,54 +26,29 @@ const backends = flag('backends', 'wasm,cpu');
 const models = flag('models', 'mlp,cnn');
 const skip = flag('skip', '');
 const full = process.argv.includes('--full');
-const script = fileURLToPath(new URL('./backend.ts', import.meta.url));
 
 process.stdout.write(`robustest bench — ${cpus()[0]?.model ?? 'cpu'}, ${availableParallelism()} cores; backends ${backends.join(', ')}\n`);
 let failed = false;
-for (const backend of backends) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', script], {
-    stdio: 'inherit',
-    env: { ...process.env, ROBUSTEST_BACKEND: backend, BENCH_OPTIONS: JSON.stringify({ models, skip, full }) },
-  });
+
+/** Runs one bench script in a process of its own; a failure is reported and fails the whole run. */
+function runScript(label: string, file: string, args: string[] = [], env: Record<string, string> = {}): void {
+  const path = fileURLToPath(new URL(file, import.meta.url));
+  const result = spawnSync(process.execPath, ['--import', 'tsx', path, ...args], { stdio: 'inherit', env: { ...process.env, ...env } });
   if (result.status !== 0) {
-    process.stdout.write(`backend ${backend}: the bench process exited with ${result.status ?? result.signal}\n`);
+    process.stdout.write(`${label}: the bench process exited with ${result.status ?? result.signal}\n`);
     failed = true;
   }
+}
+
+for (const backend of backends) {
+  runScript(`backend ${backend}`, './backend.ts', [], { ROBUSTEST_BACKEND: backend, BENCH_OPTIONS: JSON.stringify({ models, skip, full }) });
 }
 // AutoAttack and salt-and-pepper against their Python references, in one process on the default backend.
-if (!skip.includes('auto-attack')) {
-  const autoAttackScript = fileURLToPath(new URL('./auto-attack.ts', import.meta.url));
-  const result = spawnSync(process.execPath, ['--import', 'tsx', autoAttackScript, '--models', models.join(',')], { stdio: 'inherit' });
-  if (result.status !== 0) {
-    process.stdout.write(`auto-attack: the bench process exited with ${result.status ?? result.signal}\n`);
-    failed = true;
-  }
-}
+if (!skip.includes('auto-attack')) runScript('auto-attack', './auto-attack.ts', ['--models', models.join(',')]);
 // Certificates against auto_LiRPA: float64 host code, the same on every backend, so run once.
-if (!skip.includes('certify')) {
-  const certifyScript = fileURLToPath(new URL('./certify.ts', import.meta.url));
-  const result = spawnSync(process.execPath, ['--import', 'tsx', certifyScript], { stdio: 'inherit', env: { ...process.env, BENCH_OPTIONS: JSON.stringify({ models }) } });
-  if (result.status !== 0) {
-    process.stdout.write(`certify: the bench process exited with ${result.status ?? result.signal}\n`);
-    failed = true;
-  }
-}
+if (!skip.includes('certify')) runScript('certify', './certify.ts', [], { BENCH_OPTIONS: JSON.stringify({ models }) });
 // Defences: mlp vs mlp-at under AutoAttack, and feature squeezing with and without the adaptive attack.
-if (!skip.includes('defend')) {
-  const defendScript = fileURLToPath(new URL('./defend.ts', import.meta.url));
-  const result = spawnSync(process.execPath, ['--import', 'tsx', defendScript], { stdio: 'inherit' });
-  if (result.status !== 0) {
-    process.stdout.write(`defend: the bench process exited with ${result.status ?? result.signal}\n`);
-    failed = true;
-  }
-}
+if (!skip.includes('defend')) runScript('defend', './defend.ts');
 // Peak memory, one process per measurement.
-if (!skip.includes('memory')) {
-  const memoryScript = fileURLToPath(new URL('./memory.ts', import.meta.url));
-  const result = spawnSync(process.execPath, ['--import', 'tsx', memoryScript], { stdio: 'inherit' });
-  if (result.status !== 0) {
-    process.stdout.write(`memory: the bench process exited with ${result.status ?? result.signal}\n`);
-    failed = true;
-  }
-}
+if (!skip.includes('memory')) runScript('memory', './memory.ts');
 process.exitCode = failed ? 1 : 0;

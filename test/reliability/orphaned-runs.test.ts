@@ -24,7 +24,7 @@ const CRASH = /Unhandled|uncaught|Worker exited unexpectedly|RobustestError: .*(
 
 describe('orphaned and concurrent assertions in real runs', () => {
   it('Vitest: describe.concurrent gives every verdict; a forgotten await fails only its own test', async () => {
-    const dir = makeProject('orphans-vitest', pkg);
+    const dir = makeProject('orphans-vitest', pkg, { overlays: ['orphans-model'] });
     projects.push(dir);
     const result = await run([join(dir, 'node_modules', 'vitest', 'vitest.mjs'), 'run'], dir, childEnv());
     const output = stripAnsi(result.stdout + result.stderr);
@@ -43,7 +43,7 @@ describe('orphaned and concurrent assertions in real runs', () => {
   }, 300_000);
 
   it('Jest: a forgotten await fails its own test, and the run ends with its summary', async () => {
-    const dir = makeProject('orphans-jest', pkg);
+    const dir = makeProject('orphans-jest', pkg, { overlays: ['orphans-model'] });
     projects.push(dir);
     const result = await run([join(dir, 'node_modules', 'jest', 'bin', 'jest.js'), '--json', '--outputFile', 'results.json'], dir, childEnv());
     const output = stripAnsi(result.stdout + result.stderr);
