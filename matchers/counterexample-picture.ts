@@ -30,9 +30,19 @@ export function pictureLine(drawn: DrawnPicture | null): string | null {
   return drawn.written ? `Picture: ${displayPath(drawn.path)}` : `No picture was written to ${displayPath(drawn.path)} (${drawn.reason}).`;
 }
 
-/** The property matchers' pictures: one row per changed input; returns the path shown, or null. */
-export function drawCounterexamples(ctx: MatcherContext, matcher: string, identity: string, shape: number[], bounds: [number, number], changes: readonly Change[]): string | null {
+/** The property matchers' pictures: one row per changed input. */
+export function drawCounterexamples(ctx: MatcherContext, matcher: string, identity: string, shape: number[], bounds: [number, number], changes: readonly Change[]): DrawnPicture | null {
   const examples = changes.map((c) => ({ index: c.input, from: c.before.class, to: c.after.class, confidence: c.after.confidence, original: c.original, changed: c.perturbed }));
-  const drawn = drawPicture(ctx, matcher, shape, bounds, examples, `${matcher}\u0000${identity}`);
+  return drawPicture(ctx, matcher, shape, bounds, examples, `${matcher}\u0000${identity}`);
+}
+
+/** The path a record shows: only a picture that was written. */
+export function writtenPath(drawn: DrawnPicture | null): string | null {
   return drawn?.written ? displayPath(drawn.path) : null;
+}
+
+/** The property matchers' detail line about the picture, in their two-column layout. */
+export function pictureDetail(drawn: DrawnPicture | null): string[] {
+  if (drawn === null) return [];
+  return [drawn.written ? `  picture        ${displayPath(drawn.path)}` : `  picture        none written to ${displayPath(drawn.path)} (${drawn.reason})`];
 }

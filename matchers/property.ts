@@ -14,7 +14,7 @@ import type { Perturbation } from '../src/property/perturbations/types.js';
 import type { AssertionRecord } from '../src/report/table.js';
 import { galleryOf, type GalleryInput } from '../src/report/html/gallery.js';
 import { robustestDefaults } from './config.js';
-import { drawCounterexamples } from './counterexample-picture.js';
+import { drawCounterexamples, pictureDetail, writtenPath } from './counterexample-picture.js';
 import { hint, type MatcherContext, type MatcherResult } from './context.js';
 
 const LISTED_CHANGES = 5;
@@ -27,7 +27,7 @@ export async function toBeRobustUnder(
 ): Promise<MatcherResult> {
   const defaults = robustestDefaults();
   const report = await fuzz(received, perturbation, withDefaults(options, defaults));
-  const picture = !report.pass && !this.isNot && report.counterexample ? drawCounterexamples(this, 'toBeRobustUnder', `${report.perturbation} ${report.seed} ${report.counterexample.path}`, report.inputShape, report.bounds, [report.counterexample]) : null;
+  const drawn = !report.pass && !this.isNot && report.counterexample ? drawCounterexamples(this, 'toBeRobustUnder', `${report.perturbation} ${report.seed} ${report.counterexample.path}`, report.inputShape, report.bounds, [report.counterexample]) : null;
   const head = hint(this, 'toBeRobustUnder', 'model', 'perturbation');
   const requirement = report.atLeast === 1 ? 'every checked input keeps its class' : `at least ${percent(report.atLeast)} of checked inputs keep their class`;
   const scope = `${report.runs} of ${report.numRuns} perturbation${report.numRuns === 1 ? '' : 's'} evaluated, seed ${report.seed}${report.replayedPath ? `, replaying path "${report.replayedPath}"` : ''}`;
@@ -42,7 +42,7 @@ export async function toBeRobustUnder(
       fraction: report.robustFraction,
       atLeast: report.atLeast,
       seed: report.seed,
-      picture,
+      picture: writtenPath(drawn),
       bounds: report.bounds,
       gallery: galleryOf(report.counterexample ? [galleryInput(report.counterexample)] : [], report.inputShape, report.bounds, 1),
     }),
@@ -69,7 +69,7 @@ export async function toBeRobustUnder(
             '',
             ...counterexampleLines(this, report),
             ...details(report, scope),
-            ...(picture ? [`  picture        ${picture}`] : []),
+            ...pictureDetail(drawn),
           ].join('\n'),
   };
 }
@@ -85,7 +85,7 @@ export async function toBeInvariantUnder(
     ...options,
     batchSize: options?.batchSize ?? defaults.batchSize,
   } as InvarianceOptions);
-  const picture =
+  const drawn =
     !report.pass && !this.isNot && report.changes.length > 0
       ? drawCounterexamples(this, 'toBeInvariantUnder', report.transform, report.inputShape, report.bounds, report.changes.slice(0, defaults.pictureRows))
       : null;
@@ -104,7 +104,7 @@ export async function toBeInvariantUnder(
       fraction: report.invariantFraction,
       atLeast: report.atLeast,
       seed: null,
-      picture,
+      picture: writtenPath(drawn),
       bounds: report.bounds,
       gallery: galleryOf(report.changes.map(galleryInput), report.inputShape, report.bounds, defaults.pictureRows),
     }),
@@ -134,7 +134,7 @@ export async function toBeInvariantUnder(
             ...more,
             '',
             `  ${checkedLine}`,
-            ...(picture ? [`  picture        ${picture}`] : []),
+            ...pictureDetail(drawn),
           ].join('\n'),
   };
 }

@@ -227,13 +227,18 @@ describe('one layout and one caption style for every matcher', () => {
     expect(pictureRows([{ index: 0, from: 1, to: 0, confidence: null, original, changed: original }], [0, 1])[0]!.caption).toEqual(['#0  class 1 → 0', 'L∞ 0  L2 0  L0 0  shown ×1.00']);
   });
 
-  test('the property matchers keep their verdict when the folder cannot be written', async () => {
+  test('the property matchers keep their verdict when the folder cannot be written, and say no picture was written', async () => {
     const file = join(root, `a-file-${cases++}`);
     writeFileSync(file, 'not a folder');
     configureRobustest({ pictureDir: join(file, 'pictures') });
     const result = await toBeInvariantUnder.call(ctx('blocked shift'), model, transforms.translate(3), { on: digits });
     expect(result.pass).toBe(false);
     expect(pictureOf(result)).toBeNull();
+    expect(result.message()).toMatch(/picture {8}none written to \S+\.png \(ENOTDIR: not a directory/);
+    const fuzzed = await toBeRobustUnder.call(ctx('blocked noise'), model, perturbations.gaussianNoise(0.8), { on: digits, numRuns: 30, seed: 1 });
+    expect(fuzzed.pass).toBe(false);
+    expect(pictureOf(fuzzed)).toBeNull();
+    expect(fuzzed.message()).toMatch(/picture {8}none written to \S+\.png \(ENOTDIR/);
   });
 
 });
