@@ -27,6 +27,7 @@ import { checkAtLeast, robustestDefaults } from './config.js';
 import { hint, type MatcherContext, type MatcherResult } from './context.js';
 import { testFile, testName } from './location.js';
 import { expectedReceived, fixed3, join, replayLine, table } from './messages.js';
+import { certifiedFixPathLines } from '../src/defend/fix-path.js';
 
 const SLACK = 1e-9;
 /** Uncertified samples listed in a message. */
@@ -100,6 +101,7 @@ export async function toBeCertifiedRobust(this: MatcherContext, received: unknow
       ]),
       uncertifiedLines(certified, verified),
       verified ? replayLine(seed, certified.backend, `the attack replays with { seed: ${seed} }; the bounds are deterministic.`) : null,
+      !pass && !isNot ? certifiedFixPathLines(eps, norm) : null,
     );
   return {
     pass,

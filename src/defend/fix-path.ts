@@ -39,3 +39,13 @@ export function fixPathLines(attack: Attack, epsilon: number | undefined): strin
     `  await adversarialTraining(model, trainingData, ${options});`,
   ];
 }
+
+/**
+ * Lines ending a failed certification: certified training with interval bounds (IBP) at the ε
+ * that failed, for L∞; in L2, where IBP training does not apply, adversarial training in L2.
+ */
+export function certifiedFixPathLines(epsilon: number, norm: 'linf' | 'l2'): string[] {
+  return norm === 'linf'
+    ? ['Fix path: certified training with interval bounds (a tfjs LayersModel, in place), then rerun this test:', `  await adversarialTraining(model, trainingData, { method: 'ibp', epsilon: ${epsilon} });`]
+    : ['Fix path: adversarial training in L2 (a tfjs LayersModel, in place); certificates follow robustness, so rerun this test after it:', `  await adversarialTraining(model, trainingData, { method: 'pgd', attack: pgd({ norm: 'l2' }), epsilon: ${epsilon} });`];
+}

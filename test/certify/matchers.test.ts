@@ -59,6 +59,12 @@ describe('certificate matchers', () => {
     expect(text).toMatch(/falsified by PGD|not falsified either \(unknown\)/);
     expect(text).toMatch(/between \d\.\d{3} \(certified\) and \d\.\d{3} \(not falsified by PGD/);
     expect(passingNot.message()).toContain('Expected certified accuracy: < 1');
+    // The failure ends with the fix path: certified training at the ε that failed.
+    expect(text.trimEnd().split('\n').slice(-2)).toEqual([
+      'Fix path: certified training with interval bounds (a tfjs LayersModel, in place), then rerun this test:',
+      "  await adversarialTraining(model, trainingData, { method: 'ibp', epsilon: 0.05 });",
+    ]);
+    expect(passingNot.message()).not.toContain('Fix path');
     // The reporter table reads this record.
     expect(failing.meta?.robustest?.record).toMatchObject({ matcher: 'toBeCertifiedRobust', epsilon: 0.05, measure: 'certified', passed: false });
     expect(passingNot.meta?.robustest?.record.passed).toBe(true);
