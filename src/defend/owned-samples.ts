@@ -3,6 +3,7 @@
  * `scoped`, which frees every intermediate tensor, and the prepared inputs come back owned by
  * the caller, who disposes them.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { scoped } from '../engine/hygiene.js';
 import type { Classifier } from '../model/classifier.js';
 import { prepareSamples, type PreparedSamples, type Samples } from '../samples.js';
@@ -10,7 +11,7 @@ import { prepareSamples, type PreparedSamples, type Samples } from '../samples.j
 export function ownedSamples(clf: Classifier, samples: Samples | undefined, where: string): Promise<PreparedSamples> {
   return scoped(async (scope) => {
     const prepared = await prepareSamples(clf, samples, where);
-    scope.keep(prepared.inputs);
-    return prepared;
+    // prepareSamples may hand back the caller's own tensor: the copy is what the caller of this owns.
+    return { ...prepared, inputs: scope.keep(tf.clone(prepared.inputs)) };
   });
 }

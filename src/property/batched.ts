@@ -56,7 +56,12 @@ async function predict(clf: Classifier, rows: tf.Tensor, counter: CallCounter): 
 
 /** The value applied to rows [start, end) of the checked inputs; shape and bounds checked. */
 export function perturbRows(subject: Subject, value: Perturbation, start: number, end: number): tf.Tensor {
-  const out = tf.tidy(() => value.apply(end - start === subject.x.shape[0] ? subject.x : tf.slice(subject.x, start, end - start), subject.clf.bounds));
+  const out = tf.tidy(() => {
+    const rows = end - start === subject.x.shape[0] ? subject.x : tf.slice(subject.x, start, end - start);
+    const changed = value.apply(rows, subject.clf.bounds);
+    // The rows may be the caller's own tensor: an identity change must not hand it out to be disposed.
+    return changed === rows ? tf.clone(rows) : changed;
+  });
   if (out.shape.join() !== [end - start, ...subject.x.shape.slice(1)].join()) {
     const received = shapeString(out.shape);
     out.dispose();
