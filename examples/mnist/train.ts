@@ -18,6 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../src/engine/random.js';
+import { permutation } from '../../src/defend/training/permutation.js';
 import { adversarialTraining } from '../../src/defend/index.js';
 import { ensureBackend } from '../../src/backend.js';
 import type { TrainingHistory } from '../../src/defend/index.js';
@@ -186,19 +187,6 @@ function installCpuGradientKernels(): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-/** Fisher–Yates over 0..n-1. */
-function permutation(n: number, rng: Rng): Int32Array {
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = order[i]!;
-    order[i] = order[j]!;
-    order[j] = t;
-  }
-  return order;
-}
 
 /** One epoch's training tensors: the set in a fresh order, each image shifted (zero fill). */
 function epochData(set: DigitSet, maxShift: number, rng: Rng): { x: tf.Tensor4D; y: tf.Tensor2D } {
