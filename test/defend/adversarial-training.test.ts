@@ -1,32 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adversarialTraining, ensureBackend, fgsm, Rng, RobustestError } from '../../src/index.js';
+import { blobs, toyModel } from './toy-problem.js';
+import { adversarialTraining, ensureBackend, fgsm, RobustestError } from '../../src/index.js';
 import type { TrainingMethod } from '../../src/index.js';
 
 const EPSILON = 0.1;
 
 /** Two Gaussian blobs in the unit square, one per class. */
-function blobs(n: number, seed: number): { inputs: number[][]; labels: number[] } {
-  const rng = new Rng(seed);
-  const inputs: number[][] = [];
-  const labels: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const label = i % 2;
-    const clip = (v: number) => Math.min(1, Math.max(0, v));
-    inputs.push([clip((label ? 0.75 : 0.25) + 0.06 * rng.normal()), clip(0.5 + 0.15 * rng.normal())]);
-    labels.push(label);
-  }
-  return { inputs, labels };
-}
-
-function toyModel(seed: number): tf.Sequential {
-  const rng = new Rng(seed);
-  const init = (k: string) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed: rng.split(k).integerSeed() }), biasInitializer: 'zeros' as const });
-  return tf.sequential({
-    layers: [tf.layers.dense({ inputShape: [2], units: 16, activation: 'relu', ...init('a') }), tf.layers.dense({ units: 2, ...init('b') })],
-  });
-}
-
 /**
  * The adversarial loss by brute force: for each sample, the largest cross-entropy over a 21×21
  * grid of the L∞ ball (corners included), clipped to [0, 1]; averaged over samples.

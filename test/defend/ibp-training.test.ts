@@ -4,26 +4,8 @@ process.env.ROBUSTEST_BACKEND = 'cpu';
 
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adversarialTraining, ensureBackend, ibpMargins, Rng } from '../../src/index.js';
-
-function blobs(n: number, seed: number): { inputs: number[][]; labels: number[] } {
-  const rng = new Rng(seed);
-  const inputs: number[][] = [];
-  const labels: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const label = i % 2;
-    const clip = (v: number) => Math.min(1, Math.max(0, v));
-    inputs.push([clip((label ? 0.75 : 0.25) + 0.06 * rng.normal()), clip(0.5 + 0.15 * rng.normal())]);
-    labels.push(label);
-  }
-  return { inputs, labels };
-}
-
-function toyModel(seed: number): tf.Sequential {
-  const rng = new Rng(seed);
-  const init = (k: string) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed: rng.split(k).integerSeed() }), biasInitializer: 'zeros' as const });
-  return tf.sequential({ layers: [tf.layers.dense({ inputShape: [2], units: 16, activation: 'relu', ...init('a') }), tf.layers.dense({ units: 2, ...init('b') })] });
-}
+import { blobs, toyModel } from './toy-problem.js';
+import { adversarialTraining, ensureBackend, ibpMargins } from '../../src/index.js';
 
 /** Fraction of samples whose interval margins are all positive at ε: certified robust. */
 function certified(model: tf.LayersModel, data: { inputs: number[][]; labels: number[] }, epsilon: number): number {
