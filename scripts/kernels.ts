@@ -1,13 +1,13 @@
 /**
- * Compiles src/engine/gradient/wasm/kernels.wat to the bytes embedded in kernels-binary.ts.
+ * Compiles src/engine/tfjs/wasm/kernels.wat to the bytes embedded in kernels-binary.ts.
  * `npm run build:kernels` writes the file; test/wasm-kernels.test.ts checks it is up to date.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import initWabt from 'wabt';
 
-export const WAT_PATH = fileURLToPath(new URL('../src/engine/gradient/wasm/kernels.wat', import.meta.url));
-export const BINARY_PATH = fileURLToPath(new URL('../src/engine/gradient/wasm/kernels-binary.ts', import.meta.url));
+export const WAT_PATH = fileURLToPath(new URL('../src/engine/tfjs/wasm/kernels.wat', import.meta.url));
+export const BINARY_PATH = fileURLToPath(new URL('../src/engine/tfjs/wasm/kernels-binary.ts', import.meta.url));
 
 export async function compileKernels(): Promise<Uint8Array> {
   const wabt = await initWabt();

@@ -6,15 +6,15 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { avgPoolBackpropHost, maxPoolBackpropHost } from '../src/engine/gradient/pool-kernels.js';
-import { replaceRows, takeRows } from '../src/engine/gradient/rows.js';
-import { sign } from '../src/engine/gradient/sign.js';
-import { crossEntropyLogitGradient, logitGradientOf, withLogitGradient } from '../src/engine/gradient/closed-form.js';
-import { compileLayersNetwork } from '../src/engine/gradient/layers.js';
-import { matMulHost } from '../src/engine/gradient/host-matmul.js';
+import { avgPoolBackpropHost, maxPoolBackpropHost } from '../src/engine/tfjs/pool-kernels.js';
+import { replaceRows, takeRows } from '../src/engine/tfjs/rows.js';
+import { sign } from '../src/engine/tfjs/sign.js';
+import { crossEntropyLogitGradient, logitGradientOf, withLogitGradient } from '../src/engine/tfjs/closed-form.js';
+import { compileLayersNetwork } from '../src/engine/tfjs/layers.js';
+import { matMulHost } from '../src/engine/tfjs/host-matmul.js';
 import { linfStep } from '../src/attacks/linf-step.js';
 import { ascentDirection, clipToBounds, projectToBall } from '../src/attacks/steps.js';
-import type { LossFn } from '../src/engine/gradient/types.js';
+import type { LossFn } from '../src/engine/tfjs/types.js';
 
 const BACKENDS = ['cpu', 'wasm'] as const;
 

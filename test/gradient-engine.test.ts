@@ -7,8 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileLayersNetwork } from '../src/engine/gradient/layers.js';
-import type { LossFn, Network } from '../src/engine/gradient/types.js';
+import { compileLayersNetwork } from '../src/engine/tfjs/layers.js';
+import type { LossFn, Network } from '../src/engine/tfjs/types.js';
 import { scoped } from '../src/engine/hygiene.js';
 
 type Backend = 'cpu' | 'wasm';

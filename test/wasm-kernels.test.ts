@@ -8,8 +8,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { BINARY_PATH, binarySource, compileKernels } from '../scripts/kernels.js';
-import { KERNELS_WASM_BASE64 } from '../src/engine/gradient/wasm/kernels-binary.js';
-import { wasmKernels } from '../src/engine/gradient/wasm/instance.js';
+import { KERNELS_WASM_BASE64 } from '../src/engine/tfjs/wasm/kernels-binary.js';
+import { wasmKernels } from '../src/engine/tfjs/wasm/instance.js';
 
 describe('wasm kernels', () => {
   it('kernels-binary.ts is kernels.wat compiled (run `npm run build:kernels` after editing it)', async () => {

@@ -14,7 +14,7 @@ import { Found } from './iterative.js';
 import { defineAttack } from './runner.js';
 import { checkLossFits } from './pgd.js';
 import type { Classifier } from '../model/classifier.js';
-import type { GradientResult, LossFn } from '../engine/gradient/types.js';
+import type { GradientResult, LossFn } from '../engine/tfjs/types.js';
 import type { Attack } from './types.js';
 
 export type MemberName = 'apgd-ce' | 'apgd-dlr' | 'apgd-t' | 'fab' | 'fab-t' | 'square';

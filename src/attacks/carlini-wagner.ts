@@ -30,7 +30,7 @@ import { checkBoolean, checkChoice, checkCriterion, checkInteger, checkKnownOpti
 import { replaceRows, takeRows } from './steps.js';
 import { bisectTowardsOriginal } from './refine.js';
 import { pick } from './pgd.js';
-import type { LossFn } from '../engine/gradient/types.js';
+import type { LossFn } from '../engine/tfjs/types.js';
 import type { Attack, CriterionSpec, TargetSpec } from './types.js';
 
 export interface CarliniWagnerOptions {

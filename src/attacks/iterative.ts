@@ -5,7 +5,7 @@
  * follow the samples that stay.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossFn } from '../engine/gradient/types.js';
+import type { LossFn } from '../engine/tfjs/types.js';
 import type { AttackContext } from './runner.js';
 import { replaceRows, takeRows } from './steps.js';
 

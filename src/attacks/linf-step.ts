@@ -6,7 +6,7 @@
  * have the same values.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { registerHostKernel } from '../engine/gradient/host-memory.js';
+import { registerHostKernel } from '../engine/tfjs/host-memory.js';
 
 const LINF_STEP = 'RobustestLinfStep';
 

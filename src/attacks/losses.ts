@@ -4,8 +4,8 @@
  * class above the true one.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { LossFn } from '../engine/gradient/types.js';
-import { crossEntropyLogitGradient, withLogitGradient } from '../engine/gradient/closed-form.js';
+import type { LossFn } from '../engine/tfjs/types.js';
+import { crossEntropyLogitGradient, withLogitGradient } from '../engine/tfjs/closed-form.js';
 
 export type LossName = 'ce' | 'margin' | 'dlr';
 

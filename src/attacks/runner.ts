@@ -12,7 +12,7 @@ import { DEFAULT_SEED, Rng } from '../engine/random.js';
 import { classifier, type Classifier, type ModelLike } from '../model/classifier.js';
 import { checkEpsilon, prepareSamples, type Samples } from '../samples.js';
 import { normOf, type Norm } from '../norms.js';
-import type { GradientResult, LossFn } from '../engine/gradient/types.js';
+import type { GradientResult, LossFn } from '../engine/tfjs/types.js';
 import { adversarialMask, argmaxRow, resolveCriterion, resolveTargets, type Criterion } from './criteria.js';
 import type { Attack, AttackRun, AttackRunOptions, CriterionSpec, TargetSpec } from './types.js';
 

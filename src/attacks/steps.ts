@@ -2,8 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Norm } from '../norms.js';
 import type { AttackContext } from './runner.js';
-import { replaceRows as replaceBlocks, takeRows as takeBlocks } from '../engine/gradient/rows.js';
-import { sign } from '../engine/gradient/sign.js';
+import { replaceRows as replaceBlocks, takeRows as takeBlocks } from '../engine/tfjs/rows.js';
+import { sign } from '../engine/tfjs/sign.js';
 
 const TINY = 1e-12;
 

@@ -8,8 +8,8 @@
  * Synchronous and tape-friendly: call it inside tf.tidy or tf.variableGrads.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { traceLayers } from '../engine/gradient/graph.js';
-import { pair, variable, type LayerLike } from '../engine/gradient/ops/op.js';
+import { traceLayers } from '../engine/tfjs/graph.js';
+import { pair, variable, type LayerLike } from '../engine/tfjs/ops/op.js';
 import { lowerLayersModel } from './lowering.js';
 
 interface Box {

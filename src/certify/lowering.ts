@@ -1,13 +1,13 @@
 /**
  * Reads a tfjs LayersModel into a BoundGraph, with the layer graph the gradient engine traces
- * (src/engine/gradient/graph.ts). Each supported layer becomes an affine node, followed by an
+ * (src/engine/tfjs/graph.ts). Each supported layer becomes an affine node, followed by an
  * activation node when it has one; a final softmax is left out (the margins are on the logits
  * before it, which order the classes the same way). Any other layer, activation or configuration
  * is an UNSUPPORTED_LAYER error naming it: a bound that ignored a layer would not be sound.
  */
 import { RobustestError } from '../errors.js';
-import { traceLayers, type LayerCall } from '../engine/gradient/graph.js';
-import { pair, variable, type LayerLike } from '../engine/gradient/ops/op.js';
+import { traceLayers, type LayerCall } from '../engine/tfjs/graph.js';
+import { pair, variable, type LayerLike } from '../engine/tfjs/ops/op.js';
 import type { BoundGraph, BoundNode } from './graph.js';
 import { ClippedReluBound, LeakyReluBound, SShapedBound } from './ops/activation.js';
 import type { BoundOp, Vec } from './ops/bound-op.js';

@@ -5,13 +5,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError, show, shapeString } from '../errors.js';
 import { ensureBackend } from '../backend.js';
-import { autodiffValueAndGradient } from '../engine/gradient/autodiff.js';
-import type { GradientResult, LossFn, Network } from '../engine/gradient/types.js';
-import { compileLayersNetwork } from '../engine/gradient/layers.js';
+import { autodiffValueAndGradient } from '../engine/tfjs/autodiff.js';
+import type { GradientResult, LossFn, Network } from '../engine/tfjs/types.js';
+import { compileLayersNetwork } from '../engine/tfjs/layers.js';
 import { checkScoreLayout, checkScores, looksLikeProbabilities, notProbabilities } from './outputs.js';
 import { modelFailure } from './failure.js';
 import { peakBytesOf } from '../engine/hygiene.js';
-import { discardFailedTape } from '../engine/gradient/tape.js';
+import { discardFailedTape } from '../engine/tfjs/tape.js';
 
 export type OutputKind = 'logits' | 'probabilities' | 'auto';
 export type Bounds = readonly [number, number];

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError, shapeString, show } from '../errors.js';
 import { ensureBackend } from '../backend.js';
-import type { GradientResult, LossFn } from '../engine/gradient/types.js';
+import type { GradientResult, LossFn } from '../engine/tfjs/types.js';
 import type { Bounds, Classifier, OutputKind } from './classifier.js';
 import { checkFinite, checkScoreLayout, looksLikeProbabilities, notProbabilities } from './outputs.js';
 import { modelFailure } from './failure.js';

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { classifier, ensureBackend, type Classifier } from '../../src/index.js';
 import { attackLoss, criterionMargin, type LossName } from '../../src/attacks/losses.js';
-import type { LossFn } from '../../src/engine/gradient/types.js';
+import type { LossFn } from '../../src/engine/tfjs/types.js';
 import { fixtureRandom } from './helpers.js';
 
 beforeAll(async () => {

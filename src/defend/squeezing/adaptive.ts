@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../engine/random.js';
 import { dispose } from '../../engine/hygiene.js';
-import type { LossFn } from '../../engine/gradient/types.js';
+import type { LossFn } from '../../engine/tfjs/types.js';
 import { projectLinf } from '../training/examples.js';
 import type { FeatureSqueezingDetector } from './detector.js';
 
