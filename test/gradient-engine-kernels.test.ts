@@ -10,7 +10,7 @@ import { avgPoolBackpropHost, maxPoolBackpropHost } from '../src/engine/tfjs/poo
 import { replaceRows, takeRows } from '../src/engine/tfjs/rows.js';
 import { sign } from '../src/engine/tfjs/sign.js';
 import { crossEntropyLogitGradient, logitGradientOf, withLogitGradient } from '../src/engine/tfjs/closed-form.js';
-import { compileLayersNetwork } from '../src/engine/tfjs/layers.js';
+import { layersNetwork } from './support/layers-network.js';
 import { matMulHost } from '../src/engine/tfjs/host-matmul.js';
 import { linfStep } from '../src/attacks/linf-step.js';
 import { ascentDirection, clipToBounds, projectToBall } from '../src/attacks/steps.js';
@@ -253,7 +253,7 @@ describe('closed-form loss heads', () => {
   it('the network takes the logit gradient from the closed form when the loss carries one', async () => {
     await tf.setBackend('cpu');
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [5], units: 3, kernelInitializer: tf.initializers.glorotNormal({ seed: 10 }) })] });
-    const network = compileLayersNetwork(model)!;
+    const network = layersNetwork(model)!;
     const x = tf.randomNormal([4, 5], 0, 1, 'float32', 11);
     const plain = crossEntropy(labels, 1);
     const closed = withLogitGradient(plain, crossEntropyLogitGradient(labels, null));

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileLayersNetwork } from '../src/engine/tfjs/layers.js';
+import { layersNetwork } from './support/layers-network.js';
 import type { LossFn, Network } from '../src/engine/tfjs/types.js';
 import { scoped } from '../src/engine/hygiene.js';
 
@@ -57,7 +57,7 @@ interface EngineRun {
 
 async function engineOn(backend: Backend, model: tf.LayersModel, x: tf.Tensor, loss: LossFn): Promise<EngineRun> {
   await tf.setBackend(backend);
-  const network = compileLayersNetwork(model);
+  const network = layersNetwork(model);
   expect(network).not.toBeNull();
   tf.dispose(Object.values(network!.valueAndGradient(x, loss)));
   const before = tf.memory().numTensors;
@@ -456,7 +456,7 @@ describe("Conv2D → MaxPool 2×2 (one fused kernel on wasm)", () => {
   it('runs as one kernel on wasm, and not where the pair does not qualify', async () => {
     const kernelsOf = async (model: tf.LayersModel) => {
       await tf.setBackend('wasm');
-      const network = compileLayersNetwork(model)!;
+      const network = layersNetwork(model)!;
       const x = seededInput([2, ...(model.inputs[0]!.shape.slice(1) as number[])], 17);
       const profile = await tf.profile(() => tf.dispose(Object.values(network.valueAndGradient(x, randomLoss(2, 3, 5)))));
       x.dispose();
@@ -600,9 +600,9 @@ describe('layers without a rule', () => {
     const a = tf.input({ shape: [3] });
     const b = tf.input({ shape: [3] });
     const output = tf.layers.dense({ units: 2 }).apply(tf.layers.concatenate().apply([a, b]) as tf.SymbolicTensor) as tf.SymbolicTensor;
-    expect(compileLayersNetwork(tf.model({ inputs: [a, b], outputs: output }))).toBeNull();
-    expect(compileLayersNetwork({ predict: () => null })).toBeNull();
-    expect(compileLayersNetwork(null)).toBeNull();
+    expect(layersNetwork(tf.model({ inputs: [a, b], outputs: output }))).toBeNull();
+    expect(layersNetwork({ predict: () => null })).toBeNull();
+    expect(layersNetwork(null)).toBeNull();
   });
 });
 
@@ -610,7 +610,7 @@ describe('prepared weights and memory', () => {
   it('weights changed after compiling (setWeights) are picked up', async () => {
     await tf.setBackend('wasm');
     const model = denseModel('relu');
-    const network = compileLayersNetwork(model)!;
+    const network = layersNetwork(model)!;
     const x = seededInput([4, 6], 91);
     const loss = randomLoss(4, 4, 92);
     const first = tf.tidy(() => network.valueAndGradient(x, loss).gradient.dataSync());
@@ -625,7 +625,7 @@ describe('prepared weights and memory', () => {
   it('inside robustest calls, derived weights are built once, shared by concurrent calls, and freed when the last ends', async () => {
     await tf.setBackend('wasm');
     const model = convModel({ padding: 'same' });
-    const network = compileLayersNetwork(model)!;
+    const network = layersNetwork(model)!;
     const x = seededInput([2, 9, 9, 2], 94);
     const loss = randomLoss(2, 3, 95);
     const before = tf.memory().numTensors;
@@ -663,7 +663,7 @@ describe('prepared weights and memory', () => {
     for (const backend of BACKENDS) {
       await tf.setBackend(backend);
       const model = convModel({ strides: 2 });
-      const network = compileLayersNetwork(model)!;
+      const network = layersNetwork(model)!;
       const x = seededInput([2, 9, 9, 2], 96);
       const before = tf.memory().numTensors;
       const logits = network.forward(x);
@@ -681,7 +681,7 @@ describe('finite differences (independent of tf.grad)', () => {
     const x = seededInput(shape, seed);
     const loss = randomLoss(shape[0]!, model.outputs[0]!.shape[1] as number, seed + 1);
     const total = (v: tf.Tensor) => tf.tidy(() => tf.sum(loss(model.predict(v) as tf.Tensor2D)).dataSync()[0]!);
-    const network = compileLayersNetwork(model)!;
+    const network = layersNetwork(model)!;
     const engine = tf.tidy(() => network.valueAndGradient(x, loss).gradient);
     const reference = tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(loss(model.predict(v) as tf.Tensor2D)))(x));
     const h = 1e-2;
@@ -737,7 +737,7 @@ describe('failures', () => {
   it('a loss that throws propagates its error and leaves no tensor behind', async () => {
     for (const backend of BACKENDS) {
       await tf.setBackend(backend);
-      const network = compileLayersNetwork(convModel({}))!;
+      const network = layersNetwork(convModel({}))!;
       const x = seededInput([2, 9, 9, 2], 121);
       const before = tf.memory().numTensors;
       expect(() =>

@@ -40,6 +40,17 @@ export function broadcast(source: string, a: readonly number[], b: readonly numb
   return out;
 }
 
+/** A reshape target with its one −1 resolved against the input's size. */
+export function resolveReshape(source: string, target: readonly number[], input: readonly number[]): number[] {
+  const total = input.reduce((a, b) => a * b, 1);
+  const known = target.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+  const free = target.filter((d) => d === -1).length;
+  if (free > 1 || (free === 1 && (known === 0 || total % known !== 0)) || (free === 0 && known !== total)) {
+    throw new UnsupportedNode(source, `cannot reshape [${input.join(', ')}] to [${target.join(', ')}]`);
+  }
+  return target.map((d) => (d === -1 ? total / known : d));
+}
+
 export function outputShape(op: Op, inputs: readonly (readonly number[])[], source: string): number[] {
   const x = inputs[0] ?? [];
   const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);

@@ -7,7 +7,9 @@ import { RobustestError, show, shapeString } from '../errors.js';
 import { ensureBackend } from '../backend.js';
 import { autodiffValueAndGradient } from '../engine/tfjs/autodiff.js';
 import type { GradientResult, LossFn, Network } from '../engine/tfjs/types.js';
-import { compileLayersNetwork } from '../engine/tfjs/layers.js';
+import { compileGraph } from '../engine/tfjs/compile.js';
+import { importLayersModel } from '../graph/tfjs-layers/import.js';
+import type { ModelGraph } from '../graph/types.js';
 import { checkScoreLayout, checkScores, looksLikeProbabilities, notProbabilities } from './outputs.js';
 import { modelFailure } from './failure.js';
 import { peakBytesOf } from '../engine/hygiene.js';
@@ -51,6 +53,11 @@ export interface Classifier {
    * gradient); sizes default batches. Absent where the model runs outside tfjs.
    */
   activationBytes?(x: tf.Tensor): Promise<number>;
+  /**
+   * The model graph robustest reads the model as (src/graph/): null for models it cannot see
+   * into (plain functions). Owned by the classifier; the caller never disposes it.
+   */
+  graph?(): ModelGraph | null;
   /** The model as data another thread can load, when it can be serialised (LayersModels). */
   transferable?(): Promise<TransferableModel | null>;
 }
@@ -143,6 +150,7 @@ class TfjsClassifier implements Classifier {
   inputShape: number[] | null;
   numClasses: number | null;
   private network: Network | undefined;
+  private imported: ModelGraph | null | undefined;
 
   constructor(
     readonly kind: 'layers' | 'graph' | 'function',
@@ -201,14 +209,23 @@ class TfjsClassifier implements Classifier {
     return out as tf.Tensor2D;
   }
 
+  graph(): ModelGraph | null {
+    if (this.imported === undefined) this.imported = this.kind === 'layers' ? importLayersModel(this.model) : null;
+    return this.imported;
+  }
+
   private net(): Network {
-    this.network ??= (this.kind === 'layers' ? compileLayersNetwork(this.model as never) : null) ?? {
-      forward: (x) => tf.tidy(() => this.raw(x)),
-      valueAndGradient: (x, loss) => autodiffValueAndGradient((input) => this.raw(input), x, loss),
-      gradientPath: 'tf.grad',
-      peeledSoftmax: false,
-      dispose() {},
-    };
+    if (this.network) return this.network;
+    const graph = this.graph();
+    this.network = graph
+      ? compileGraph(graph)
+      : {
+          forward: (x) => tf.tidy(() => this.raw(x)),
+          valueAndGradient: (x, loss) => autodiffValueAndGradient((input) => this.raw(input), x, loss),
+          gradientPath: 'tf.grad',
+          peeledSoftmax: false,
+          dispose() {},
+        };
     return this.network;
   }
 

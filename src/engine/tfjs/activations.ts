@@ -2,9 +2,10 @@
  * Elementwise activations with hand-written derivatives, each matching the derivative tf.grad
  * takes of the tfjs-layers implementation (including at the kinks: relu' (0) = 0, the layers
  * 'relu6' is min(6, relu(x)) whose derivative vanishes at x = 6, ReLU({maxValue}) clips and
- * keeps it). Activations not listed here are differentiated by tf.grad on the activation alone.
+ * keeps it). Opaque activations are differentiated by tf.grad on the activation alone.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { Activation } from '../../graph/types.js';
 
 export interface ActivationSpec {
   /** Name for messages, e.g. 'relu', 'leakyReLU(0.3)'. */
@@ -116,36 +117,139 @@ export function clippedRelu(maxValue: number): ActivationSpec {
   };
 }
 
-const BY_NAME: Record<string, ActivationSpec> = {
-  linear: LINEAR,
-  relu: RELU,
-  relu6: RELU6,
-  elu: ELU,
-  sigmoid: SIGMOID,
-  tanh: TANH,
-  softmax: SOFTMAX,
-  gelu: GELU,
-};
-
-interface LayersActivation {
-  getClassName(): string;
-  apply(x: tf.Tensor): tf.Tensor;
+/** x for x > 0, α·(eˣ − 1) otherwise; derivative y + α below zero. */
+function eluWith(alpha: number): ActivationSpec {
+  if (alpha === 1) return ELU;
+  return {
+    name: `elu(${alpha})`,
+    needsInput: true,
+    apply: (x) => tf.where(tf.greater(x, 0), x, tf.mul(alpha, tf.sub(tf.exp(x), 1))),
+    backward: (dy, x, y) => tf.mul(dy, tf.where(tf.greater(x!, 0), tf.onesLike(x!), tf.add(y, alpha))),
+  };
 }
 
-/**
- * The spec for a tfjs-layers activation object. Unknown ones keep their own forward and get
- * their derivative from tf.grad, which every elementwise op supports on every backend.
- */
-export function activationSpec(activation: LayersActivation | null | undefined): ActivationSpec {
-  if (!activation) return LINEAR;
-  const name = activation.getClassName();
-  const known = BY_NAME[name];
-  if (known) return known;
+/** min(max(x, lo), hi); derivative 1 on lo < x ≤ hi (relu's convention at lo). */
+function clip(lo: number, hi: number): ActivationSpec {
+  if (lo === 0 && hi === 6) return RELU6;
+  if (lo === 0) return clippedRelu(hi);
   return {
-    name,
+    name: `clip(${lo}, ${hi})`,
     needsInput: true,
-    viaAutodiff: true,
-    apply: (x) => activation.apply(x),
-    backward: (dy, x) => tf.grad((input: tf.Tensor) => activation.apply(input))(x!, dy),
+    apply: (x) => tf.clipByValue(x, lo, hi),
+    backward: (dy, x) => tf.mul(dy, tf.mul(tf.step(tf.sub(x!, lo)), tf.sub(1, tf.step(tf.sub(x!, hi))))),
   };
+}
+
+function hardSigmoid(alpha: number, beta: number): ActivationSpec {
+  return {
+    name: `hardSigmoid(${alpha}, ${beta})`,
+    needsInput: true,
+    apply: (x) => tf.clipByValue(tf.add(tf.mul(x, alpha), beta), 0, 1),
+    backward: (dy, x) => {
+      const z = tf.add(tf.mul(x!, alpha), beta);
+      return tf.mul(dy, tf.mul(alpha, tf.mul(tf.step(z), tf.sub(1, tf.step(tf.sub(z, 1))))));
+    },
+  };
+}
+
+/** x·min(max(x/6 + 1/2, 0), 1); derivative 0 below −3, 1 above 3, (2x + 3)/6 between. */
+const HARD_SWISH: ActivationSpec = {
+  name: 'hardSwish',
+  needsInput: true,
+  apply: (x) => tf.mul(x, tf.clipByValue(tf.add(tf.div(x, 6), 0.5), 0, 1)),
+  backward: (dy, x) => {
+    const middle = tf.div(tf.add(tf.mul(x!, 2), 3), 6);
+    const d = tf.where(tf.less(x!, -3), tf.zerosLike(x!), tf.where(tf.greater(x!, 3), tf.onesLike(x!), middle));
+    return tf.mul(dy, d);
+  },
+};
+
+/** x·σ(x); derivative σ + x·σ·(1 − σ). */
+const SWISH: ActivationSpec = {
+  name: 'swish',
+  needsInput: true,
+  apply: (x) => tf.mul(x, tf.sigmoid(x)),
+  backward: (dy, x) => {
+    const s = tf.sigmoid(x!);
+    return tf.mul(dy, tf.add(s, tf.mul(x!, tf.mul(s, tf.sub(1, s)))));
+  },
+};
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/** 0.5·x·(1 + tanh(c·(x + 0.044715·x³))). */
+const GELU_TANH: ActivationSpec = {
+  name: 'gelu(tanh)',
+  needsInput: true,
+  apply: (x) => tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(tf.mul(GELU_C, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))),
+  backward: (dy, x) => {
+    const t = tf.tanh(tf.mul(GELU_C, tf.add(x!, tf.mul(0.044715, tf.pow(x!, 3)))));
+    const inner = tf.mul(GELU_C, tf.add(1, tf.mul(3 * 0.044715, tf.square(x!))));
+    const d = tf.add(tf.mul(0.5, tf.add(1, t)), tf.mul(tf.mul(0.5, x!), tf.mul(tf.sub(1, tf.square(t)), inner)));
+    return tf.mul(dy, d);
+  },
+};
+
+const SOFTPLUS: ActivationSpec = {
+  name: 'softplus',
+  needsInput: true,
+  apply: (x) => tf.softplus(x),
+  backward: (dy, x) => tf.mul(dy, tf.sigmoid(x!)),
+};
+
+const EXP: ActivationSpec = { name: 'exp', needsInput: false, apply: (x) => tf.exp(x), backward: (dy, _x, y) => tf.mul(dy, y) };
+const ABS: ActivationSpec = { name: 'abs', needsInput: true, apply: (x) => tf.abs(x), backward: (dy, x) => tf.mul(dy, tf.sign(x!)) };
+const NEG: ActivationSpec = { name: 'neg', needsInput: false, apply: (x) => tf.neg(x), backward: (dy) => tf.neg(dy) };
+const SQRT: ActivationSpec = { name: 'sqrt', needsInput: false, apply: (x) => tf.sqrt(x), backward: (dy, _x, y) => tf.div(dy, tf.mul(2, y)) };
+const RECIPROCAL: ActivationSpec = {
+  name: 'reciprocal',
+  needsInput: false,
+  apply: (x) => tf.reciprocal(x),
+  backward: (dy, _x, y) => tf.neg(tf.mul(dy, tf.square(y))),
+};
+
+/** The spec of a graph activation. Opaque ones keep their own forward; tf.grad differentiates them. */
+export function activationSpecOf(a: Activation): ActivationSpec {
+  switch (a.fn) {
+    case 'relu':
+      return RELU;
+    case 'leakyRelu':
+      return leakyRelu(a.alpha);
+    case 'clip':
+      return clip(a.min, a.max);
+    case 'sigmoid':
+      return SIGMOID;
+    case 'tanh':
+      return TANH;
+    case 'elu':
+      return eluWith(a.alpha);
+    case 'hardSigmoid':
+      return hardSigmoid(a.alpha, a.beta);
+    case 'hardSwish':
+      return HARD_SWISH;
+    case 'swish':
+      return SWISH;
+    case 'gelu':
+      return a.approximate ? GELU_TANH : GELU;
+    case 'softplus':
+      return SOFTPLUS;
+    case 'exp':
+      return EXP;
+    case 'abs':
+      return ABS;
+    case 'neg':
+      return NEG;
+    case 'sqrt':
+      return SQRT;
+    case 'reciprocal':
+      return RECIPROCAL;
+    case 'opaque':
+      return {
+        name: a.name,
+        needsInput: true,
+        viaAutodiff: true,
+        apply: (x) => a.apply(x),
+        backward: (dy, x) => tf.grad((input: tf.Tensor) => a.apply(input))(x!, dy),
+      };
+  }
 }

@@ -11,6 +11,7 @@
  * layers, trimmed by the forward padding for 'same' ones.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { TfPadding } from './padding.js';
 
 export interface ConvGeometry {
   /** Forward input shape [N, H, W, C]. */
@@ -18,7 +19,7 @@ export interface ConvGeometry {
   kernel: readonly [number, number];
   strides: readonly [number, number];
   dilations: readonly [number, number];
-  pad: 'valid' | 'same';
+  pad: TfPadding;
 }
 
 type Pads = [[number, number], [number, number], [number, number], [number, number]];

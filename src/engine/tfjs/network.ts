@@ -1,5 +1,5 @@
 /**
- * Runs a compiled layer graph: forward for logits; for gradients, forward with every value kept,
+ * Runs a compiled model graph: forward for logits; for gradients, forward with every value kept,
  * dL/dlogits from the loss's closed form when it carries one (closed-form.ts) or else from
  * tf.grad on the small loss head, then each node's vector-Jacobian product in reverse order.
  * Values are freed as soon as the backward pass is past them; nothing but the returned tensors
@@ -23,7 +23,7 @@ interface Flowing {
   reluMasked: boolean;
 }
 
-export class LayerNetwork implements Network {
+export class GraphNetwork implements Network {
   /** For each slot, the index of the last node reading it in the forward pass. */
   private readonly lastRead: number[];
 
@@ -33,6 +33,7 @@ export class LayerNetwork implements Network {
     private readonly output: number,
     slots: number,
     readonly peeledSoftmax: boolean,
+    private readonly onDispose: () => void = () => {},
   ) {
     this.lastRead = new Array<number>(slots).fill(-1);
     nodes.forEach((node, i) => node.inputs.forEach((s) => (this.lastRead[s] = i)));
@@ -87,6 +88,7 @@ export class LayerNetwork implements Network {
 
   dispose(): void {
     for (const node of this.nodes) node.op.dispose?.();
+    this.onDispose();
   }
 
   private prepare(): void {

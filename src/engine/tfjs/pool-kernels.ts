@@ -11,6 +11,7 @@
  * breaks ties differently); an average window spreads it evenly over its in-bounds positions.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { TfPadding } from './padding.js';
 import { onHost, registerHostKernel } from './host-memory.js';
 
 export const MAX_POOL_BACKPROP = 'RobustestMaxPoolBackprop';
@@ -19,7 +20,7 @@ export const AVG_POOL_BACKPROP = 'RobustestAvgPoolBackprop';
 export interface PoolAttrs {
   filterSize: [number, number];
   strides: [number, number];
-  pad: 'valid' | 'same';
+  pad: TfPadding;
   /**
    * Max pooling only: the pooled input is a relu output and the caller will not apply the relu
    * mask, so a window whose maximum is not positive passes no gradient (its relu is flat there).

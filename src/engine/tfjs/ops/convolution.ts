@@ -1,5 +1,5 @@
 /**
- * Conv2D, DepthwiseConv2D and SeparableConv2D (channels-last). The input gradient is a forward
+ * 2-D convolutions and depthwise convolutions (channels-last). The input gradient is a forward
  * convolution of dy with the flipped kernel (conv-transpose.ts) where the backend runs that
  * fastest — wasm — or where tfjs's backprop kernels cannot (dilation > 1); elsewhere it is
  * tfjs's own backprop-input kernel, which those backends optimise.
@@ -17,17 +17,17 @@ import {
 import { maxPoolConvBackprop, scatterWeights } from '../pool-conv-backprop.js';
 import { Prepared } from '../prepared.js';
 import { activationGradient } from './fused.js';
-import { pair, variable, type Cotangent, type InputGradient, type LayerLike, type Op } from './op.js';
+import type { Op as GraphOp } from '../../../graph/types.js';
+import { tfPadding, type TfPadding } from '../padding.js';
+import type { Cotangent, InputGradient, Op } from './op.js';
+
+type ConvSpec = Extract<GraphOp, { kind: 'conv2d' | 'depthwiseConv2d' }>;
 
 function forwardRoute(dilations: readonly [number, number]): boolean {
   return tf.getBackend() === 'wasm' || dilations[0] > 1 || dilations[1] > 1;
 }
 
-function padding(layer: LayerLike): 'valid' | 'same' {
-  return layer.padding === 'same' ? 'same' : 'valid';
-}
-
-function depthwiseBackpropInput(dy: tf.Tensor, kernel: tf.Tensor, inShape: readonly number[], strides: [number, number], pad: 'valid' | 'same'): tf.Tensor {
+function depthwiseBackpropInput(dy: tf.Tensor, kernel: tf.Tensor, inShape: readonly number[], strides: [number, number], pad: TfPadding): tf.Tensor {
   return tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: kernel }, {
     strides,
     pad,
@@ -42,18 +42,18 @@ export class Conv2DOp implements Op {
   readonly poolFusable: boolean;
   private readonly strides: [number, number];
   private readonly dilations: [number, number];
-  private readonly pad: 'valid' | 'same';
+  private readonly pad: TfPadding;
   private readonly flipped: Prepared<[tf.Tensor4D, tf.Tensor4D]>;
   private readonly scatter: Prepared<[tf.Tensor3D]>;
 
   constructor(
-    private readonly layer: LayerLike,
+    private readonly spec: ConvSpec,
     private readonly activation: ActivationSpec,
   ) {
     this.reluOutput = activation.isRelu === true;
-    this.strides = pair(layer.strides, 1);
-    this.dilations = pair(layer.dilationRate, 1);
-    this.pad = padding(layer);
+    this.strides = [spec.strides[0], spec.strides[1]];
+    this.dilations = [spec.dilations[0], spec.dilations[1]];
+    this.pad = tfPadding(spec.padding);
     this.flipped = new Prepared(
       () => [this.kernel()],
       ([kernel]) => [flippedTransposedKernel(kernel as tf.Tensor4D), flippedDepthwiseKernel(kernel as tf.Tensor4D)],
@@ -67,7 +67,7 @@ export class Conv2DOp implements Op {
   }
 
   private kernel(): tf.Tensor4D {
-    return variable(this.layer, 'kernel') as tf.Tensor4D;
+    return this.spec.filter.tensor() as tf.Tensor4D;
   }
 
   /** Builds the weights poolBackward scatters. */
@@ -93,10 +93,11 @@ export class Conv2DOp implements Op {
       x: x as tf.Tensor4D,
       filter: this.kernel(),
       strides: this.strides,
-      pad: this.pad,
+      // Explicit pads never reach a depthwise op (ops/lower.ts pads first).
+      pad: this.pad as 'valid' | 'same',
       dataFormat: 'NHWC',
       dilations: this.dilations,
-      bias: variable(this.layer, 'bias') ?? undefined,
+      bias: this.spec.bias?.tensor(),
       activation: this.activation.fused ?? 'linear',
     });
   }
@@ -122,16 +123,19 @@ export class Conv2DOp implements Op {
 export class DepthwiseConv2DOp implements Op {
   readonly reluOutput: boolean;
   private readonly strides: [number, number];
-  private readonly pad: 'valid' | 'same';
+  private readonly pad: TfPadding;
   private readonly flipped: Prepared<[tf.Tensor4D]>;
 
+  private readonly dilations: [number, number];
+
   constructor(
-    private readonly layer: LayerLike,
+    private readonly spec: ConvSpec,
     private readonly activation: ActivationSpec,
   ) {
     this.reluOutput = activation.isRelu === true;
-    this.strides = pair(layer.strides, 1);
-    this.pad = padding(layer);
+    this.strides = [spec.strides[0], spec.strides[1]];
+    this.dilations = [spec.dilations[0], spec.dilations[1]];
+    this.pad = tfPadding(spec.padding);
     this.flipped = new Prepared(
       () => [this.kernel()],
       ([kernel]) => [flippedDepthwiseKernel(kernel as tf.Tensor4D)],
@@ -139,23 +143,23 @@ export class DepthwiseConv2DOp implements Op {
   }
 
   private kernel(): tf.Tensor4D {
-    return variable(this.layer, 'depthwiseKernel') as tf.Tensor4D;
+    return this.spec.filter.tensor() as tf.Tensor4D;
   }
 
   prepare(): void {
-    if (forwardRoute([1, 1])) this.flipped.get();
+    if (forwardRoute(this.dilations)) this.flipped.get();
   }
 
-  // tfjs-layers' DepthwiseConv2D ignores dilationRate (it passes none to the op); so do we.
   forward([x]: readonly tf.Tensor[]): tf.Tensor {
     return tf.fused.depthwiseConv2d({
       x: x as tf.Tensor4D,
       filter: this.kernel(),
       strides: this.strides,
-      pad: this.pad,
+      // Explicit pads never reach a depthwise op (ops/lower.ts pads first).
+      pad: this.pad as 'valid' | 'same',
       dataFormat: 'NHWC',
-      dilations: [1, 1],
-      bias: variable(this.layer, 'bias') ?? undefined,
+      dilations: this.dilations,
+      bias: this.spec.bias?.tensor(),
       activation: this.activation.fused ?? 'linear',
     });
   }
@@ -163,68 +167,12 @@ export class DepthwiseConv2DOp implements Op {
   backward(cot: Cotangent, [x]: readonly tf.Tensor[], y: tf.Tensor): (InputGradient | null)[] {
     const dz = activationGradient(this.activation, cot, y) as tf.Tensor4D;
     const kernel = this.kernel();
-    if (!forwardRoute([1, 1])) return [{ gradient: depthwiseBackpropInput(dz, kernel, x!.shape, this.strides, this.pad) }];
-    const g: ConvGeometry = { inShape: x!.shape, kernel: [kernel.shape[0], kernel.shape[1]], strides: this.strides, dilations: [1, 1], pad: this.pad };
+    if (!forwardRoute(this.dilations)) return [{ gradient: depthwiseBackpropInput(dz, kernel, x!.shape, this.strides, this.pad) }];
+    const g: ConvGeometry = { inShape: x!.shape, kernel: [kernel.shape[0], kernel.shape[1]], strides: this.strides, dilations: this.dilations, pad: this.pad };
     return [{ gradient: depthwiseInputGradient(dz, this.flipped.get()[0], kernel.shape[3], g) }];
   }
 
   dispose(): void {
     this.flipped.release();
-  }
-}
-
-/** SeparableConv2D: depthwise (strides, dilation) → pointwise 1×1 → bias → activation. */
-export class SeparableConv2DOp implements Op {
-  readonly reluOutput: boolean;
-  private readonly strides: [number, number];
-  private readonly dilations: [number, number];
-  private readonly pad: 'valid' | 'same';
-  private readonly prepared: Prepared<[tf.Tensor4D, tf.Tensor4D]>;
-
-  constructor(
-    private readonly layer: LayerLike,
-    private readonly activation: ActivationSpec,
-  ) {
-    this.reluOutput = activation.isRelu === true;
-    this.strides = pair(layer.strides, 1);
-    this.dilations = pair(layer.dilationRate, 1);
-    this.pad = padding(layer);
-    this.prepared = new Prepared(
-      () => [this.depthwise(), this.pointwise()],
-      ([depthwise, pointwise]) => [flippedDepthwiseKernel(depthwise as tf.Tensor4D), tf.transpose(pointwise!, [0, 1, 3, 2]) as tf.Tensor4D],
-    );
-  }
-
-  private depthwise(): tf.Tensor4D {
-    return variable(this.layer, 'depthwiseKernel') as tf.Tensor4D;
-  }
-
-  private pointwise(): tf.Tensor4D {
-    return variable(this.layer, 'pointwiseKernel') as tf.Tensor4D;
-  }
-
-  prepare(): void {
-    this.prepared.get();
-  }
-
-  forward([x]: readonly tf.Tensor[]): tf.Tensor {
-    let y: tf.Tensor = tf.separableConv2d(x as tf.Tensor4D, this.depthwise(), this.pointwise(), this.strides, this.pad, this.dilations, 'NHWC');
-    const bias = variable(this.layer, 'bias');
-    if (bias) y = tf.add(y, bias);
-    return this.activation.apply(y);
-  }
-
-  backward(cot: Cotangent, [x]: readonly tf.Tensor[], y: tf.Tensor): (InputGradient | null)[] {
-    const dz = activationGradient(this.activation, cot, y) as tf.Tensor4D;
-    const [flipped, pointwiseT] = this.prepared.get();
-    const dMiddle = tf.conv2d(dz, pointwiseT, 1, 'valid');
-    const depthwise = this.depthwise();
-    if (!forwardRoute(this.dilations)) return [{ gradient: depthwiseBackpropInput(dMiddle, depthwise, x!.shape, this.strides, this.pad) }];
-    const g: ConvGeometry = { inShape: x!.shape, kernel: [depthwise.shape[0], depthwise.shape[1]], strides: this.strides, dilations: this.dilations, pad: this.pad };
-    return [{ gradient: depthwiseInputGradient(dMiddle, flipped, depthwise.shape[3], g) }];
-  }
-
-  dispose(): void {
-    this.prepared.release();
   }
 }

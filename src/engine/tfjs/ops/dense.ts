@@ -8,7 +8,8 @@ import type { ActivationSpec } from '../activations.js';
 import { hostMatMul, matMulHost } from '../host-matmul.js';
 import { Prepared } from '../prepared.js';
 import { activationGradient } from './fused.js';
-import { variable, type Cotangent, type InputGradient, type LayerLike, type Op } from './op.js';
+import type { Weight } from '../../../graph/types.js';
+import type { Cotangent, InputGradient, Op } from './op.js';
 
 export class DenseOp implements Op {
   readonly reluOutput: boolean;
@@ -16,7 +17,7 @@ export class DenseOp implements Op {
 
   /** `activation` is one tfjs fuses (relu, elu, linear); others run as nodes of their own. */
   constructor(
-    private readonly layer: LayerLike,
+    private readonly weights: { readonly kernel: Weight; readonly bias: Weight | null },
     private readonly activation: ActivationSpec,
   ) {
     this.reluOutput = activation.isRelu === true;
@@ -27,7 +28,7 @@ export class DenseOp implements Op {
   }
 
   private kernel(): tf.Tensor2D {
-    return variable(this.layer, 'kernel') as tf.Tensor2D;
+    return this.weights.kernel.tensor() as tf.Tensor2D;
   }
 
   prepare(): void {
@@ -38,7 +39,7 @@ export class DenseOp implements Op {
     const kernel = this.kernel();
     const [inDim, units] = kernel.shape;
     const a = x!.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x!, [-1, inDim]);
-    const bias = variable(this.layer, 'bias') ?? undefined;
+    const bias = this.weights.bias?.tensor();
     const activation = this.activation.fused ?? 'linear';
     const host = hostMatMul() && (activation === 'linear' || activation === 'relu') && a.dtype === 'float32';
     const y = host

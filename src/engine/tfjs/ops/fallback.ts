@@ -1,6 +1,7 @@
 /**
- * A layer the engine has no rule for: forward is the layer's own call, and its vector-Jacobian
- * product comes from tf.grad over that call alone. Where the backend lacks a gradient kernel the
+ * A node the engine has no rule for (an opaque graph node: a tfjs-layers layer without a rule):
+ * forward is its own tfjs call, and its vector-Jacobian product comes from tf.grad over that call
+ * alone. Where the backend lacks a gradient kernel the
  * layer needs (wasm has no Conv2DBackpropFilter, which tfjs's fused-conv gradient computes even
  * when only the input gradient is asked for), that one product is computed on the cpu backend.
  */
@@ -8,28 +9,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError } from '../../../errors.js';
 import { notice } from '../notices.js';
 import { discardFailedTape } from '../tape.js';
-import type { Cotangent, InputGradient, LayerLike, Op } from './op.js';
+import type { Cotangent, InputGradient, Op } from './op.js';
 
 export class FallbackOp implements Op {
   readonly autodiff: string;
   /** Set once tf.grad has failed on the backend in use and succeeded on cpu. */
   onCpu = false;
 
-  constructor(
-    private readonly layer: LayerLike,
-    private readonly callArgs: Record<string, unknown>,
-    private readonly outputIndex: number,
-  ) {
-    this.autodiff = layer.getClassName();
+  constructor(private readonly opaque: { readonly name: string; apply(inputs: readonly tf.Tensor[]): tf.Tensor }) {
+    this.autodiff = opaque.name;
   }
 
   private call(inputs: readonly tf.Tensor[]): tf.Tensor {
-    const out = this.layer.apply(inputs.length === 1 ? inputs[0]! : [...inputs], { ...this.callArgs, training: false });
-    if (!Array.isArray(out)) return out;
-    out.forEach((t, i) => {
-      if (i !== this.outputIndex) t.dispose();
-    });
-    return out[this.outputIndex]!;
+    return this.opaque.apply(inputs);
   }
 
   forward(inputs: readonly tf.Tensor[]): tf.Tensor {

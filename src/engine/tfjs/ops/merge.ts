@@ -1,28 +1,67 @@
-/** Add and Concatenate in functional models. */
+/** Elementwise arithmetic of two values (numpy broadcasting), concatenation and constants. */
 import * as tf from '@tensorflow/tfjs-core';
+import type { BinaryFn, Weight } from '../../../graph/types.js';
 import { plain, type Cotangent, type InputGradient, type Op } from './op.js';
 
-/** Add over inputs of one shape (tfjs-layers broadcasts otherwise; those fall back). */
-export class AddOp implements Op {
-  forward(inputs: readonly tf.Tensor[]): tf.Tensor {
-    let sum = inputs[0]!;
-    for (let i = 1; i < inputs.length; i++) sum = tf.add(sum, inputs[i]!);
-    return inputs.length === 1 ? tf.clone(sum) : sum;
+/** dy summed over the axes `x` was broadcast along, in x's shape. */
+function unbroadcast(dy: tf.Tensor, shape: readonly number[]): tf.Tensor {
+  if (dy.shape.join() === shape.join()) return dy;
+  const lead = dy.rank - shape.length;
+  const axes: number[] = [];
+  dy.shape.forEach((d, i) => {
+    if (i < lead || (shape[i - lead] === 1 && d !== 1)) axes.push(i);
+  });
+  return tf.reshape(axes.length ? tf.sum(dy, axes) : dy, [...shape]);
+}
+
+const FORWARD: Record<BinaryFn, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor> = {
+  add: tf.add,
+  sub: tf.sub,
+  mul: tf.mul,
+  div: tf.div,
+  max: tf.maximum,
+  min: tf.minimum,
+};
+
+export class BinaryOp implements Op {
+  /** `varying[k]`: whether input k depends on the model input (a gradient is wanted for it). */
+  constructor(
+    readonly fn: BinaryFn,
+    private readonly varying: readonly [boolean, boolean],
+  ) {}
+
+  forward([a, b]: readonly tf.Tensor[]): tf.Tensor {
+    return FORWARD[this.fn](a!, b!);
   }
 
-  backward(cot: Cotangent, inputs: readonly tf.Tensor[]): (InputGradient | null)[] {
-    return inputs.map((x) => {
-      if (x.shape.join() !== cot.dy.shape.join()) throw new Error(`Add: input [${x.shape}] differs from the output [${cot.dy.shape}]`);
-      return plain(cot.dy);
-    });
+  backward(cot: Cotangent, [a, b]: readonly tf.Tensor[]): (InputGradient | null)[] {
+    const dy = cot.dy;
+    const local = (k: 0 | 1): tf.Tensor => {
+      switch (this.fn) {
+        case 'add':
+          return dy;
+        case 'sub':
+          return k === 0 ? dy : tf.neg(dy);
+        case 'mul':
+          return tf.mul(dy, k === 0 ? b! : a!);
+        case 'div':
+          return k === 0 ? tf.div(dy, b!) : tf.neg(tf.div(tf.mul(dy, a!), tf.square(b!)));
+        case 'max':
+          return tf.mul(dy, tf.cast(k === 0 ? tf.greaterEqual(a!, b!) : tf.less(a!, b!), 'float32'));
+        case 'min':
+          return tf.mul(dy, tf.cast(k === 0 ? tf.lessEqual(a!, b!) : tf.greater(a!, b!), 'float32'));
+      }
+    };
+    return ([0, 1] as const).map((k) => (this.varying[k] ? plain(unbroadcast(local(k), (k === 0 ? a! : b!).shape)) : null));
   }
 }
 
-export class ConcatenateOp implements Op {
+export class ConcatOp implements Op {
+  /** `axis` is a per-sample axis. */
   constructor(private readonly axis: number) {}
 
   private resolved(rank: number): number {
-    return this.axis < 0 ? rank + this.axis : this.axis;
+    return this.axis < 0 ? rank + this.axis : this.axis + 1;
   }
 
   forward(inputs: readonly tf.Tensor[]): tf.Tensor {
@@ -32,5 +71,18 @@ export class ConcatenateOp implements Op {
   backward(cot: Cotangent, inputs: readonly tf.Tensor[]): (InputGradient | null)[] {
     const axis = this.resolved(cot.dy.rank);
     return tf.split(cot.dy, inputs.map((x) => x.shape[axis]!), axis).map(plain);
+  }
+}
+
+/** A constant with a leading batch axis of 1, broadcast by whatever reads it. */
+export class ConstantOp implements Op {
+  constructor(private readonly value: Weight) {}
+
+  forward(): tf.Tensor {
+    return tf.reshape(this.value.tensor(), [1, ...this.value.shape]);
+  }
+
+  backward(): (InputGradient | null)[] {
+    return [];
   }
 }

@@ -4,25 +4,22 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Prepared } from '../prepared.js';
-import { plain, variable, type Cotangent, type InputGradient, type LayerLike, type Op } from './op.js';
+import type { Op as GraphOp } from '../../../graph/types.js';
+import { plain, type Cotangent, type InputGradient, type Op } from './op.js';
+
+type BatchNormSpec = Extract<GraphOp, { kind: 'batchNorm' }>;
 
 export class BatchNormOp implements Op {
-  private readonly epsilon: number;
   private readonly scale: Prepared<[tf.Tensor]>;
 
-  constructor(private readonly layer: LayerLike) {
-    this.epsilon = Number(layer.epsilon ?? 1e-3);
+  constructor(private readonly spec: BatchNormSpec) {
     this.scale = new Prepared(
-      () => [variable(layer, 'movingVariance')!, ...(this.gamma() ? [this.gamma()!] : [])],
+      () => [spec.variance.tensor(), ...(spec.gamma ? [spec.gamma.tensor()] : [])],
       ([variance, gamma]) => {
-        const inverse = tf.rsqrt(tf.add(variance!, this.epsilon));
+        const inverse = tf.rsqrt(tf.add(variance!, spec.epsilon));
         return [gamma ? tf.mul(inverse, gamma) : inverse];
       },
     );
-  }
-
-  private gamma(): tf.Tensor | null {
-    return variable(this.layer, 'gamma');
   }
 
   prepare(): void {
@@ -30,11 +27,8 @@ export class BatchNormOp implements Op {
   }
 
   forward([x]: readonly tf.Tensor[]): tf.Tensor {
-    const mean = variable(this.layer, 'movingMean')!;
-    const variance = variable(this.layer, 'movingVariance')!;
-    const beta = variable(this.layer, 'beta') ?? undefined;
-    const gamma = this.gamma() ?? undefined;
-    return tf.batchNorm(x!, mean, variance, beta, gamma, this.epsilon);
+    const { mean, variance, beta, gamma, epsilon } = this.spec;
+    return tf.batchNorm(x!, mean.tensor(), variance.tensor(), beta?.tensor(), gamma?.tensor(), epsilon);
   }
 
   backward(cot: Cotangent): (InputGradient | null)[] {

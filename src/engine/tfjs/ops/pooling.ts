@@ -1,5 +1,5 @@
 /**
- * MaxPooling2D, AveragePooling2D and GlobalAveragePooling2D (channels-last).
+ * Max and average pooling (channels-last) and means over axes (global average pooling).
  *
  * Max pooling routes each window's gradient to the first position holding its maximum, as tfjs
  * does (ties are common: MNIST backgrounds are exactly 0, so conv outputs there are exactly the
@@ -12,17 +12,28 @@ import { depthwiseInputGradient, type ConvGeometry } from '../conv-transpose.js'
 import { poolConvKernelAvailable } from '../pool-conv-backprop.js';
 import { avgPoolBackpropHost, hostPoolKernels, maxPoolBackpropHost } from '../pool-kernels.js';
 import type { Conv2DOp } from './convolution.js';
-import { pair, plain, type Cotangent, type InputGradient, type LayerLike, type Op } from './op.js';
+import type { Padding } from '../../../graph/types.js';
+import { tfPadding, type TfPadding } from '../padding.js';
+import { plain, type Cotangent, type InputGradient, type Op } from './op.js';
 
-function poolConfig(layer: LayerLike) {
-  const filterSize = pair(layer.poolSize, 2);
-  const strides = pair(layer.strides ?? layer.poolSize, 2);
-  const pad: 'valid' | 'same' = layer.padding === 'same' ? 'same' : 'valid';
-  return { filterSize, strides, pad };
+interface PoolSpec {
+  readonly size: readonly [number, number];
+  readonly strides: readonly [number, number];
+  readonly padding: Padding;
+}
+
+interface PoolConfig {
+  filterSize: [number, number];
+  strides: [number, number];
+  pad: TfPadding;
+}
+
+function poolConfig(spec: PoolSpec): PoolConfig {
+  return { filterSize: [spec.size[0], spec.size[1]], strides: [spec.strides[0], spec.strides[1]], pad: tfPadding(spec.padding) };
 }
 
 export class MaxPool2DOp implements Op {
-  private readonly config: ReturnType<typeof poolConfig>;
+  private readonly config: PoolConfig;
   /** Set by the compiler when the input is a relu output consumed only here. */
   reluGate = false;
   /**
@@ -32,8 +43,8 @@ export class MaxPool2DOp implements Op {
    */
   feeder: Conv2DOp | null = null;
 
-  constructor(layer: LayerLike) {
-    this.config = poolConfig(layer);
+  constructor(spec: PoolSpec) {
+    this.config = poolConfig(spec);
   }
 
   /** 2×2 windows at stride 2 without padding, the geometry the fused kernel handles. */
@@ -62,10 +73,10 @@ export class MaxPool2DOp implements Op {
 }
 
 export class AvgPool2DOp implements Op {
-  private readonly config: ReturnType<typeof poolConfig>;
+  private readonly config: PoolConfig;
 
-  constructor(layer: LayerLike) {
-    this.config = poolConfig(layer);
+  constructor(spec: PoolSpec) {
+    this.config = poolConfig(spec);
   }
 
   forward([x]: readonly tf.Tensor[]): tf.Tensor {
@@ -86,7 +97,7 @@ export class AvgPool2DOp implements Op {
 }
 
 /** [1, Ho, Wo, 1]: how many in-bounds input pixels each window averages (tfjs excludes padding). */
-function windowCounts(xShape: readonly number[], config: ReturnType<typeof poolConfig>): tf.Tensor {
+function windowCounts(xShape: readonly number[], config: PoolConfig): tf.Tensor {
   const info = tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], config.filterSize, config.strides, 1, config.pad);
   const counts = new Float32Array(info.outHeight * info.outWidth);
   for (let r = 0; r < info.outHeight; r++) {
@@ -101,13 +112,24 @@ function windowCounts(xShape: readonly number[], config: ReturnType<typeof poolC
   return tf.tensor4d(counts, [1, info.outHeight, info.outWidth, 1]);
 }
 
-export class GlobalAvgPool2DOp implements Op {
+/** Mean over per-sample axes; the gradient spreads dy evenly over what each mean read. */
+export class MeanOp implements Op {
+  private readonly axes: number[];
+
+  constructor(
+    axes: readonly number[],
+    private readonly keepDims: boolean,
+  ) {
+    this.axes = axes.map((a) => a + 1);
+  }
+
   forward([x]: readonly tf.Tensor[]): tf.Tensor {
-    return tf.mean(x!, [1, 2]);
+    return tf.mean(x!, this.axes, this.keepDims);
   }
 
   backward(cot: Cotangent, [x]: readonly tf.Tensor[]): (InputGradient | null)[] {
-    const [n, h, w, c] = x!.shape as [number, number, number, number];
-    return [plain(tf.div(tf.mul(tf.reshape(cot.dy, [n, 1, 1, c]), tf.ones([1, h, w, 1])), h * w))];
+    const kept = x!.shape.map((d, i) => (this.axes.includes(i) ? 1 : d));
+    const count = this.axes.reduce((n, a) => n * x!.shape[a]!, 1);
+    return [plain(tf.div(tf.broadcastTo(tf.reshape(cot.dy, kept), x!.shape), count))];
   }
 }

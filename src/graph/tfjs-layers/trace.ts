@@ -2,7 +2,7 @@
  * Reads the layer graph of a tfjs-layers model (Sequential or functional, models nested as
  * layers included) into a topologically ordered list of layer calls over numbered value slots.
  */
-import type { LayerLike } from './ops/op.js';
+import type { LayerLike } from './layer.js';
 
 interface SymbolicTensorLike {
   readonly id: number;
@@ -26,8 +26,9 @@ export interface LayerCall {
   /** Which output of a multi-output layer this call's slot holds. */
   readonly outputIndex: number;
   readonly callArgs: Record<string, unknown>;
-  /** Symbolic shapes of the inputs (batch dimension null). */
+  /** Symbolic shapes of the inputs and the output (batch dimension null). */
   readonly inputShapes: (number | null)[][];
+  readonly outputShape: (number | null)[];
 }
 
 export interface LayerGraph {
@@ -82,7 +83,7 @@ export function traceLayers(model: unknown): LayerGraph | null {
       slot = visit(layer.outputs[index]!, new Map(), inner);
     } else {
       slot = slots++;
-      calls.push({ layer, inputs, output: slot, outputIndex: index, callArgs: t.callArgs ?? {}, inputShapes: t.inputs.map((i) => i.shape ?? []) });
+      calls.push({ layer, inputs, output: slot, outputIndex: index, callArgs: t.callArgs ?? {}, inputShapes: t.inputs.map((i) => i.shape ?? []), outputShape: t.shape ?? [] });
     }
     memo.set(t.id, slot);
     return slot;
