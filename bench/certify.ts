@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { lowerLayersModel } from '../src/certify/lowering.js';
+import { lowerLayersModel } from '../src/certify/model.js';
 import { MarginBounds } from '../src/certify/margins.js';
 import { BoundPropagation } from '../src/certify/propagation.js';
 import { region } from '../src/certify/region.js';

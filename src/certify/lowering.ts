@@ -1,224 +1,270 @@
 /**
- * Reads a tfjs LayersModel into a BoundGraph, with the layer graph the gradient engine traces
- * (src/engine/tfjs/graph.ts). Each supported layer becomes an affine node, followed by an
- * activation node when it has one; a final softmax is left out (the margins are on the logits
- * before it, which order the classes the same way). Any other layer, activation or configuration
- * is an UNSUPPORTED_LAYER error naming it: a bound that ignored a layer would not be sound.
+ * Lowers a model graph (src/graph/) into a BoundGraph: every node with a sound linear relaxation
+ * becomes one or more bound nodes, with its weights read once into float64. Values that depend on
+ * no input (constant nodes and whatever is computed from constants alone) are folded: a binary
+ * add, sub, mul or div with a constant side becomes an affine node. max and min become relus
+ * (max(x, y) = y + relu(x − y)), clips other than [0, m] and hardSigmoid are shifted onto a
+ * clipped relu. Anything else is an UNSUPPORTED_LAYER error naming the node's source: a bound
+ * that ignored a node would not be sound.
  */
 import { RobustestError } from '../errors.js';
-import { traceLayers, type LayerCall } from '../engine/tfjs/graph.js';
-import { pair, variable, type LayerLike } from '../engine/tfjs/ops/op.js';
+import type { Activation, ModelGraph, Node, Weight } from '../graph/types.js';
 import type { BoundGraph, BoundNode } from './graph.js';
-import { ClippedReluBound, LeakyReluBound, SShapedBound } from './ops/activation.js';
+import { ClippedReluBound, ConvexBound, HardSwishBound, LeakyReluBound, SShapedBound } from './ops/activation.js';
 import type { BoundOp, Vec } from './ops/bound-op.js';
 import { Conv2DBound, DepthwiseConv2DBound } from './ops/convolution.js';
 import { DenseBound } from './ops/dense.js';
-import { AddBound, ConcatenateBound } from './ops/merge.js';
+import { BroadcastBound, ConcatenateBound, broadcastIndex, type Term } from './ops/merge.js';
 import { BatchNormBound } from './ops/normalization.js';
-import { AvgPoolBound, MaxPoolBound, type PoolConfig } from './ops/pooling.js';
-import { ReshapeBound } from './ops/shape.js';
+import { AverageBound, MaxPoolBound } from './ops/pooling.js';
+import { ConstantBound, GatherBound, ReshapeBound } from './ops/shape.js';
 
-/** Identity at inference. */
-const PASS_THROUGH = new Set(['InputLayer', 'Dropout', 'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+const SUPPORTED =
+  'conv2d, depthwiseConv2d, dense, batchNorm, maxPool, avgPool, mean, add/sub of any two values, mul/div/max/min by a constant (max/min also of two values), concat, pad, reshape, transpose, slice; activations relu, leakyRelu, clip, sigmoid, tanh, hardSigmoid, hardSwish, elu (alpha ≤ 1), softplus, exp, abs, neg; softmax only last';
 
-const SOFTMAX = 'softmax';
-
-function unsupported(layer: LayerLike, why: string): RobustestError {
-  return new RobustestError('UNSUPPORTED_LAYER', `Layer '${layer.name}' (${layer.getClassName()}) cannot be bounded: ${why}.`, {
-    expected:
-      'Dense, Conv2D, DepthwiseConv2D, BatchNormalization, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Reshape, Add, Concatenate; activations relu, leaky relu, relu6, sigmoid, tanh (softmax last)',
-    received: `${layer.getClassName()}${why ? ` (${why})` : ''}`,
-  });
+export function unsupportedNode(source: string, why: string): RobustestError {
+  return new RobustestError('UNSUPPORTED_LAYER', `'${source}' cannot be bounded: ${why}.`, { expected: SUPPORTED, received: `${source}: ${why}` });
 }
 
-function weights(layer: LayerLike, key: string): Float32Array | null {
-  const t = variable(layer, key);
-  return t ? (t.dataSync() as Float32Array) : null;
+function values(w: Weight): Float64Array {
+  return Float64Array.from(w.tensor().dataSync() as Float32Array);
 }
 
-function required(layer: LayerLike, key: string): { values: Float32Array; shape: number[] } {
-  const t = variable(layer, key);
-  if (!t) throw unsupported(layer, `it has no ${key} (is the model built?)`);
-  return { values: t.dataSync() as Float32Array, shape: t.shape };
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
 }
 
-function bias(layer: LayerLike): Vec | null {
-  const b = weights(layer, 'bias');
-  return b ? Float64Array.from(b) : null;
-}
+const pair4 = (shape: readonly number[]) => shape as unknown as readonly [number, number, number, number];
 
-function channelsLast(layer: LayerLike): boolean {
-  return layer.dataFormat === undefined || layer.dataFormat === null || layer.dataFormat === 'channelsLast';
-}
+/** Builds the bound nodes of one graph, slot by slot. */
+class Lowering {
+  readonly nodes: BoundNode[] = [];
+  readonly shapes: number[][];
+  /** Values of slots that depend on no input. */
+  private readonly constants = new Map<number, Vec>();
+  /** Constant slots that some bound node reads (materialised as ConstantBound nodes). */
+  private readonly materialised = new Set<number>();
 
-function padding(layer: LayerLike): 'same' | 'valid' {
-  if (layer.padding !== 'same' && layer.padding !== 'valid' && layer.padding !== undefined) throw unsupported(layer, `padding ${String(layer.padding)}`);
-  return layer.padding === 'same' ? 'same' : 'valid';
-}
-
-function poolConfig(layer: LayerLike): PoolConfig {
-  return { filterSize: pair(layer.poolSize, 2), strides: pair(layer.strides ?? layer.poolSize, 2), pad: padding(layer) };
-}
-
-/** The name of an activation object or string, as tfjs-layers spells it. */
-function activationName(activation: unknown): string {
-  if (activation === undefined || activation === null) return 'linear';
-  if (typeof activation === 'string') return activation;
-  const a = activation as { getClassName?: () => string };
-  return typeof a.getClassName === 'function' ? a.getClassName() : String(activation);
-}
-
-/** The node for an activation by name; null for linear. */
-function activationOp(layer: LayerLike, name: string, shape: readonly number[]): BoundOp | typeof SOFTMAX | null {
-  switch (name) {
-    case 'linear':
-      return null;
-    case 'relu':
-      return new LeakyReluBound(layer.name, shape, 0);
-    case 'relu6':
-      return new ClippedReluBound('relu6', layer.name, shape, 6);
-    case 'sigmoid':
-    case 'tanh':
-      return new SShapedBound(name, layer.name, shape);
-    case 'softmax':
-      return SOFTMAX;
-    default:
-      throw unsupported(layer, `activation '${name}' has no linear relaxation here`);
+  constructor(private readonly graph: ModelGraph) {
+    this.shapes = graph.shapes.map((s) => [...s]);
   }
-}
 
-function perSample(shape: readonly (number | null)[], layer: LayerLike): number[] {
-  const rest = shape.slice(1);
-  if (!rest.every((d): d is number => typeof d === 'number' && d > 0)) throw unsupported(layer, `its input shape [${shape.join(', ')}] is not fully known`);
-  return rest;
-}
-
-type Lowered = { ops: (BoundOp | typeof SOFTMAX)[] } | 'identity';
-
-function lowerCall(call: LayerCall, inShapes: readonly (readonly number[])[]): Lowered {
-  const layer = call.layer;
-  const className = layer.getClassName();
-  const inShape = inShapes[0]!;
-  const rank = inShape.length + 1;
-  const single = call.inputs.length === 1 && call.outputIndex === 0;
-  if (!single && className !== 'Add' && className !== 'Concatenate') throw unsupported(layer, 'it has several inputs or outputs');
-  const withActivation = (op: BoundOp): Lowered => {
-    const act = activationOp(layer, activationName(layer.activation), op.outputShape);
-    return { ops: act ? [op, act] : [op] };
-  };
-  switch (className) {
-    case 'Dense': {
-      if (rank !== 2) throw unsupported(layer, `Dense on a rank-${rank} input`);
-      const k = required(layer, 'kernel');
-      return withActivation(new DenseBound(layer.name, k.values, k.shape as [number, number], bias(layer)));
-    }
-    case 'Conv2D': {
-      if (!channelsLast(layer) || rank !== 4) throw unsupported(layer, 'only channels-last 2-D convolutions');
-      const k = required(layer, 'kernel');
-      const op = new Conv2DBound(layer.name, inShape, k.values, k.shape as [number, number, number, number], bias(layer), pair(layer.strides, 1), pair(layer.dilationRate, 1), padding(layer));
-      return withActivation(op);
-    }
-    case 'DepthwiseConv2D': {
-      if (!channelsLast(layer) || rank !== 4) throw unsupported(layer, 'only channels-last 2-D convolutions');
-      const k = required(layer, 'depthwiseKernel');
-      const op = new DepthwiseConv2DBound(layer.name, inShape, k.values, k.shape as [number, number, number, number], bias(layer), pair(layer.strides, 1), padding(layer));
-      return withActivation(op);
-    }
-    case 'BatchNormalization': {
-      const axis = layer.axis;
-      const last = axis === -1 || axis === rank - 1 || (Array.isArray(axis) && axis.length === 1 && (axis[0] === -1 || axis[0] === rank - 1));
-      if (!last) throw unsupported(layer, `normalization over axis ${JSON.stringify(axis)} (only the last axis)`);
-      const mean = required(layer, 'movingMean').values;
-      const variance = required(layer, 'movingVariance').values;
-      return { ops: [new BatchNormBound(layer.name, inShape, { mean, variance, gamma: weights(layer, 'gamma'), beta: weights(layer, 'beta'), epsilon: Number(layer.epsilon ?? 1e-3) })] };
-    }
-    case 'MaxPooling2D':
-      if (!channelsLast(layer) || rank !== 4) throw unsupported(layer, 'only channels-last pooling');
-      return { ops: [new MaxPoolBound(layer.name, inShape, poolConfig(layer))] };
-    case 'AveragePooling2D':
-      if (!channelsLast(layer) || rank !== 4) throw unsupported(layer, 'only channels-last pooling');
-      return { ops: [new AvgPoolBound('AveragePooling2D', layer.name, inShape, poolConfig(layer))] };
-    case 'GlobalAveragePooling2D':
-      if (!channelsLast(layer) || rank !== 4) throw unsupported(layer, 'only channels-last pooling');
-      return { ops: [new AvgPoolBound('GlobalAveragePooling2D', layer.name, inShape, 'global')] };
-    case 'Flatten':
-      if (!channelsLast(layer) && rank > 2) throw unsupported(layer, 'channels-first flattening');
-      return { ops: [new ReshapeBound('Flatten', layer.name, [inShape.reduce((a, b) => a * b, 1)])] };
-    case 'Reshape': {
-      const target = layer.targetShape as number[];
-      const total = inShape.reduce((a, b) => a * b, 1);
-      const known = target.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
-      return { ops: [new ReshapeBound('Reshape', layer.name, target.map((d) => (d === -1 ? total / known : d)))] };
-    }
-    case 'Activation': {
-      const act = activationOp(layer, activationName(layer.activation), inShape);
-      return act ? { ops: [act] } : 'identity';
-    }
-    case 'ReLU':
-      if (layer.maxValue == null) return { ops: [new LeakyReluBound(layer.name, inShape, 0)] };
-      return { ops: [new ClippedReluBound(`ReLU(maxValue ${Number(layer.maxValue)})`, layer.name, inShape, Number(layer.maxValue))] };
-    case 'LeakyReLU':
-      return { ops: [new LeakyReluBound(layer.name, inShape, Number(layer.alpha ?? 0.3))] };
-    case 'Softmax':
-      return { ops: [SOFTMAX] };
-    case 'Add':
-      if (!inShapes.every((s) => s.join() === inShape.join())) throw unsupported(layer, 'Add of inputs of different shapes');
-      return { ops: [new AddBound(layer.name, inShape)] };
-    case 'Concatenate': {
-      const axis = Number(layer.axis ?? -1);
-      const resolved = (axis < 0 ? rank + axis : axis) - 1;
-      if (resolved < 0) throw unsupported(layer, 'concatenation along the batch axis');
-      return { ops: [new ConcatenateBound(layer.name, inShapes, resolved)] };
-    }
-    default:
-      if (PASS_THROUGH.has(className) && single) return 'identity';
-      throw unsupported(layer, 'no bound propagation rule for this layer class');
+  private slot(shape: readonly number[]): number {
+    this.shapes.push([...shape]);
+    return this.shapes.length - 1;
   }
-}
 
-/** The BoundGraph of a single-input, single-output LayersModel. */
-export function lowerLayersModel(model: unknown): BoundGraph {
-  const graph = traceLayers(model);
-  if (!graph) {
-    throw new RobustestError('INVALID_MODEL', 'certify() needs a built tf.LayersModel with one input and one output.', {
-      expected: 'a tf.LayersModel (Sequential or functional) with one input and one output',
-      received: model === null || typeof model !== 'object' ? String(model) : (model as object).constructor?.name ?? 'object',
-    });
+  /** Appends `op` reading `inputs`; writes `output` (a new slot when absent). */
+  private emit(op: BoundOp, inputs: readonly number[], output?: number): number {
+    for (const s of inputs) this.materialise(s);
+    const out = output ?? this.slot(op.outputShape);
+    this.shapes[out] = [...op.outputShape];
+    this.nodes.push({ op, inputs: [...inputs], output: out });
+    return out;
   }
-  const inputShape = (model as { inputs: { shape: (number | null)[] }[] }).inputs[0]!.shape;
-  const shapes: number[][] = [];
-  shapes[graph.input] = perSample(inputShape, { name: 'input', getClassName: () => 'InputLayer' } as unknown as LayerLike);
-  const alias = new Map<number, number>();
-  const resolve = (slot: number) => alias.get(slot) ?? slot;
-  const nodes: BoundNode[] = [];
-  const softmaxAt: { slot: number; layer: LayerLike }[] = [];
-  let slots = graph.slots;
-  for (const call of graph.calls) {
-    const inputs = call.inputs.map(resolve);
-    const lowered = lowerCall(call, inputs.map((s) => shapes[s]!));
-    if (lowered === 'identity') {
-      alias.set(call.output, inputs[0]!);
-      continue;
+
+  private materialise(slot: number): void {
+    const value = this.constants.get(slot);
+    if (!value || this.materialised.has(slot)) return;
+    this.materialised.add(slot);
+    this.nodes.push({ op: new ConstantBound('constant', this.shapes[slot]!, value), inputs: [], output: slot });
+  }
+
+  lower(): BoundGraph {
+    for (const node of this.graph.nodes) this.node(node);
+    if (this.constants.has(this.graph.output)) throw unsupportedNode('output', 'the output does not depend on the input');
+    return { nodes: this.nodes, input: this.graph.input, output: this.graph.output, shapes: this.shapes, peeledSoftmax: this.graph.peeledSoftmax };
+  }
+
+  private node(node: Node): void {
+    const { op, source } = node;
+    if (op.kind === 'constant') {
+      this.constants.set(node.output, values(op.value));
+      return;
     }
-    let current = inputs;
-    lowered.ops.forEach((op, i) => {
-      const last = i === lowered.ops.length - 1;
-      if (op === SOFTMAX) {
-        // Kept as an alias; only allowed where it is the model's output.
-        softmaxAt.push({ slot: last ? call.output : -1, layer: call.layer });
-        if (last) alias.set(call.output, current[0]!);
-        return;
+    const variable = node.inputs.filter((s) => !this.constants.has(s));
+    if (variable.length === 0) {
+      this.constants.set(node.output, this.fold(node));
+      return;
+    }
+    const out = this.lowerNode(node, node.output);
+    if (out !== node.output) throw unsupportedNode(source, 'internal slot mismatch');
+  }
+
+  /** A node whose inputs are all constants, lowered on its own and evaluated once in float64. */
+  private fold(node: Node): Vec {
+    const scratch = new Lowering(this.graph);
+    for (const s of node.inputs) scratch.constants.set(s, this.constants.get(s)!);
+    scratch.lowerNode(node, node.output);
+    const vals: Vec[] = [];
+    for (const n of scratch.nodes) {
+      const out = new Float64Array(size(n.op.outputShape));
+      const xs = n.inputs.map((s) => vals[s]!);
+      if (n.op.affine) {
+        n.op.linear(xs, out, false);
+        if (n.op.bias) for (let i = 0; i < out.length; i++) out[i]! += n.op.bias[i]!;
+      } else n.op.evaluate(xs[0]!, out);
+      vals[n.output] = out;
+    }
+    return vals[node.output]!;
+  }
+
+  /** The bound nodes of one graph node; returns the slot holding its value (`output`). */
+  private lowerNode(node: Node, output: number): number {
+    const { op, source } = node;
+    const shapeOf = (s: number) => this.shapes[s]!;
+    const x = node.inputs[0]!;
+    const inShape = shapeOf(x);
+    const outShape = this.graph.shapes[node.output]!;
+    const bias = (w: Weight | null) => (w ? values(w) : null);
+    switch (op.kind) {
+      case 'conv2d':
+        return this.emit(new Conv2DBound(source, inShape, values(op.filter), pair4(op.filter.shape), bias(op.bias), op.strides, op.dilations, op.padding), [x], output);
+      case 'depthwiseConv2d':
+        return this.emit(new DepthwiseConv2DBound(source, inShape, values(op.filter), pair4(op.filter.shape), bias(op.bias), op.strides, op.dilations, op.padding), [x], output);
+      case 'dense':
+        return this.emit(new DenseBound(source, inShape, values(op.kernel), op.kernel.shape as [number, number], bias(op.bias)), [x], output);
+      case 'batchNorm':
+        return this.emit(
+          new BatchNormBound(source, inShape, { mean: values(op.mean), variance: values(op.variance), gamma: bias(op.gamma), beta: bias(op.beta), epsilon: op.epsilon }),
+          [x],
+          output,
+        );
+      case 'maxPool':
+        return this.emit(new MaxPoolBound(source, inShape, { size: op.size, strides: op.strides, padding: op.padding }), [x], output);
+      case 'avgPool':
+        return this.emit(AverageBound.pool(source, inShape, { size: op.size, strides: op.strides, padding: op.padding }, op.countPadding), [x], output);
+      case 'mean':
+        return this.emit(AverageBound.mean(source, inShape, op.axes, outShape), [x], output);
+      case 'concat':
+        return this.emit(new ConcatenateBound(source, node.inputs.map(shapeOf), op.axis < 0 ? op.axis + inShape.length : op.axis), node.inputs, output);
+      case 'pad':
+        return this.emit(GatherBound.pad(source, inShape, op.pads, op.value), [x], output);
+      case 'reshape':
+        return this.emit(new ReshapeBound(source, op.shape), [x], output);
+      case 'transpose':
+        return this.emit(GatherBound.transpose(source, inShape, op.perm), [x], output);
+      case 'slice':
+        return this.emit(GatherBound.slice(source, inShape, op.begin, op.size), [x], output);
+      case 'binary':
+        return this.binary(node, output);
+      case 'activation':
+        return this.activation(op.activation, source, x, inShape, output);
+      case 'softmax':
+        throw unsupportedNode(source, 'softmax is only allowed as the last operation');
+      case 'constant':
+      case 'opaque':
+        throw unsupportedNode(source, op.kind === 'opaque' ? `${op.name} has no bound propagation rule` : 'a constant');
+    }
+  }
+
+  /** Scale and shift of one slot, broadcast to `outShape`: scale·x + shift. */
+  private affine(kind: string, source: string, x: number, outShape: readonly number[], scale: number | Vec, shift: Vec | null, output?: number): number {
+    return this.emit(new BroadcastBound(kind, source, outShape, [{ shape: this.shapes[x]!, scale }], shift), [x], output);
+  }
+
+  private binary(node: Node, output: number): number {
+    const op = node.op as { kind: 'binary'; fn: string };
+    const { source } = node;
+    const [a, b] = node.inputs as [number, number];
+    const outShape = this.graph.shapes[node.output]!;
+    const n = size(outShape);
+    const ca = this.constants.get(a);
+    const cb = this.constants.get(b);
+    /** A constant broadcast to the output shape. */
+    const spread = (slot: number, v: Vec): Vec => {
+      if (v.length === n) return Float64Array.from(v);
+      const map = broadcastIndex(this.shapes[slot]!, outShape);
+      return Float64Array.from(map, (i) => v[i]!);
+    };
+    const terms = (sa: number, sb: number): Term[] => [
+      { shape: this.shapes[a]!, scale: sa },
+      { shape: this.shapes[b]!, scale: sb },
+    ];
+    switch (op.fn) {
+      case 'add':
+      case 'sub': {
+        const sign = op.fn === 'add' ? 1 : -1;
+        if (cb) return this.affine(op.fn, source, a, outShape, 1, spread(b, cb).map((v) => sign * v), output);
+        if (ca) return this.affine(op.fn, source, b, outShape, sign, spread(a, ca), output);
+        return this.emit(new BroadcastBound(op.fn, source, outShape, terms(1, sign), null), [a, b], output);
       }
-      const output = last ? call.output : slots++;
-      shapes[output] = [...op.outputShape];
-      nodes.push({ op, inputs: current, output });
-      current = [output];
-    });
+      case 'mul':
+        if (cb) return this.affine('mul', source, a, outShape, spread(b, cb), null, output);
+        if (ca) return this.affine('mul', source, b, outShape, spread(a, ca), null, output);
+        throw unsupportedNode(source, 'a product of two values that both depend on the input');
+      case 'div':
+        if (cb) return this.affine('div', source, a, outShape, spread(b, cb).map((v) => 1 / v), null, output);
+        throw unsupportedNode(source, 'a division by a value that depends on the input');
+      case 'max':
+      case 'min': {
+        // max(a, b) = b + relu(a − b); min(a, b) = a − relu(a − b).
+        const difference = ca || cb ? this.affine('sub', source, ca ? b : a, outShape, ca ? -1 : 1, spread(ca ? a : b, (ca ?? cb)!).map((v) => (ca ? v : -v))) : this.emit(new BroadcastBound('sub', source, outShape, terms(1, -1), null), [a, b]);
+        const relu = this.emit(new LeakyReluBound(source, outShape, 0), [difference]);
+        const base = op.fn === 'max' ? b : a;
+        const sign = op.fn === 'max' ? 1 : -1;
+        const constant = this.constants.get(base);
+        if (constant) return this.affine(op.fn, source, relu, outShape, sign, spread(base, constant), output);
+        return this.emit(new BroadcastBound(op.fn, source, outShape, [{ shape: outShape, scale: sign }, { shape: this.shapes[base]!, scale: 1 }], null), [relu, base], output);
+      }
+      default:
+        throw unsupportedNode(source, `binary ${op.fn}`);
+    }
   }
-  const output = resolve(graph.output);
-  for (const s of softmaxAt) {
-    if (s.slot !== graph.output) throw unsupported(s.layer, 'softmax is only allowed as the last operation');
+
+  private activation(a: Activation, source: string, x: number, shape: readonly number[], output: number): number {
+    switch (a.fn) {
+      case 'relu':
+        return this.emit(new LeakyReluBound(source, shape, 0), [x], output);
+      case 'leakyRelu':
+        return this.emit(new LeakyReluBound(source, shape, a.alpha), [x], output);
+      case 'clip':
+        return this.clip(source, x, shape, 1, 0, a.min, a.max, output);
+      case 'hardSigmoid':
+        return this.clip(source, x, shape, a.alpha, a.beta, 0, 1, output);
+      case 'sigmoid':
+      case 'tanh':
+        return this.emit(new SShapedBound(a.fn, source, shape), [x], output);
+      case 'elu':
+        if (!(a.alpha >= 0 && a.alpha <= 1)) throw unsupportedNode(source, `elu with alpha ${a.alpha} is not convex (alpha must be in [0, 1])`);
+        return this.emit(new ConvexBound('elu', source, shape, a.alpha), [x], output);
+      case 'softplus':
+      case 'exp':
+      case 'abs':
+        return this.emit(new ConvexBound(a.fn, source, shape), [x], output);
+      case 'hardSwish':
+        return this.emit(new HardSwishBound(source, shape), [x], output);
+      case 'neg':
+        return this.affine('neg', source, x, shape, -1, null, output);
+      default:
+        throw unsupportedNode(source, `activation ${a.fn === 'opaque' ? a.name : a.fn} has no linear relaxation here`);
+    }
   }
-  for (const n of nodes) for (const s of n.inputs) if (shapes[s] === undefined) throw new Error(`slot ${s} has no shape`);
-  return { nodes, input: graph.input, output, shapes, peeledSoftmax: softmaxAt.length > 0 };
+
+  /**
+   * clip(scale·x + shift, min, max) = min + clippedRelu(scale·x + shift − min) at max − min, so that
+   * the relu's lower line goes through the origin, which α-CROWN's slopes assume.
+   */
+  private clip(source: string, x: number, shape: readonly number[], scale: number, shift: number, min: number, max: number, output: number): number {
+    if (!(max > min)) throw unsupportedNode(source, `clip to [${min}, ${max}]`);
+    const n = size(shape);
+    const filled = (v: number) => new Float64Array(n).fill(v);
+    if (min === -Infinity) {
+      if (max === Infinity) return this.affine('scale', source, x, shape, scale, filled(shift), output);
+      // min(y, max) = max − relu(max − y).
+      const below = this.affine('scale', source, x, shape, -scale, filled(max - shift));
+      return this.affine('shift', source, this.emit(new LeakyReluBound(source, shape, 0), [below]), shape, -1, filled(max), output);
+    }
+    const ceiling = max - min;
+    const relu = (input: number, out?: number) =>
+      this.emit(Number.isFinite(ceiling) ? new ClippedReluBound(`clip(0, ${ceiling})`, source, shape, ceiling) : new LeakyReluBound(source, shape, 0), [input], out);
+    const inner = scale === 1 && shift === min ? x : this.affine('scale', source, x, shape, scale, filled(shift - min));
+    if (min === 0) return relu(inner, output);
+    return this.affine('shift', source, relu(inner), shape, 1, filled(min), output);
+  }
+}
+
+/** The BoundGraph of a model graph; UNSUPPORTED_LAYER names the first node without a sound rule. */
+export function lowerGraph(graph: ModelGraph): BoundGraph {
+  return new Lowering(graph).lower();
 }

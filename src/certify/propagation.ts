@@ -107,8 +107,8 @@ export class BoundPropagation {
 
   /**
    * CROWN: bounds of every slot a nonlinear node reads, each from a backward pass over the nodes
-   * before it. Outputs of elementwise activations and of reshapes of bounded slots get the
-   * interval image of their input's bounds, as auto_LiRPA does for such nodes.
+   * before it. Outputs of elementwise activations and of ops that only move values (reshape,
+   * transpose, slice, pad) get the interval image of their input's bounds, as auto_LiRPA does.
    */
   linearBounds(r: Region, checkpoint?: () => void): LinearBounds {
     const slots: (Interval | undefined)[] = [];
@@ -134,11 +134,9 @@ export class BoundPropagation {
     return state;
   }
 
-  /** Whether a nonlinear node reads this slot, directly or through reshapes. */
+  /** Whether a nonlinear node reads this slot, directly or through ops that only move values. */
   private feedsRelaxation(slot: number): boolean {
-    return this.graph.nodes.some(
-      (n) => n.inputs.includes(slot) && (!n.op.affine || ((n.op.kind === 'Flatten' || n.op.kind === 'Reshape') && this.feedsRelaxation(n.output))),
-    );
+    return this.graph.nodes.some((n) => n.inputs.includes(slot) && (!n.op.affine || (n.op.exactInterval === true && this.feedsRelaxation(n.output))));
   }
 
   /**
@@ -148,7 +146,7 @@ export class BoundPropagation {
   private boundSlot(slot: number, r: Region, state: LinearBounds, reference?: Interval, inactiveOnly = false): Interval {
     const p = this.producer[slot]!;
     const node = this.graph.nodes[p]!;
-    const passThrough = !node.op.affine ? node.op.elementwise : node.op.kind === 'Flatten' || node.op.kind === 'Reshape';
+    const passThrough = !node.op.affine ? node.op.elementwise : node.op.exactInterval === true;
     if (passThrough) {
       const source = node.inputs[0]!;
       state.slots[source] ??= this.boundSlot(source, r, state);

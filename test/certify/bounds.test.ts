@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/random.js';
-import { lowerLayersModel } from '../../src/certify/lowering.js';
+import { lowerLayersModel } from '../../src/certify/model.js';
 import { MarginBounds } from '../../src/certify/margins.js';
 import { BoundPropagation } from '../../src/certify/propagation.js';
 import { region, type CertifyNorm } from '../../src/certify/region.js';

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { ibpMargins } from '../../src/certify/ibp-tensors.js';
-import { lowerLayersModel } from '../../src/certify/lowering.js';
+import { lowerLayersModel } from '../../src/certify/model.js';
 import { MarginBounds } from '../../src/certify/margins.js';
 import { BoundPropagation } from '../../src/certify/propagation.js';
 import { region } from '../../src/certify/region.js';

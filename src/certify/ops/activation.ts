@@ -1,8 +1,10 @@
 /**
  * Linear relaxations of the elementwise activations: relu and leaky relu (CROWN's triangle, lower
  * slope chosen adaptively as auto_LiRPA does, and left free for α-CROWN), relu clipped at a
- * maximum (relu6), sigmoid and tanh (chord and tangent where the curve is convex or concave,
- * DeepPoly's parallel lines through the end points where it crosses 0). Every relaxation holds
+ * maximum (relu6; other clips are shifted onto it), sigmoid and tanh (chord and tangent where the
+ * curve is convex or concave, DeepPoly's parallel lines through the end points where it crosses
+ * 0), convex functions (elu with alpha ≤ 1, softplus, exp, abs: chord above, tangent below) and
+ * hardSwish (two lines of the chord's slope through its exact extremes). Every relaxation holds
  * on the whole input interval, so a bound built on it is sound.
  */
 import type { ActivationBoundOp, ElementwiseRelaxation, Interval, Vec } from './bound-op.js';
@@ -74,7 +76,7 @@ export class LeakyReluBound extends Elementwise {
     shape: readonly number[],
     private readonly alpha: number,
   ) {
-    super(alpha === 0 ? 'relu' : `leakyReLU(${alpha})`, layer, shape);
+    super(alpha === 0 ? 'relu' : `leakyRelu(${alpha})`, layer, shape);
     this.minSlope = Math.min(alpha, 1);
     this.maxSlope = Math.max(alpha, 1);
   }
@@ -173,5 +175,100 @@ export class SShapedBound extends Elementwise {
     // The derivative on [l, u] is smallest at an end, so lines of that slope through the ends hold.
     const s = Math.min(this.derivative(l), this.derivative(u));
     return widen(line(s, fl - s * l), line(s, fu - s * u));
+  }
+}
+
+interface ConvexFunction {
+  f(x: number): number;
+  /** A subgradient at x. */
+  slope(x: number): number;
+  /** Increasing everywhere (elu, softplus, exp); otherwise its minimum is at `lowest`. */
+  readonly increasing: boolean;
+  readonly lowest?: number;
+  /** Evaluated exactly in float64 (abs): no slack needed. */
+  readonly exact?: boolean;
+}
+
+const CONVEX: Record<string, (alpha: number) => ConvexFunction> = {
+  elu: (alpha) => ({ f: (x) => (x > 0 ? x : alpha * Math.expm1(x)), slope: (x) => (x >= 0 ? 1 : alpha * Math.exp(x)), increasing: true }),
+  softplus: () => ({ f: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), slope: (x) => 1 / (1 + Math.exp(-x)), increasing: true }),
+  exp: () => ({ f: Math.exp, slope: Math.exp, increasing: true }),
+  abs: () => ({ f: Math.abs, slope: (x) => (x >= 0 ? 1 : -1), increasing: false, lowest: 0, exact: true }),
+};
+
+/** A convex activation: the chord is above it and any tangent below (at the middle of the interval). */
+export class ConvexBound extends Elementwise {
+  private readonly fn: ConvexFunction;
+
+  /** `name`: elu (convex only for alpha ≤ 1), softplus, exp or abs. */
+  constructor(name: 'elu' | 'softplus' | 'exp' | 'abs', layer: string, shape: readonly number[], alpha = 1) {
+    super(name === 'elu' ? `elu(${alpha})` : name, layer, shape);
+    this.fn = CONVEX[name]!(alpha);
+  }
+
+  f(x: number): number {
+    return this.fn.f(x);
+  }
+
+  override interval(input: Interval): Interval {
+    if (this.fn.increasing) return super.interval(input);
+    const lower = new Float64Array(this.outputSize);
+    const upper = new Float64Array(this.outputSize);
+    const lowest = this.fn.lowest!;
+    for (let i = 0; i < this.outputSize; i++) {
+      const l = input.lower[i]!;
+      const u = input.upper[i]!;
+      lower[i] = this.fn.f(Math.min(u, Math.max(l, lowest)));
+      upper[i] = Math.max(this.fn.f(l), this.fn.f(u));
+    }
+    return { lower, upper };
+  }
+
+  lines(l: number, u: number): { lower: Line; upper: Line; free: boolean } {
+    const slack = this.fn.exact ? 0 : CURVE_SLACK * (1 + Math.abs(this.fn.f(l)) + Math.abs(this.fn.f(u)));
+    const fl = this.fn.f(l);
+    const fu = this.fn.f(u);
+    if (u - l < 1e-12) {
+      const low = this.fn.increasing ? fl : this.fn.f(Math.min(u, Math.max(l, this.fn.lowest!)));
+      return { lower: line(0, low - slack), upper: line(0, Math.max(fl, fu) + slack), free: false };
+    }
+    const chordSlope = (fu - fl) / (u - l);
+    const mid = (l + u) / 2;
+    const s = this.fn.slope(mid);
+    return { lower: line(s, this.fn.f(mid) - s * mid - slack), upper: line(chordSlope, fl - chordSlope * l + slack), free: false };
+  }
+}
+
+/** hardSwish(x) = x·min(max(x + 3, 0), 6)/6: 0 below −3, x above 3, a convex parabola between. */
+export class HardSwishBound extends Elementwise {
+  constructor(layer: string, shape: readonly number[]) {
+    super('hardSwish', layer, shape);
+  }
+
+  f(x: number): number {
+    return (x * Math.min(Math.max(x + 3, 0), 6)) / 6;
+  }
+
+  /** Where f(x) − s·x can be extreme on [l, u]: the ends, the kinks, the parabola's stationary point. */
+  private candidates(l: number, u: number, s: number): number[] {
+    return [l, u, -3, 3, 3 * s - 1.5].map((x) => Math.min(u, Math.max(l, x)));
+  }
+
+  override interval(input: Interval): Interval {
+    const lower = new Float64Array(this.outputSize);
+    const upper = new Float64Array(this.outputSize);
+    for (let i = 0; i < this.outputSize; i++) {
+      const values = this.candidates(input.lower[i]!, input.upper[i]!, 0).map((x) => this.f(x));
+      lower[i] = Math.min(...values);
+      upper[i] = Math.max(...values);
+    }
+    return { lower, upper };
+  }
+
+  lines(l: number, u: number): { lower: Line; upper: Line; free: boolean } {
+    const s = u - l < 1e-12 ? 0 : (this.f(u) - this.f(l)) / (u - l);
+    const offsets = this.candidates(l, u, s).map((x) => this.f(x) - s * x);
+    const slack = CURVE_SLACK * (1 + Math.abs(l) + Math.abs(u));
+    return { lower: line(s, Math.min(...offsets) - slack), upper: line(s, Math.max(...offsets) + slack), free: false };
   }
 }

@@ -1,6 +1,7 @@
 /**
- * One node of a bounded network: what bound propagation needs from a layer. Values are flat,
- * per-sample, channels-last, in float64 (the weights are read once from their float32 tensors).
+ * One node of a bounded network: what bound propagation needs from a model graph node. Values are
+ * flat, per-sample, channels-last, in float64 (the weights are read once from their float32
+ * tensors). One graph node may become several bound nodes (hardSigmoid: a scale, then a clip).
  *
  * Affine nodes (y = L(x) + b) give interval propagation and the CROWN backward pass from L alone.
  * Nonlinear nodes (activations, max pooling) are single-input; they hold a linear relaxation
@@ -16,9 +17,14 @@ export interface Interval {
 
 export interface AffineOp {
   readonly affine: true;
-  /** Class of the layer it came from and the layer's name, for messages. */
+  /** What it computes and the graph node it came from (its `source`), for messages. */
   readonly kind: string;
   readonly layer: string;
+  /**
+   * True for single-input ops that only move values (reshape, transpose, slice, pad): the interval
+   * image of a box is then exact, and bounds pass through them without a backward pass.
+   */
+  readonly exactInterval?: boolean;
   readonly outputShape: readonly number[];
   readonly outputSize: number;
   /** out = L(inputs), or |L|(inputs) (every weight by its absolute value) when `abs`. */

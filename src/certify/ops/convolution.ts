@@ -1,8 +1,10 @@
 /**
- * Conv2D (strides, 'same'/'valid' padding, dilation) and DepthwiseConv2D, channels-last, with the
- * geometry tfjs itself computes (backend_util), so padding offsets match the model's forward.
+ * Conv2D and DepthwiseConv2D (channel multiplier), channels-last, with strides, dilations and any
+ * padding of the model graph ('same', 'valid' or explicit pads), resolved by the graph's own
+ * explicitPads so that padding offsets match every executor's forward.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { explicitPads } from '../../graph/shapes.js';
+import type { Padding } from '../../graph/types.js';
 import type { AffineOp, Vec } from './bound-op.js';
 
 interface Geometry {
@@ -26,34 +28,25 @@ function geometry(
   kernel: readonly [number, number],
   strides: readonly [number, number],
   dilations: readonly [number, number],
-  pad: 'same' | 'valid',
-  outChannels: number,
-  depthwise: boolean,
+  padding: Padding,
 ): Geometry {
   const [inH, inW, inC] = inShape as [number, number, number];
-  const info = tf.backend_util.computeConv2DInfo(
-    [1, inH, inW, inC],
-    [kernel[0], kernel[1], inC, depthwise ? outChannels / inC : outChannels],
-    [strides[0], strides[1]],
-    [dilations[0], dilations[1]],
-    pad,
-    undefined,
-    depthwise,
-  );
+  const [top, bottom, left, right] = explicitPads(padding, [inH, inW], kernel, strides, dilations);
+  const out = (n: number, k: number, s: number, d: number, before: number, after: number) => Math.floor((n + before + after - ((k - 1) * d + 1)) / s) + 1;
   return {
     inH,
     inW,
     inC,
-    outH: info.outHeight,
-    outW: info.outWidth,
+    outH: out(inH, kernel[0], strides[0], dilations[0], top, bottom),
+    outW: out(inW, kernel[1], strides[1], dilations[1], left, right),
     kH: kernel[0],
     kW: kernel[1],
-    strideH: info.strideHeight,
-    strideW: info.strideWidth,
-    dilationH: info.dilationHeight,
-    dilationW: info.dilationWidth,
-    top: info.padInfo.top,
-    left: info.padInfo.left,
+    strideH: strides[0],
+    strideW: strides[1],
+    dilationH: dilations[0],
+    dilationW: dilations[1],
+    top,
+    left,
   };
 }
 
@@ -116,7 +109,7 @@ function anyNonZero(a: Vec, from: number, count: number): boolean {
 
 export class Conv2DBound implements AffineOp {
   readonly affine = true;
-  readonly kind: string = 'Conv2D';
+  readonly kind = 'conv2d';
   readonly bias: Vec | null;
   readonly outputShape: readonly number[];
   readonly outputSize: number;
@@ -135,10 +128,10 @@ export class Conv2DBound implements AffineOp {
     bias: Vec | null,
     strides: readonly [number, number],
     dilations: readonly [number, number],
-    pad: 'same' | 'valid',
+    padding: Padding,
   ) {
     this.outC = kernelShape[3];
-    this.g = geometry(inShape, [kernelShape[0], kernelShape[1]], strides, dilations, pad, this.outC, false);
+    this.g = geometry(inShape, [kernelShape[0], kernelShape[1]], strides, dilations, padding);
     this.kernel = Float64Array.from(kernel);
     this.absKernel = this.kernel.map(Math.abs);
     this.outputShape = [this.g.outH, this.g.outW, this.outC];
@@ -181,10 +174,10 @@ export class Conv2DBound implements AffineOp {
   }
 }
 
-/** DepthwiseConv2D: output channel c·m + j reads input channel c only. tfjs-layers applies no dilation. */
+/** DepthwiseConv2D: output channel c·m + j reads input channel c only. */
 export class DepthwiseConv2DBound implements AffineOp {
   readonly affine = true;
-  readonly kind = 'DepthwiseConv2D';
+  readonly kind = 'depthwiseConv2d';
   readonly bias: Vec | null;
   readonly outputShape: readonly number[];
   readonly outputSize: number;
@@ -201,11 +194,12 @@ export class DepthwiseConv2DBound implements AffineOp {
     kernelShape: readonly [number, number, number, number],
     bias: Vec | null,
     strides: readonly [number, number],
-    pad: 'same' | 'valid',
+    dilations: readonly [number, number],
+    padding: Padding,
   ) {
     this.multiplier = kernelShape[3];
     const outC = kernelShape[2] * this.multiplier;
-    this.g = geometry(inShape, [kernelShape[0], kernelShape[1]], strides, [1, 1], pad, outC, true);
+    this.g = geometry(inShape, [kernelShape[0], kernelShape[1]], strides, dilations, padding);
     this.kernel = Float64Array.from(kernel);
     this.outputShape = [this.g.outH, this.g.outW, outC];
     this.outputSize = this.g.outH * this.g.outW * outC;

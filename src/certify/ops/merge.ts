@@ -1,32 +1,92 @@
-/** Add (inputs of one shape) and Concatenate (any per-sample axis). */
+/**
+ * Elementwise affine combinations with numpy broadcasting — add and subtract of slots, scaling by
+ * and adding a constant — and concatenation along any per-sample axis.
+ */
 import type { AffineOp, Vec } from './bound-op.js';
 
-export class AddBound implements AffineOp {
+/** For each output index of `outShape`, the index of the broadcast input of shape `inShape`. */
+export function broadcastIndex(inShape: readonly number[], outShape: readonly number[]): Int32Array {
+  const total = outShape.reduce((a, b) => a * b, 1);
+  const rank = outShape.length;
+  const padded = [...new Array<number>(rank - inShape.length).fill(1), ...inShape];
+  const inStrides = new Array<number>(rank).fill(0);
+  let stride = 1;
+  for (let k = rank - 1; k >= 0; k--) {
+    inStrides[k] = padded[k] === 1 ? 0 : stride;
+    stride *= padded[k]!;
+  }
+  const map = new Int32Array(total);
+  const index = new Array<number>(rank).fill(0);
+  let at = 0;
+  for (let i = 0; i < total; i++) {
+    map[i] = at;
+    for (let k = rank - 1; k >= 0; k--) {
+      index[k]!++;
+      at += inStrides[k]!;
+      if (index[k]! < outShape[k]!) break;
+      at -= inStrides[k]! * index[k]!;
+      index[k] = 0;
+    }
+  }
+  return map;
+}
+
+export interface Term {
+  /** Per-sample shape of the input. */
+  shape: readonly number[];
+  /** Its factor: a number, or values broadcast to the output shape (a constant multiplier). */
+  scale: number | Vec;
+}
+
+/** out[i] = Σ_k scale_k[i]·x_k[broadcast_k(i)] + bias[i]. */
+export class BroadcastBound implements AffineOp {
   readonly affine = true;
-  readonly kind = 'Add';
-  readonly bias = null;
   readonly outputSize: number;
+  readonly bias: Vec | null;
+  private readonly maps: (Int32Array | null)[];
+  private readonly scales: Vec[];
 
   constructor(
+    readonly kind: string,
     readonly layer: string,
     readonly outputShape: readonly number[],
+    terms: readonly Term[],
+    bias: Vec | null,
   ) {
-    this.outputSize = outputShape.reduce((a, b) => a * b, 1);
+    const n = outputShape.reduce((a, b) => a * b, 1);
+    this.outputSize = n;
+    this.maps = terms.map((t) => (t.shape.reduce((a, b) => a * b, 1) === n ? null : broadcastIndex(t.shape, outputShape)));
+    this.scales = terms.map((t) => (typeof t.scale === 'number' ? new Float64Array(n).fill(t.scale) : t.scale));
+    this.bias = bias;
   }
 
-  linear(inputs: readonly Vec[], out: Vec): void {
+  linear(inputs: readonly Vec[], out: Vec, abs: boolean): void {
     out.fill(0);
-    for (const x of inputs) for (let i = 0; i < this.outputSize; i++) out[i]! += x[i]!;
+    inputs.forEach((x, k) => {
+      const map = this.maps[k];
+      const scale = this.scales[k]!;
+      for (let i = 0; i < this.outputSize; i++) {
+        const s = abs ? Math.abs(scale[i]!) : scale[i]!;
+        out[i]! += s * x[map ? map[i]! : i]!;
+      }
+    });
   }
 
   transpose(a: Vec, into: readonly Vec[]): void {
-    for (const t of into) for (let i = 0; i < this.outputSize; i++) t[i]! += a[i]!;
+    into.forEach((t, k) => {
+      const map = this.maps[k];
+      const scale = this.scales[k]!;
+      for (let i = 0; i < this.outputSize; i++) {
+        const w = a[i]!;
+        if (w !== 0) t[map ? map[i]! : i]! += w * scale[i]!;
+      }
+    });
   }
 }
 
 export class ConcatenateBound implements AffineOp {
   readonly affine = true;
-  readonly kind = 'Concatenate';
+  readonly kind = 'concat';
   readonly bias = null;
   readonly outputShape: readonly number[];
   readonly outputSize: number;

@@ -1,78 +1,106 @@
 /**
- * MaxPooling2D, AveragePooling2D and GlobalAveragePooling2D (channels-last), windows as tfjs
- * computes them: 'same' padding leaves padded positions out of the max and out of the average's
- * count.
+ * Max and average pooling over the spatial axes (channels-last) with any padding of the model
+ * graph, and the mean over per-sample axes (global average pooling). Padded positions never win
+ * a max; they count in an average's divisor only where the graph says so (ONNX
+ * count_include_pad with explicit pads).
  */
-import * as tf from '@tensorflow/tfjs-core';
+import { explicitPads } from '../../graph/shapes.js';
+import type { Padding } from '../../graph/types.js';
 import type { AffineOp, Interval, MaxPoolBoundOp, PoolRelaxation, Vec } from './bound-op.js';
 
 export interface PoolConfig {
-  filterSize: [number, number];
-  strides: [number, number];
-  pad: 'same' | 'valid';
+  size: readonly [number, number];
+  strides: readonly [number, number];
+  padding: Padding;
 }
 
 /** For each output (pixel-major, channels inner): the flat input offsets of its window. */
 function windows(inShape: readonly number[], config: PoolConfig): { outShape: number[]; members: Int32Array[] } {
   const [inH, inW, channels] = inShape as [number, number, number];
-  const info = tf.backend_util.computePool2DInfo([1, inH, inW, channels], config.filterSize, config.strides, 1, config.pad);
+  const [kH, kW] = config.size;
+  const [sH, sW] = config.strides;
+  const [top, bottom, left, right] = explicitPads(config.padding, [inH, inW], config.size, config.strides);
+  const outH = Math.floor((inH + top + bottom - kH) / sH) + 1;
+  const outW = Math.floor((inW + left + right - kW) / sW) + 1;
   const members: Int32Array[] = [];
-  for (let oh = 0; oh < info.outHeight; oh++) {
-    for (let ow = 0; ow < info.outWidth; ow++) {
+  for (let oh = 0; oh < outH; oh++) {
+    for (let ow = 0; ow < outW; ow++) {
       const pixels: number[] = [];
-      for (let kh = 0; kh < info.filterHeight; kh++) {
-        const ih = oh * info.strideHeight - info.padInfo.top + kh;
+      for (let kh = 0; kh < kH; kh++) {
+        const ih = oh * sH - top + kh;
         if (ih < 0 || ih >= inH) continue;
-        for (let kw = 0; kw < info.filterWidth; kw++) {
-          const iw = ow * info.strideWidth - info.padInfo.left + kw;
+        for (let kw = 0; kw < kW; kw++) {
+          const iw = ow * sW - left + kw;
           if (iw >= 0 && iw < inW) pixels.push((ih * inW + iw) * channels);
         }
       }
       for (let c = 0; c < channels; c++) members.push(Int32Array.from(pixels, (p) => p + c));
     }
   }
-  return { outShape: [info.outHeight, info.outWidth, channels], members };
+  return { outShape: [outH, outW, channels], members };
 }
 
-export class AvgPoolBound implements AffineOp {
+/** out[o] = Σ x[members[o]] / divisor[o]: average pooling and means. */
+export class AverageBound implements AffineOp {
   readonly affine = true;
   readonly bias = null;
-  readonly outputShape: readonly number[];
   readonly outputSize: number;
-  private readonly members: Int32Array[];
 
-  constructor(
+  private constructor(
     readonly kind: string,
     readonly layer: string,
-    inShape: readonly number[],
-    config: PoolConfig | 'global',
+    readonly outputShape: readonly number[],
+    private readonly members: readonly Int32Array[],
+    private readonly divisors: Float64Array,
   ) {
-    if (config === 'global') {
-      const [h, w, c] = inShape as [number, number, number];
-      this.members = Array.from({ length: c }, (_, ch) => Int32Array.from({ length: h * w }, (_, p) => p * c + ch));
-      this.outputShape = [c];
-    } else {
-      const { outShape, members } = windows(inShape, config);
-      this.members = members;
-      this.outputShape = outShape;
+    this.outputSize = members.length;
+  }
+
+  static pool(layer: string, inShape: readonly number[], config: PoolConfig, countPadding: boolean): AverageBound {
+    const { outShape, members } = windows(inShape, config);
+    const counted = countPadding && typeof config.padding !== 'string';
+    const full = config.size[0] * config.size[1];
+    return new AverageBound('avgPool', layer, outShape, members, Float64Array.from(members, (m) => (counted ? full : m.length)));
+  }
+
+  /** The mean over `axes` of a per-sample shape; `outShape` as the graph gives it (keepDims or not). */
+  static mean(layer: string, inShape: readonly number[], axes: readonly number[], outShape: readonly number[]): AverageBound {
+    const reduced = new Set(axes.map((a) => (a < 0 ? a + inShape.length : a)));
+    const kept = inShape.map((_, i) => i).filter((i) => !reduced.has(i));
+    const keptShape = kept.map((i) => inShape[i]!);
+    const outputs = keptShape.reduce((a, b) => a * b, 1);
+    const lists: number[][] = Array.from({ length: outputs }, () => []);
+    const total = inShape.reduce((a, b) => a * b, 1);
+    const index = new Array<number>(inShape.length).fill(0);
+    for (let i = 0; i < total; i++) {
+      let o = 0;
+      for (const k of kept) o = o * inShape[k]! + index[k]!;
+      lists[o]!.push(i);
+      for (let k = inShape.length - 1; k >= 0; k--) {
+        if (++index[k]! < inShape[k]!) break;
+        index[k] = 0;
+      }
     }
-    this.outputSize = this.members.length;
+    const members = lists.map((l) => Int32Array.from(l));
+    return new AverageBound('mean', layer, outShape, members, Float64Array.from(members, (m) => m.length));
   }
 
   linear([x]: readonly Vec[], out: Vec): void {
+    const input = x!;
     this.members.forEach((m, o) => {
       let s = 0;
-      for (const i of m) s += x![i]!;
-      out[o] = s / m.length;
+      for (const i of m) s += input[i]!;
+      out[o] = s / this.divisors[o]!;
     });
   }
 
   transpose(a: Vec, [into]: readonly Vec[]): void {
+    const t = into!;
     this.members.forEach((m, o) => {
       const w = a[o]!;
       if (w === 0) return;
-      const share = w / m.length;
-      for (const i of m) into![i]! += share;
+      const share = w / this.divisors[o]!;
+      for (const i of m) t[i]! += share;
     });
   }
 }
@@ -80,7 +108,7 @@ export class AvgPoolBound implements AffineOp {
 export class MaxPoolBound implements MaxPoolBoundOp {
   readonly affine = false;
   readonly elementwise = false;
-  readonly kind = 'MaxPooling2D';
+  readonly kind = 'maxPool';
   readonly outputShape: readonly number[];
   readonly outputSize: number;
   private readonly members: Int32Array[];
