@@ -1,0 +1,1 @@
+export { importGraphDef, importGraphModel, type GraphImportOptions, type GraphModelLike } from './import.js';
