@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LossFn } from '../engine/tfjs/types.js';
 import { crossEntropyLogitGradient, withLogitGradient } from '../engine/tfjs/closed-form.js';
+import { withLossSpec } from '../engine/loss-spec.js';
 
 export type LossName = 'ce' | 'margin' | 'dlr';
 
@@ -35,7 +36,9 @@ export function attackLoss(name: LossName, labels: Int32Array, targets: Int32Arr
       }
     }) as tf.Tensor1D;
   // The gradient engine uses the closed form instead of tf.grad on this head.
-  return name === 'ce' ? withLogitGradient(loss, crossEntropyLogitGradient(labels, targets)) : loss;
+  const described = name === 'ce' ? withLogitGradient(loss, crossEntropyLogitGradient(labels, targets)) : loss;
+  // The spec lets an executor write this loss in its own operators (onnxruntime).
+  return withLossSpec(described, { name, labels, targets, k, cap: options.cap });
 }
 
 /**
@@ -43,7 +46,8 @@ export function attackLoss(name: LossName, labels: Int32Array, targets: Int32Arr
  * target − best other. Positive exactly where the logits are adversarial.
  */
 export function criterionMargin(labels: Int32Array, targets: Int32Array | null, k = 1): LossFn {
-  return (logits) => tf.tidy(() => marginOf(logits, oneHot(labels, logits.shape[1]), targets ? oneHot(targets, logits.shape[1]) : null, k));
+  const margin: LossFn = (logits) => tf.tidy(() => marginOf(logits, oneHot(labels, logits.shape[1]), targets ? oneHot(targets, logits.shape[1]) : null, k));
+  return withLossSpec(margin, { name: 'margin', labels, targets, k });
 }
 
 function marginOf(logits: tf.Tensor2D, own: tf.Tensor, target: tf.Tensor | null, k: number): tf.Tensor1D {

@@ -1,0 +1,64 @@
+/**
+ * The ONNX models emitted for a graph. All take the NHWC batch `x` as the graph does (dynamic
+ * batch) and transpose it once to NCHW; gradients are transposed back once at the end.
+ * - forward: x → logits
+ * - loss: x, own (, target) → logits, loss, gradient (a loss of loss-head.ts)
+ * - cotangent: x, dlogits → gradient (any other loss: its logit gradient comes from tfjs)
+ */
+import type { ModelGraph } from '../../graph/types.js';
+import { UnsupportedNode } from '../../graph/types.js';
+import { emitBackward } from './backward.js';
+import { emitForward } from './forward.js';
+import { toGraphOrder, toInside } from './layout.js';
+import { emitLossHead, type LossKind } from './loss-head.js';
+import { OnnxWriter, type ValueSpec } from './proto.js';
+import type { StridedGradient } from './windows.js';
+
+export type Head = { readonly kind: 'forward' } | { readonly kind: 'loss'; readonly loss: LossKind } | { readonly kind: 'cotangent' };
+
+export function classesOf(graph: ModelGraph): number {
+  const shape = graph.shapes[graph.output]!;
+  if (shape.length !== 1) throw new UnsupportedNode('output', `logits must be [classes] per sample, got [${shape.join(', ')}]`);
+  return shape[0]!;
+}
+
+/** Checks that every node can be written (throws UnsupportedNode naming the first that cannot). */
+export function checkEmittable(graph: ModelGraph): void {
+  classesOf(graph);
+  for (const n of graph.nodes) {
+    if (n.op.kind === 'opaque') throw new UnsupportedNode(n.source, `'${n.op.name}' is known only by its tfjs implementation`);
+    if (n.op.kind === 'activation' && n.op.activation.fn === 'opaque') throw new UnsupportedNode(n.source, `custom activation '${n.op.activation.name}' is known only by its tfjs implementation`);
+  }
+}
+
+export function emitModel(graph: ModelGraph, head: Head, strided: StridedGradient): Uint8Array {
+  const classes = classesOf(graph);
+  const w = new OnnxWriter();
+  const inputShape = graph.shapes[graph.input]!;
+  const inputs: ValueSpec[] = [{ name: 'x', shape: inputShape }];
+  const forward = emitForward(w, graph, toInside(w, 'x', inputShape), head.kind !== 'forward');
+  const logits = forward.values[graph.output]!;
+  const outputs: ValueSpec[] = [];
+  const name = (value: string, as: string, shape: readonly number[]) => {
+    w.alias(value, as);
+    outputs.push({ name: as, shape });
+  };
+  if (head.kind !== 'cotangent') name(logits, 'logits', [classes]);
+  if (head.kind === 'forward') return w.encode(inputs, outputs);
+
+  let cotangent: string;
+  if (head.kind === 'loss') {
+    inputs.push({ name: 'own', shape: [classes] });
+    if (head.loss.targeted) inputs.push({ name: 'target', shape: [classes] });
+    const { loss, dLogits } = emitLossHead(w, head.loss, logits, classes, 'own', head.loss.targeted ? 'target' : null);
+    name(loss, 'loss', []);
+    cotangent = dLogits;
+  } else {
+    inputs.push({ name: 'dlogits', shape: [classes] });
+    cotangent = 'dlogits';
+  }
+  const inside = emitBackward(w, graph, forward, cotangent, strided);
+  const gradient = inside === null ? w.op('ConstantOfShape', [w.op('Shape', ['x'])]) : toGraphOrder(w, inside, inputShape);
+  name(gradient, 'gradient', inputShape);
+  return w.encode(inputs, outputs);
+}

@@ -1,0 +1,198 @@
+/**
+ * A graph run by onnxruntime: one session per emitted model (forward; forward + loss + gradient
+ * per loss kind; forward + gradient from a logit cotangent), created on first use and kept.
+ * Weights are copied into the models when they are emitted; a weight whose tensor changes
+ * afterwards (a tfjs-layers model being trained) makes the next call emit them again.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ModelGraph, Weight } from '../../graph/types.js';
+import { RobustestError, shapeString } from '../../errors.js';
+import { lossSpecOf, type LossSpec } from '../loss-spec.js';
+import { logitGradientOf } from '../tfjs/closed-form.js';
+import type { GradientResult, LossFn } from '../tfjs/types.js';
+import { lossKey, lossKindOf } from './loss-head.js';
+import { classesOf, emitModel, type Head } from './model.js';
+import { sessionOptions, type OrtModule, type OrtSession, type OrtTensor } from './runtime.js';
+import type { StridedGradient } from './windows.js';
+
+export interface OrtNetwork {
+  readonly engine: 'onnxruntime';
+  /** Logits, [N, classes]; the caller disposes them. */
+  forward(x: tf.Tensor): Promise<tf.Tensor2D>;
+  /** Logits, per-sample loss and d(Σ loss)/dx: new tensors the caller disposes, nothing else left live. */
+  valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult>;
+  readonly gradientPath: string;
+  readonly peeledSoftmax: boolean;
+  readonly threads: number;
+  dispose(): void;
+}
+
+export class OnnxruntimeNetwork implements OrtNetwork {
+  readonly engine = 'onnxruntime' as const;
+  readonly peeledSoftmax: boolean;
+  private readonly sessions = new Map<string, Promise<OrtSession>>();
+  private readonly weights: readonly Weight[];
+  private readonly classes: number;
+  private emittedFrom: readonly [tf.Tensor, object][] = [];
+
+  constructor(
+    private readonly graph: ModelGraph,
+    private readonly ort: OrtModule,
+    readonly threads: number,
+    private readonly strided: StridedGradient,
+  ) {
+    this.peeledSoftmax = graph.peeledSoftmax;
+    this.weights = weightsOf(graph);
+    this.classes = classesOf(graph);
+  }
+
+  get gradientPath(): string {
+    const version = this.ort.env?.versions?.node;
+    return `onnxruntime${version ? ` ${version}` : ''} (${this.threads} thread${this.threads === 1 ? '' : 's'}): one ONNX model computes logits, loss and input gradient`;
+  }
+
+  /** The session for `head`, emitting its model on first use. */
+  session(head: Head): Promise<OrtSession> {
+    if (this.stale()) this.release();
+    const key = head.kind === 'loss' ? `loss:${lossKey(head.loss)}` : head.kind;
+    let session = this.sessions.get(key);
+    if (!session) {
+      if (this.sessions.size === 0) this.emittedFrom = this.weights.map((w) => weightIdentity(w));
+      session = this.ort.InferenceSession.create(emitModel(this.graph, head, this.strided), sessionOptions(this.threads));
+      session.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, session);
+    }
+    return session;
+  }
+
+  async forward(x: tf.Tensor): Promise<tf.Tensor2D> {
+    const feeds = { x: this.input(x) };
+    const session = await this.session({ kind: 'forward' });
+    const out = await session.run(feeds);
+    return toTf(out.logits!) as tf.Tensor2D;
+  }
+
+  async valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult> {
+    const input = this.input(x);
+    const n = x.shape[0]!;
+    const spec = lossSpecOf(loss);
+    if (spec) {
+      const kind = lossKindOf(spec);
+      const feeds: Record<string, OrtTensor> = { x: input, own: this.oneHot(spec.labels, n, spec) };
+      if (spec.targets) feeds.target = this.oneHot(spec.targets, n, spec);
+      const session = await this.session({ kind: 'loss', loss: kind });
+      const out = await session.run(feeds);
+      return { logits: toTf(out.logits!) as tf.Tensor2D, loss: toTf(out.loss!) as tf.Tensor1D, gradient: toTf(out.gradient!) };
+    }
+    // Any other loss: logits here, its logit gradient from tfjs, then the backward pass here.
+    const forward = await this.session({ kind: 'forward' });
+    const logitsOut = (await forward.run({ x: input })).logits!;
+    const logits = toTf(logitsOut) as tf.Tensor2D;
+    let head: { loss: tf.Tensor1D; dLogits: Float32Array };
+    try {
+      head = lossHead(loss, logits);
+    } catch (error) {
+      logits.dispose();
+      throw error;
+    }
+    try {
+      const backward = await this.session({ kind: 'cotangent' });
+      const out = await backward.run({ x: input, dlogits: new this.ort.Tensor('float32', head.dLogits, [n, this.classes]) });
+      return { logits, loss: head.loss, gradient: toTf(out.gradient!) };
+    } catch (error) {
+      tf.dispose([logits, head.loss]);
+      throw error;
+    }
+  }
+
+  dispose(): void {
+    this.release();
+  }
+
+  private release(): void {
+    for (const session of this.sessions.values()) session.then((s) => s.release()).catch(() => undefined);
+    this.sessions.clear();
+  }
+
+  private stale(): boolean {
+    if (this.sessions.size === 0) return false;
+    return this.weights.some((w, i) => {
+      const [tensor, data] = weightIdentity(w);
+      return tensor !== this.emittedFrom[i]![0] || data !== this.emittedFrom[i]![1];
+    });
+  }
+
+  private input(x: tf.Tensor): OrtTensor {
+    const expected = this.graph.shapes[this.graph.input]!;
+    if (x.rank !== expected.length + 1 || expected.some((d, i) => x.shape[i + 1] !== d)) {
+      throw new RobustestError('INVALID_SHAPE', 'The onnxruntime executor was given a batch of the wrong shape.', {
+        expected: shapeString([null, ...expected]),
+        received: shapeString(x.shape),
+      });
+    }
+    const data = x.dataSync();
+    return new this.ort.Tensor('float32', data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>), x.shape);
+  }
+
+  private oneHot(classes: Int32Array, n: number, spec: LossSpec): OrtTensor {
+    if (classes.length !== n) {
+      throw new RobustestError('INVALID_LABELS', `The ${spec.name} loss holds one class per row of the batch.`, { expected: `${n} classes`, received: `${classes.length}` });
+    }
+    const rows = new Float32Array(n * this.classes);
+    classes.forEach((c, i) => (rows[i * this.classes + c] = 1));
+    return new this.ort.Tensor('float32', rows, [n, this.classes]);
+  }
+}
+
+/** Per-sample loss and its logit gradient from tfjs: the closed form when the loss carries one. */
+function lossHead(loss: LossFn, logits: tf.Tensor2D): { loss: tf.Tensor1D; dLogits: Float32Array } {
+  const closedForm = logitGradientOf(loss);
+  let perSample: tf.Tensor1D | undefined;
+  const gradient = tf.tidy(() => {
+    if (closedForm) {
+      const head = closedForm(logits);
+      perSample = tf.keep(head.loss);
+      return head.gradient;
+    }
+    return tf.grad((z: tf.Tensor) => {
+      perSample = tf.keep(loss(z as tf.Tensor2D));
+      return tf.sum(perSample);
+    })(logits);
+  });
+  const dLogits = gradient.dataSync() as Float32Array;
+  gradient.dispose();
+  return { loss: perSample!, dLogits: Float32Array.from(dLogits) };
+}
+
+function toTf(t: OrtTensor): tf.Tensor {
+  return tf.tensor(t.data as Float32Array, [...t.dims], 'float32');
+}
+
+function weightIdentity(w: Weight): [tf.Tensor, object] {
+  const t = w.tensor();
+  return [t, (t as unknown as { dataId: object }).dataId];
+}
+
+function weightsOf(graph: ModelGraph): Weight[] {
+  const out: Weight[] = [];
+  for (const { op } of graph.nodes) {
+    switch (op.kind) {
+      case 'constant':
+        out.push(op.value);
+        break;
+      case 'conv2d':
+      case 'depthwiseConv2d':
+        out.push(op.filter, ...(op.bias ? [op.bias] : []));
+        break;
+      case 'dense':
+        out.push(op.kernel, ...(op.bias ? [op.bias] : []));
+        break;
+      case 'batchNorm':
+        out.push(op.mean, op.variance, ...[op.gamma, op.beta].filter((w): w is Weight => w !== null));
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}

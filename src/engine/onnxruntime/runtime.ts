@@ -1,0 +1,63 @@
+/**
+ * onnxruntime-node, loaded on first use: it is an optional peer, so nothing imports it (or its
+ * types) at load time, and its absence is a reason to run on tfjs rather than an error.
+ */
+import { availableParallelism } from 'node:os';
+import { RobustestError } from '../../errors.js';
+
+export interface OrtTensor {
+  readonly dims: readonly number[];
+  readonly data: unknown;
+}
+
+export interface OrtSession {
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
+
+export interface OrtSessionOptions {
+  intraOpNumThreads: number;
+  interOpNumThreads: number;
+  executionMode: 'sequential';
+  graphOptimizationLevel: 'all';
+}
+
+export interface OrtModule {
+  readonly InferenceSession: { create(model: Uint8Array, options: OrtSessionOptions): Promise<OrtSession> };
+  readonly Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+  readonly env?: { readonly versions?: { readonly node?: string } };
+}
+
+let loading: Promise<OrtModule | string> | undefined;
+
+/** The onnxruntime-node module, or why it cannot be used. */
+export function loadRuntime(): Promise<OrtModule | string> {
+  loading ??= import(/* @vite-ignore */ 'onnxruntime-node').then(
+    (m: Partial<OrtModule> & { default?: OrtModule }) => {
+      const ort = (m.InferenceSession ? m : m.default) as OrtModule | undefined;
+      return ort?.InferenceSession && ort.Tensor ? ort : 'onnxruntime-node does not export InferenceSession and Tensor';
+    },
+    (error: unknown) => `onnxruntime-node is not installed (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,
+  );
+  return loading;
+}
+
+/**
+ * Intra-op threads: the option, else ROBUSTEST_THREADS, else one per core. Inter-op parallelism
+ * stays off: the emitted graphs are chains, and a second pool would compete for the same cores.
+ */
+export function threadCount(option?: number): number {
+  const fromEnv = process.env.ROBUSTEST_THREADS;
+  const value = option ?? (fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : availableParallelism());
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RobustestError('INVALID_OPTION', 'The onnxruntime thread count must be a positive integer.', {
+      expected: 'threads ≥ 1 (option `threads` or ROBUSTEST_THREADS)',
+      received: option !== undefined ? String(option) : `ROBUSTEST_THREADS=${fromEnv}`,
+    });
+  }
+  return value;
+}
+
+export function sessionOptions(threads: number): OrtSessionOptions {
+  return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+}
