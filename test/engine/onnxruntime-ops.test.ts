@@ -260,7 +260,9 @@ async function directional(network: OrtNetwork, x: tf.Tensor, v: tf.Tensor, h: n
   const at = async (sign: number) => {
     const shifted = tf.add(x, tf.mul(v, sign * h));
     const logits = await network.forward(shifted);
-    const values = loss(logits).dataSync();
+    const perSample = loss(logits);
+    const values = Array.from(perSample.dataSync());
+    perSample.dispose();
     tf.dispose([shifted, logits]);
     return values.reduce((p, q) => p + q, 0);
   };
