@@ -42,9 +42,11 @@ function pool(kind: 'maxPool' | 'avgPool'): Rule {
     }
     const base = { size: window.size, strides: window.strides };
     if (kind === 'maxPool') return slotValue(ctx.builder.add({ kind, ...base, padding }, [x.slot], node.source), true);
-    // 'same' never counts its padding in the graph; ONNX counts it when count_include_pad is set.
-    if (padding === 'same' && countPads) padding = explicitPads('same', [h, w], window.size, window.strides);
-    return slotValue(ctx.builder.add({ kind, ...base, padding, countPadding: countPads }, [x.slot], node.source), true);
+    if (!countPads || padding === 'valid') return slotValue(ctx.builder.add({ kind, ...base, padding, countPadding: false }, [x.slot], node.source), true);
+    // count_include_pad averages over zeros that are really there: pad, then pool without padding.
+    const [top, bottom, left, right] = explicitPads(padding, [h, w], window.size, window.strides);
+    const padded = ctx.builder.add({ kind: 'pad', pads: [[top, bottom], [left, right], [0, 0]], value: 0 }, [x.slot], node.source);
+    return slotValue(ctx.builder.add({ kind, ...base, padding: 'valid', countPadding: false }, [padded], node.source), true);
   };
 }
 

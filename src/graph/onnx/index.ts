@@ -1,0 +1,1 @@
+export { importOnnx, type OnnxImportOptions } from './import.js';
