@@ -17,16 +17,22 @@ import { Attrs, dataInputs, describe, parseRef, type GraphDef, type NodeDef, typ
 import { CONVERTERS } from './ops/index.js';
 import { computed, isKnown, Known, type Value } from './values.js';
 
-/** The parts of a tfjs-converter GraphModel the importer reads. */
+/** Const values by node name, as loaded (quantized weights already dequantized). */
+export type ConstValues = Record<string, tf.Tensor[] | tf.Tensor>;
+
+/**
+ * The parts of a tfjs-converter GraphModel the importer reads: the public `weights`, and the
+ * `artifacts` that tf.loadGraphModel keeps (private in tfjs-converter's typings, but the
+ * converter's file format itself: the GraphDef JSON, and the signature).
+ */
 export interface GraphModelLike {
-  /** Const values by node name, as loaded (quantized weights already dequantized). */
-  readonly weights: Record<string, tf.Tensor[] | tf.Tensor>;
-  /** Set by tf.loadGraphModel: the converted topology and the signature. */
-  readonly artifacts?: {
-    modelTopology?: unknown;
-    signature?: Signature;
-    userDefinedMetadata?: { signature?: Signature };
-  };
+  readonly weights: ConstValues;
+}
+
+interface Artifacts {
+  modelTopology?: unknown;
+  signature?: Signature;
+  userDefinedMetadata?: { signature?: Signature };
 }
 
 interface Signature {
@@ -45,19 +51,20 @@ export interface GraphImportOptions {
 
 /** A GraphModel into the model graph; UnsupportedNode names the first node it cannot represent. */
 export function importGraphModel(model: GraphModelLike, options: GraphImportOptions = {}): ModelGraph {
-  const topology = model?.artifacts?.modelTopology as GraphDef | undefined;
+  const artifacts = (model as { artifacts?: Artifacts } | undefined)?.artifacts;
+  const topology = artifacts?.modelTopology as GraphDef | undefined;
   if (!topology || !Array.isArray(topology.node)) {
     throw new RobustestError('INVALID_MODEL', 'importGraphModel() needs a GraphModel loaded with tf.loadGraphModel (its converted topology).', {
       expected: 'a tf.GraphModel whose artifacts hold a GraphDef topology',
       received: show(model),
     });
   }
-  const signature = model.artifacts?.userDefinedMetadata?.signature ?? model.artifacts?.signature;
+  const signature = artifacts?.userDefinedMetadata?.signature ?? artifacts?.signature;
   return importGraphDef(topology, model.weights, { ...options, signature });
 }
 
 /** The same from a GraphDef topology and Const values by node name. */
-export function importGraphDef(topology: GraphDef, weights: GraphModelLike['weights'], options: GraphImportOptions & { signature?: Signature } = {}): ModelGraph {
+export function importGraphDef(topology: GraphDef, weights: ConstValues, options: GraphImportOptions & { signature?: Signature } = {}): ModelGraph {
   const byName = new Map(topology.node.map((n) => [n.name, n]));
   const output = outputRef(topology, byName, options);
   const input = inputNode(topology, byName, options);
@@ -80,7 +87,7 @@ function valueOf(ref: TensorRef, values: Map<string, Value[]>, reader: NodeDef):
   return v;
 }
 
-function convert(node: NodeDef, inputs: Value[], input: NodeDef, builder: GraphBuilder, cache: WeightCache, weights: GraphModelLike['weights']): Value[] {
+function convert(node: NodeDef, inputs: Value[], input: NodeDef, builder: GraphBuilder, cache: WeightCache, weights: ConstValues): Value[] {
   if (node === input) return [computed(builder.input)];
   if (node.op === 'Const') {
     const w = weights[node.name];

@@ -1,1 +1,1 @@
-export { importGraphDef, importGraphModel, type GraphImportOptions, type GraphModelLike } from './import.js';
+export { importGraphDef, importGraphModel, type ConstValues, type GraphImportOptions, type GraphModelLike } from './import.js';
