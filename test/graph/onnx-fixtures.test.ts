@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compileGraph } from '../../src/engine/tfjs/compile.js';
 import { Rng } from '../../src/engine/random.js';
 import { importOnnx } from '../../src/graph/onnx/index.js';
-import { FIXTURES, fixtureBytes, OnnxOracle, relativeError, samples } from '../fixtures/onnx/graph/oracle.js';
+import { FIXTURES, fixtureBytes, type Fixture, OnnxOracle, relativeError, samples } from '../fixtures/onnx/graph/oracle.js';
 
 const N = 3;
 const COORDINATES = 12;
@@ -32,8 +32,14 @@ beforeAll(async () => {
   await tf.setBackend('wasm');
 });
 
+/** The onnxClassifier fixtures beside them: a CNN trained on MNIST that reads NHWC, and an NCHW one. */
+const CLASSIFIER_FIXTURES: Fixture[] = [
+  { file: '../mnist-cnn.onnx', layout: 'nhwc', sampleShape: [28, 28, 1], about: 'a CNN trained on MNIST, NHWC input transposed inside the model' },
+  { file: '../rgb-conv.onnx', layout: 'nchw', sampleShape: [6, 6, 3], about: 'an NCHW convolution network' },
+];
+
 describe('importOnnx: fixtures against onnxruntime', () => {
-  for (const fixture of FIXTURES) {
+  for (const fixture of [...FIXTURES, ...CLASSIFIER_FIXTURES]) {
     it(`${fixture.file}: ${fixture.about}`, async () => {
       const bytes = fixtureBytes(fixture.file);
       const oracle = await OnnxOracle.load(bytes, fixture.layout, fixture.sampleShape);

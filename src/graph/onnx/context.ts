@@ -131,9 +131,12 @@ export class ImportContext {
   transpose(v: Value & { kind: 'slot' }, perm: readonly number[], source: string): Value & { kind: 'slot' } {
     if (perm[0] !== 0) throw new UnsupportedNode(source, `moves the batch axis (perm [${perm.join(', ')}])`);
     const rank = perm.length;
+    const storedPerm = (permuted: boolean) => Array.from({ length: rank - 1 }, (_, j) => this.storedAxis(v, perm[onnxAxisOf(permuted, j)]!, source));
+    // A rank-4 result is held NHWC, unless holding it in ONNX order costs no node: a transpose
+    // to NHWC (tf2onnx's) then leaves an NCHW value's slot as it is.
+    if (rank === 4 && !isIdentity(storedPerm(true)) && isIdentity(storedPerm(false))) return { kind: 'slot', slot: v.slot, permuted: false };
     const permuted = rank === 4;
-    const stored: number[] = [];
-    for (let j = 0; j < rank - 1; j++) stored.push(this.storedAxis(v, perm[onnxAxisOf(permuted, j)]!, source));
+    const stored = storedPerm(permuted);
     if (isIdentity(stored)) return { kind: 'slot', slot: v.slot, permuted };
     return { kind: 'slot', slot: this.builder.add({ kind: 'transpose', perm: stored }, [v.slot], source), permuted };
   }
