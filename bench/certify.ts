@@ -32,6 +32,7 @@ const DIGITS: Record<MnistModelName, number> = { mlp: 50, cnn: 20 };
 const METHODS: { ours: BoundMethod; theirs: string; label: string }[] = [
   { ours: 'ibp', theirs: 'IBP', label: 'IBP  ' },
   { ours: 'crown', theirs: 'CROWN', label: 'CROWN' },
+  { ours: 'alpha-crown', theirs: 'CROWN-Optimized', label: 'α-CROWN' },
 ];
 const LIRPA = process.env.AUTO_LIRPA ?? join(tmpdir(), 'auto_lirpa');
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
@@ -144,5 +145,7 @@ async function benchOne(name: MnistModelName): Promise<void> {
   model.dispose();
 }
 
-const raw = JSON.parse(process.env.BENCH_OPTIONS ?? '{}') as { models?: MnistModelName[] };
+const raw = JSON.parse(process.env.BENCH_OPTIONS ?? '{}') as { models?: MnistModelName[]; epsilons?: number[]; methods?: BoundMethod[] };
+if (raw.epsilons) EPSILONS.splice(0, EPSILONS.length, ...raw.epsilons);
+if (raw.methods) METHODS.splice(0, METHODS.length, ...METHODS.filter((m) => raw.methods!.includes(m.ours)));
 for (const name of raw.models ?? (['mlp', 'cnn'] as MnistModelName[])) await benchOne(name);

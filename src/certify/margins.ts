@@ -3,7 +3,7 @@
  * the specification rows e_label − e_j are carried back from the logits, so the last layer sees
  * them folded into its weights.
  */
-import { alphaLowerBound } from './alpha.js';
+import { ALPHA_DEFAULTS, alphaLowerBound, type AlphaOptions } from './alpha.js';
 import type { Vec } from './ops/bound-op.js';
 import type { BoundPropagation, LinearBounds } from './propagation.js';
 import type { Region } from './region.js';
@@ -26,6 +26,7 @@ export class MarginBounds {
   readonly rows: Vec[];
   readonly bounds: number[];
   private state: LinearBounds | null = null;
+  private alphaState: LinearBounds | null = null;
   private crownRows: number[] | null = null;
 
   constructor(
@@ -33,6 +34,7 @@ export class MarginBounds {
     private readonly region: Region,
     label: number,
     private readonly checkpoint?: () => void,
+    private readonly alpha: AlphaOptions = ALPHA_DEFAULTS,
   ) {
     this.rows = specificationRows(label, prop.outputSize);
     this.bounds = this.rows.map(() => -Infinity);
@@ -56,12 +58,22 @@ export class MarginBounds {
     const output = this.prop.graph.output;
     this.crownRows ??= this.rows.map((c) => this.prop.lowerBound(output, c, this.region, this.state!));
     if (method === 'crown') return this.crownRows;
+    // Intermediate bounds by α-CROWN too, intersected with CROWN's, where they feed relaxations.
+    this.alphaState ??= this.alpha.intermediate
+      ? this.prop.linearBounds(this.region, this.checkpoint, {
+          refine: (slot, c, state) => {
+            this.checkpoint?.();
+            return alphaLowerBound(this.prop, slot, c, this.region, state, this.alpha);
+          },
+          tighten: this.state,
+        })
+      : this.state;
     // α-CROWN only where the row is not already positive: the smallest margin is what counts.
     return this.rows.map((c, k) => {
       const crown = this.crownRows![k]!;
       if (crown > 0 && this.bounds[k]! > 0) return crown;
       this.checkpoint?.();
-      return alphaLowerBound(this.prop, output, c, this.region, this.state!);
+      return Math.max(crown, alphaLowerBound(this.prop, output, c, this.region, this.alphaState!, this.alpha));
     });
   }
 }

@@ -22,6 +22,17 @@ export interface LinearBounds {
 /** Lower slopes to use instead of a relaxation's own, per node index (α-CROWN). */
 export type SlopeOverride = Map<number, Vec>;
 
+/**
+ * How intermediate bounds are tightened beyond one backward pass (α-CROWN on every layer):
+ * `refine` returns a sound lower bound of c·slot given the relaxations so far, called only where
+ * the backward pass leaves a neuron unstable; `tighten` holds earlier bounds of the same region
+ * (CROWN's), which are intersected in.
+ */
+export interface Refinement {
+  refine(slot: number, c: Vec, state: LinearBounds): number;
+  tighten?: LinearBounds;
+}
+
 function isPool(r: Relaxation): r is PoolRelaxation {
   return 'chosen' in r;
 }
@@ -110,7 +121,7 @@ export class BoundPropagation {
    * before it. Outputs of elementwise activations and of ops that only move values (reshape,
    * transpose, slice, pad) get the interval image of their input's bounds, as auto_LiRPA does.
    */
-  linearBounds(r: Region, checkpoint?: () => void): LinearBounds {
+  linearBounds(r: Region, checkpoint?: () => void, refinement?: Refinement): LinearBounds {
     const slots: (Interval | undefined)[] = [];
     const relaxations: (Relaxation | undefined)[] = [];
     slots[this.graph.input] = { lower: r.lower, upper: r.upper };
@@ -128,7 +139,7 @@ export class BoundPropagation {
       // A plain relu input IBP shows ≤ 0 gives the output [0, 0] whatever its bounds: skipped always.
       const inactiveOnly = piecewise && !sparse && node.op.kind === 'relu';
       if (sparse || inactiveOnly) intervals ??= this.interval(r);
-      slots[source] ??= this.boundSlot(source, r, state, sparse || inactiveOnly ? intervals![source] : undefined, inactiveOnly);
+      slots[source] ??= this.boundSlot(source, r, state, sparse || inactiveOnly ? intervals![source] : undefined, inactiveOnly, refinement);
       relaxations[i] = node.op.relax(slots[source]!);
     });
     return state;
@@ -143,13 +154,13 @@ export class BoundPropagation {
    * Bounds of a slot. With `reference` (its IBP bounds), neurons IBP shows on one side of 0 keep
    * them, or, with `inactiveOnly`, just those IBP shows ≤ 0.
    */
-  private boundSlot(slot: number, r: Region, state: LinearBounds, reference?: Interval, inactiveOnly = false): Interval {
+  private boundSlot(slot: number, r: Region, state: LinearBounds, reference?: Interval, inactiveOnly = false, refinement?: Refinement): Interval {
     const p = this.producer[slot]!;
     const node = this.graph.nodes[p]!;
     const passThrough = !node.op.affine ? node.op.elementwise : node.op.exactInterval === true;
     if (passThrough) {
       const source = node.inputs[0]!;
-      state.slots[source] ??= this.boundSlot(source, r, state);
+      state.slots[source] ??= this.boundSlot(source, r, state, undefined, false, refinement);
       return this.intervalOf(node, state.slots);
     }
     // An affine node on the input alone: over an L∞ box its interval image is exact.
@@ -158,13 +169,20 @@ export class BoundPropagation {
     const lower = reference ? Float64Array.from(reference.lower) : new Float64Array(n);
     const upper = reference ? Float64Array.from(reference.upper) : new Float64Array(n);
     const c = new Float64Array(n);
+    const earlier = refinement?.tighten?.slots[slot];
     for (let j = 0; j < n; j++) {
       if (reference && (reference.upper[j]! <= 0 || (!inactiveOnly && reference.lower[j]! >= 0))) continue;
       c[j] = 1;
       lower[j] = this.lowerBound(slot, c, r, state);
+      if (refinement && lower[j]! < 0) lower[j] = Math.max(lower[j]!, refinement.refine(slot, c, state));
       c[j] = -1;
       upper[j] = -this.lowerBound(slot, c, r, state);
+      if (refinement && upper[j]! > 0) upper[j] = Math.min(upper[j]!, -refinement.refine(slot, c, state));
       c[j] = 0;
+      if (earlier) {
+        lower[j] = Math.max(lower[j]!, earlier.lower[j]!);
+        upper[j] = Math.min(upper[j]!, earlier.upper[j]!);
+      }
     }
     return { lower, upper };
   }
