@@ -4,38 +4,69 @@
  * w·z = b while keeping t + d inside the unit box. Where the hyperplane cannot be reached
  * inside the box, d goes to the box corner that gets closest to it, as the reference does.
  * One sample at a time, on plain arrays: each is a sort and a bisection over the coordinates.
+ * FAB runs two of these per sample and step, so the working arrays are reused from call to call
+ * (JavaScript is single-threaded, and no call awaits) and the step can be written into `out`.
  */
 
 export type ProjectionNorm = 'linf' | 'l2' | 'l1';
 
-/** The projection of `t` (in [0, 1]^n) onto {z : w·z = b} ∩ [0, 1]^n in `norm`, as the step d. */
-export function projectOntoHyperplane(norm: ProjectionNorm, t: ArrayLike<number>, w: ArrayLike<number>, b: number): Float64Array {
+/**
+ * The projection of `t` (in [0, 1]^n) onto {z : w·z = b} ∩ [0, 1]^n in `norm`, as the step d,
+ * written into `out` when given.
+ */
+export function projectOntoHyperplane(norm: ProjectionNorm, t: ArrayLike<number>, w: ArrayLike<number>, b: number, out?: Float64Array): Float64Array {
   switch (norm) {
     case 'linf':
-      return projectLinf(t, w, b);
+      return projectLinf(t, w, b, out);
     case 'l2':
-      return projectL2(t, w, b);
+      return projectL2(t, w, b, out);
     case 'l1':
-      return projectL1(t, w, b);
+      return projectL1(t, w, b, out);
   }
 }
 
-function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+/** Working arrays shared by the projections, grown to the largest n seen. */
+type Eight<T> = [T, T, T, T, T, T, T, T];
+
+class Workspace {
+  private size = -1;
+  f = [] as unknown as Eight<Float64Array>;
+  i = [] as unknown as [Int32Array, Int32Array];
+
+  ensure(n: number): this {
+    if (n > this.size) {
+      this.size = n;
+      this.f = Array.from({ length: 8 }, () => new Float64Array(n + 1)) as Eight<Float64Array>;
+      this.i = [new Int32Array(n), new Int32Array(n)];
+    }
+    return this;
+  }
+}
+const work = new Workspace();
+
+function result(out: Float64Array | undefined, n: number): Float64Array {
+  if (out === undefined) return new Float64Array(n);
+  if (out.length !== n) throw new Error(`projection output of length ${out.length} for ${n} coordinates`);
+  return out;
+}
+
+function dot(a: ArrayLike<number>, b: ArrayLike<number>, n = a.length): number {
   let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  for (let i = 0; i < n; i++) s += a[i]! * b[i]!;
   return s;
 }
 
 /**
  * Indices that sort `v` ascending. A quicksort on a copy of the keys that moves the indices
  * along: typed-array sorts with a comparator call a closure per comparison, and this runs twice
- * per sample and FAB step.
+ * per sample and FAB step. `keys` and `idx` are working space of at least n entries; the
+ * indices are returned in `idx`.
  */
-export function argsort(v: ArrayLike<number>): Int32Array {
-  const n = v.length;
-  const keys = Float64Array.from(v);
-  const idx = new Int32Array(n);
-  for (let i = 0; i < n; i++) idx[i] = i;
+export function argsort(v: ArrayLike<number>, n = v.length, keys: Float64Array = new Float64Array(n), idx: Int32Array = new Int32Array(n)): Int32Array {
+  for (let i = 0; i < n; i++) {
+    keys[i] = v[i]!;
+    idx[i] = i;
+  }
   const stack: number[] = [0, n - 1];
   while (stack.length > 0) {
     let hi = stack.pop()!;
@@ -93,28 +124,28 @@ function finite(v: number): number {
   return Number.isFinite(v) ? v : 0;
 }
 
-export function projectLinf(t: ArrayLike<number>, w0: ArrayLike<number>, b0: number): Float64Array {
+export function projectLinf(t: ArrayLike<number>, w0: ArrayLike<number>, b0: number, out?: Float64Array): Float64Array {
   const n = t.length;
-  const w = Float64Array.from(w0);
-  const sign = dot(w, t) - b0 >= 0 ? 1 : -1;
+  const {
+    f: [w, a, p, s, sb, keys],
+    i: [indp],
+  } = work.ensure(n);
+  const d = result(out, n);
+  for (let i = 0; i < n; i++) w[i] = w0[i]!;
+  const sign = dot(w, t, n) - b0 >= 0 ? 1 : -1;
   for (let i = 0; i < n; i++) w[i]! *= sign;
   let b = b0 * sign;
 
-  const a = new Float64Array(n);
-  const d = new Float64Array(n);
-  const p = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     a[i] = w[i]! < 0 ? 1 : 0;
     d[i] = w[i] !== 0 ? a[i]! - t[i]! : 0;
     p[i] = a[i]! - t[i]! * (2 * a[i]! - 1);
   }
-  const indp = argsort(p);
-  b -= dot(w, t);
-  const bd = dot(w, d);
+  argsort(p, n, keys, indp);
+  b -= dot(w, t, n);
+  const bd = dot(w, d, n);
   // Coordinates in decreasing p: the cumulative |w| and the hyperplane offset reached when the
   // first k of them are saturated.
-  const s = new Float64Array(n);
-  const sb = new Float64Array(n);
   let cs = 0;
   let csb = 0;
   for (let k = 0; k < n; k++) {
@@ -147,42 +178,46 @@ export function projectLinf(t: ArrayLike<number>, w0: ArrayLike<number>, b0: num
 
 const BIG = 1e12;
 
-export function projectL2(t: ArrayLike<number>, w0: ArrayLike<number>, b: number): Float64Array {
+export function projectL2(t: ArrayLike<number>, w0: ArrayLike<number>, b: number, out?: Float64Array): Float64Array {
   const n = t.length;
-  const w = Float64Array.from(w0);
-  let c = dot(w, t) - b;
+  const {
+    f: [w, r, rs, rs2, w3s, ws, s, keys],
+    i: [indr],
+  } = work.ensure(n);
+  const d = result(out, n);
+  for (let i = 0; i < n; i++) w[i] = w0[i]!;
+  let c = dot(w, t, n) - b;
   const sign = c >= 0 ? 1 : -1;
   for (let i = 0; i < n; i++) w[i]! *= sign;
   c *= sign;
 
   // r_i: how far along −w coordinate i can move before it hits the box.
-  const r = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let v = Math.max(t[i]! / w[i]!, (t[i]! - 1) / w[i]!);
     v = Number.isNaN(v) ? BIG : Math.min(BIG, Math.max(-BIG, v));
     if (Math.abs(w[i]!) < 1e-8 || v === -BIG) v = BIG;
     r[i] = v;
   }
-  const indr = argsort(r);
-  const rs = Float64Array.from(indr, (i) => r[i]!);
-  const rs2 = new Float64Array(n);
+  argsort(r, n, keys, indr);
+  for (let k = 0; k < n; k++) {
+    const i = indr[k]!;
+    rs[k] = r[i]!;
+    w3s[k] = w[i]! * w[i]!;
+  }
   for (let k = 0; k + 1 < n; k++) rs2[k] = rs[k + 1]!;
+  rs2[n - 1] = 0;
   for (let k = 0; k < n; k++) {
     if (rs[k] === BIG) rs[k] = 0;
     if (rs2[k] === BIG) rs2[k] = 0;
   }
-  const w3s = Float64Array.from(indr, (i) => w[i]! * w[i]!);
   let w5 = 0;
-  for (const v of w3s) w5 += v;
-  const ws = new Float64Array(n);
+  for (let k = 0; k < n; k++) w5 += w3s[k]!;
   let cum = 0;
   for (let k = 0; k < n; k++) {
     cum += w3s[k]!;
     ws[k] = w5 - cum;
   }
-  const d = new Float64Array(n);
   for (let i = 0; i < n; i++) d[i] = Math.abs(w[i]!) > 1e-8 ? -(r[i]! * w[i]!) : 0;
-  const s = new Float64Array(n + 1);
   s[0] = -w5 * rs[0]!;
   let acc = 0;
   for (let k = 0; k < n; k++) {
@@ -190,7 +225,7 @@ export function projectL2(t: ArrayLike<number>, w0: ArrayLike<number>, b: number
     s[k + 1] = acc - w5 * rs[0]!;
   }
   const unconstrained = s[0]! + c < 0;
-  const unreachable = dot(d, w) + c > 0;
+  const unreachable = dot(d, w, n) + c > 0;
   if (unconstrained) {
     const alpha = c / w5;
     for (let i = 0; i < n; i++) d[i] = finite(-alpha * w[i]!);
@@ -209,22 +244,24 @@ export function projectL2(t: ArrayLike<number>, w0: ArrayLike<number>, b: number
   return d;
 }
 
-export function projectL1(t: ArrayLike<number>, w0: ArrayLike<number>, b: number): Float64Array {
+export function projectL1(t: ArrayLike<number>, w0: ArrayLike<number>, b: number, out?: Float64Array): Float64Array {
   const n = t.length;
-  const w = Float64Array.from(w0);
-  let c = dot(w, t) - b;
+  const {
+    f: [w, r, s, keys],
+    i: [indr, rank],
+  } = work.ensure(n);
+  const d = result(out, n);
+  for (let i = 0; i < n; i++) w[i] = w0[i]!;
+  let c = dot(w, t, n) - b;
   const sign = c >= 0 ? 1 : -1;
   for (let i = 0; i < n; i++) w[i]! *= sign;
   c *= sign;
 
   // Coordinates by increasing cost 1/|w_i|: L1 spends its budget on the cheapest first.
-  const r = Float64Array.from(w, (v) => Math.min(Math.abs(1 / v), BIG));
-  const indr = argsort(r);
-  const rank = new Int32Array(n);
-  indr.forEach((i, k) => (rank[i] = k));
-  const d = new Float64Array(n);
+  for (let i = 0; i < n; i++) r[i] = Math.min(Math.abs(1 / w[i]!), BIG);
+  argsort(r, n, keys, indr);
+  for (let k = 0; k < n; k++) rank[indr[k]!] = k;
   for (let i = 0; i < n; i++) d[i] = w[i] !== 0 ? -t[i]! + (w[i]! < 0 ? 1 : 0) : 0;
-  const s = new Float64Array(n + 1);
   s[0] = c;
   for (let k = 0; k < n; k++) {
     const i = indr[k]!;

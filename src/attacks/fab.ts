@@ -17,6 +17,8 @@ import { NORM_SYMBOL } from '../norms.js';
 import { defineAttack, type AttackContext } from './runner.js';
 import { checkBoolean, checkCriterion, checkInteger, checkKnownOptions, checkNorm, checkNumber } from './options.js';
 import { projectOntoHyperplane, type ProjectionNorm } from './fab-projections.js';
+import { withLogitGradient } from '../engine/tfjs/closed-form.js';
+import type { LossFn } from '../engine/tfjs/types.js';
 import type { Attack, CriterionSpec } from './types.js';
 
 export interface FabOptions {
@@ -67,16 +69,11 @@ export function fab(options: FabOptions = {}): Attack {
     options: resolved,
     describe: () =>
       `FAB${targeted ? `-T (${NORM_SYMBOL[norm]}, ${targetClasses} target classes` : ` (${NORM_SYMBOL[norm]}`}, ${steps} steps${restarts > 1 ? `, ${restarts} restarts` : ''})`,
+    rowsPerSample: (o) => (o.targeted ? o.targetClasses : 1) * o.restarts,
     async perturb(ctx) {
       const search = await FabSearch.create(ctx, resolved);
       const ranks = targeted ? Array.from({ length: Math.min(targetClasses, ctx.numClasses - 1) }, (_, k) => k + 2) : [null];
-      for (const rank of ranks) {
-        for (let restart = 0; restart < restarts; restart++) {
-          const rows = search.unsettled();
-          if (rows.length === 0) break;
-          await search.run(rows, rank, restart);
-        }
-      }
+      await search.run(ranks.flatMap((rank) => Array.from({ length: restarts }, (_, restart) => ({ rank, restart }))));
       return search.result();
     },
   });
@@ -91,13 +88,36 @@ interface Resolved {
   beta: number;
 }
 
-/** Per-sample state of one batch on the host: originals, best adversarials and their distances. */
+/** One run of the search: a target rank (null: nearest class) and a restart number. */
+interface Pass {
+  rank: number | null;
+  restart: number;
+}
+
+/**
+ * One sample under one pass. The reference runs the passes one after another, each on the
+ * samples still unbroken; here every pass of every sample steps in the same model call. A lane's
+ * iterates depend on its own sample and pass only, so the outcome is the sequential one as long
+ * as the lanes are merged in pass order (see `result`).
+ */
+interface Lane {
+  row: number;
+  /** Index of the pass in the sequential order. */
+  pass: number;
+  target: number | null;
+  x: Float32Array;
+  best: Float32Array | null;
+  bestDistance: number;
+  /** Found an adversarial within ε: in sequential order the sample would be done here. */
+  settled: boolean;
+}
+
+/** Per-sample state of one batch on the host: originals, clean ranking, and the lanes. */
 class FabSearch {
   private readonly size: number;
   private readonly low: number;
   private readonly width: number;
-  private readonly best: Float32Array[];
-  private readonly bestDistance: Float64Array;
+  private lanes: Lane[] = [];
 
   private constructor(
     private readonly ctx: AttackContext,
@@ -109,8 +129,6 @@ class FabSearch {
     this.size = ctx.x.size / ctx.x.shape[0];
     [this.low] = ctx.bounds;
     this.width = ctx.bounds[1] - ctx.bounds[0];
-    this.best = originals.map((x) => x.slice());
-    this.bestDistance = new Float64Array(originals.length).fill(Infinity);
   }
 
   static async create(ctx: AttackContext, o: Resolved): Promise<FabSearch> {
@@ -128,15 +146,24 @@ class FabSearch {
     return new FabSearch(ctx, o, Array.from({ length: n }, (_, i) => data.slice(i * size, (i + 1) * size)), ranking);
   }
 
-  /** Samples not yet broken within ε (all samples when no ε: a minimization keeps improving). */
-  unsettled(): number[] {
-    const epsilon = this.ctx.epsilon;
-    return [...this.originals.keys()].filter((i) => !(this.bestDistance[i]! <= (epsilon ?? -1)));
-  }
-
+  /**
+   * Per sample, the adversarial the sequential passes would keep: the closest one over the
+   * passes up to the first that settled (all passes when none did), ties to the earlier pass,
+   * as a strict `<` over passes in order gives.
+   */
   result(): tf.Tensor {
-    const out = new Float32Array(this.originals.length * this.size);
-    this.best.forEach((b, i) => out.set(b, i * this.size));
+    const n = this.originals.length;
+    const out = new Float32Array(n * this.size);
+    this.originals.forEach((x, i) => out.set(x, i * this.size));
+    const lastPass = new Array<number>(n).fill(Infinity);
+    for (const lane of this.lanes) if (lane.settled) lastPass[lane.row] = Math.min(lastPass[lane.row]!, lane.pass);
+    const chosen = new Array<Lane | null>(n).fill(null);
+    for (const lane of this.lanes) {
+      if (lane.pass > lastPass[lane.row]! || lane.best === null) continue;
+      const current = chosen[lane.row];
+      if (!current || lane.bestDistance < current.bestDistance || (lane.bestDistance === current.bestDistance && lane.pass < current.pass)) chosen[lane.row] = lane;
+    }
+    chosen.forEach((lane, i) => lane && out.set(lane.best!, i * this.size));
     return tf.tensor(out, this.ctx.x.shape);
   }
 
@@ -161,41 +188,55 @@ class FabSearch {
   }
 
   /** The reference's restart: half the radius along a random direction of unit size in the norm. */
-  private start(rows: number[], restart: number): Float32Array[] {
-    if (restart === 0) return rows.map((i) => this.originals[i]!.slice());
+  private start(i: number, restart: number): Float32Array {
+    const x0 = this.originals[i]!;
+    if (restart === 0) return x0.slice();
     const radius = 0.5 * (this.ctx.epsilon ?? this.o.startRadius ?? START_RADIUS[this.o.norm]);
     const [low, high] = this.ctx.bounds;
-    return rows.map((i) => {
-      const rng = this.ctx.sampleRng(i).split(`fab-restart-${restart}`);
-      const t = new Float64Array(this.size);
-      for (let j = 0; j < this.size; j++) t[j] = this.o.norm === 'linf' ? rng.uniform(-1, 1) : rng.normal();
-      const unit = this.magnitude(t) || 1;
-      const x0 = this.originals[i]!;
-      return Float32Array.from(x0, (v, j) => Math.min(high, Math.max(low, v + (radius * t[j]!) / unit)));
-    });
+    const rng = this.ctx.sampleRng(i).split(`fab-restart-${restart}`);
+    const t = new Float64Array(this.size);
+    for (let j = 0; j < this.size; j++) t[j] = this.o.norm === 'linf' ? rng.uniform(-1, 1) : rng.normal();
+    const unit = this.magnitude(t) || 1;
+    const x = new Float32Array(this.size);
+    for (let j = 0; j < this.size; j++) x[j] = Math.min(high, Math.max(low, x0[j]! + (radius * t[j]!) / unit));
+    return x;
   }
 
-  async run(startRows: number[], rank: number | null, restart: number): Promise<void> {
+  async run(passes: readonly Pass[]): Promise<void> {
     const { ctx, o, size } = this;
     const [low, high] = ctx.bounds;
+    const epsilon = ctx.epsilon;
+    this.lanes = this.originals.flatMap((_, row) =>
+      passes.map(({ rank, restart }, pass) => ({
+        row,
+        pass,
+        target: rank === null ? null : this.ranking[row]![rank - 1]!,
+        x: this.start(row, restart),
+        best: null,
+        bestDistance: Infinity,
+        settled: false,
+      })),
+    );
     const u1 = new Float64Array(size);
     const u0 = new Float64Array(size);
     const w = new Float64Array(size);
-    let rows = startRows;
-    let x1 = this.start(rows, restart);
+    const d1 = new Float64Array(size);
+    const d2 = new Float64Array(size);
+    // A sample's passes after the first that settled would not run in sequence.
+    const firstSettled = new Array<number>(this.originals.length).fill(Infinity);
+    let active = this.lanes;
 
-    for (let step = 0; step < o.steps && rows.length > 0; step++) {
-      const n = rows.length;
+    for (let step = 0; step < o.steps && active.length > 0; step++) {
+      const n = active.length;
       const shape = [n, ...ctx.x.shape.slice(1)];
-      const labels = Int32Array.from(rows, (i) => ctx.labels[i]!);
-      const targets = rank === null ? null : Int32Array.from(rows, (i) => this.ranking[i]![rank - 1]!);
-      const { df, dg } = await this.nearestBoundary(x1, rows, labels, targets, shape);
-      const next: Float32Array[] = [];
+      const rows = active.map((l) => l.row);
+      const { df, dg } = await this.nearestBoundary(active, shape);
+      const next = new Float32Array(n * size);
       for (let k = 0; k < n; k++) {
         const x0 = this.originals[rows[k]!]!;
         // The linearised boundary f(x1) + g·(z − x1) = 0, in unit-box coordinates u = (z − low)/width.
-        const g = dg[k]!;
-        const xk = x1[k]!;
+        const g = dg.subarray(k * size, (k + 1) * size);
+        const xk = active[k]!.x;
         let wu1 = 0;
         for (let j = 0; j < size; j++) {
           w[j] = g[j]! * this.width;
@@ -204,79 +245,70 @@ class FabSearch {
           wu1 += w[j]! * u1[j]!;
         }
         const b = -df[k]! + wu1;
-        const d1 = projectOntoHyperplane(o.norm, u1, w, b);
-        const d2 = projectOntoHyperplane(o.norm, u0, w, b);
+        projectOntoHyperplane(o.norm, u1, w, b, d1);
+        projectOntoHyperplane(o.norm, u0, w, b, d2);
         const a1 = Math.max(this.magnitude(d1), 1e-8);
         const a2 = Math.max(this.magnitude(d2), 1e-8);
         const alpha = Math.min(Math.max(a1 / (a1 + a2), 0), o.alphaMax);
-        const x = new Float32Array(size);
+        const x = next.subarray(k * size, (k + 1) * size);
         for (let j = 0; j < size; j++) {
           const u = (u1[j]! + o.eta * d1[j]!) * (1 - alpha) + (u0[j]! + o.eta * d2[j]!) * alpha;
           x[j] = Math.min(high, Math.max(low, low + Math.min(1, Math.max(0, u)) * this.width));
         }
-        next.push(x);
       }
       const verdict = await this.adversarial(next, rows, shape);
       for (let k = 0; k < n; k++) {
-        const x0 = this.originals[rows[k]!]!;
-        const x = next[k]!;
+        const lane = active[k]!;
+        const x0 = this.originals[lane.row]!;
+        const x = lane.x;
+        x.set(next.subarray(k * size, (k + 1) * size));
         if (verdict[k]) {
           const t = this.distance(x, x0);
-          if (t < this.bestDistance[rows[k]!]!) {
-            this.bestDistance[rows[k]!] = t;
-            this.best[rows[k]!] = x.slice();
+          if (t < lane.bestDistance) {
+            lane.bestDistance = t;
+            lane.best = x.slice();
+          }
+          // With ε, a sample broken within it is done: only the verdict at ε is asked for.
+          if (epsilon !== undefined && t <= epsilon) {
+            lane.settled = true;
+            firstSettled[lane.row] = Math.min(firstSettled[lane.row]!, lane.pass);
           }
           for (let j = 0; j < size; j++) x[j] = x0[j]! + (x[j]! - x0[j]!) * o.beta;
         }
-        x1[k] = x;
       }
-      // With ε, a sample broken within it is done: only the verdict at ε is asked for.
-      const open = new Set(this.unsettled());
-      const keep = rows.flatMap((i, k) => (open.has(i) ? [k] : []));
-      if (keep.length < rows.length) {
-        rows = keep.map((k) => rows[k]!);
-        x1 = keep.map((k) => x1[k]!);
-      }
+      active = active.filter((l) => !l.settled && l.pass < firstSettled[l.row]!);
     }
   }
 
-  private async adversarial(xs: Float32Array[], rows: number[], shape: number[]): Promise<boolean[]> {
-    const input = tf.tensor(concat(xs, this.size), shape);
-    const logits = await this.ctx.logits(input, rows);
+  private async adversarial(input: Float32Array, rows: number[], shape: number[]): Promise<boolean[]> {
+    const x = tf.tensor(input, shape);
+    const logits = await this.ctx.logits(x, rows);
     const verdict = this.ctx.isAdversarial(logits, rows);
-    tf.dispose([input, logits]);
+    tf.dispose([x, logits]);
     return verdict;
   }
 
   /**
-   * Per sample, the boundary nearest in the linearisation: the logit difference f_c − f_y at x1
-   * (df, negative while x1 is classified y) and its gradient (dg), for the class c whose
-   * hyperplane is closest in the norm (or the target class).
+   * Per lane, the boundary nearest in the linearisation: the logit difference f_c − f_y at its
+   * iterate (df, negative while it is classified y) and its gradient (dg, one row per lane), for
+   * the class c whose hyperplane is closest in the norm (or the lane's target).
    */
-  private async nearestBoundary(
-    x1: Float32Array[],
-    rows: number[],
-    labels: Int32Array,
-    targets: Int32Array | null,
-    shape: number[],
-  ): Promise<{ df: Float64Array; dg: Float32Array[] }> {
-    const n = rows.length;
+  private async nearestBoundary(lanes: readonly Lane[], shape: number[]): Promise<{ df: Float64Array; dg: Float32Array }> {
+    const n = lanes.length;
     const size = this.size;
-    const input = tf.tensor(concat(x1, size), shape);
-    const classes = targets ? null : [...Array(this.ctx.numClasses).keys()];
+    const rows = lanes.map((l) => l.row);
+    const labels = Int32Array.from(rows, (i) => this.ctx.labels[i]!);
+    const packed = new Float32Array(n * size);
+    lanes.forEach((l, k) => packed.set(l.x, k * size));
+    const input = tf.tensor(packed, shape);
+    const targeted = lanes[0]?.target !== null;
     const df = new Float64Array(n).fill(Infinity);
     const nearest = new Float64Array(n).fill(Infinity);
-    const dg: Float32Array[] = Array.from({ length: n }, () => new Float32Array(size));
-    const candidates = classes ? classes.map((c) => Int32Array.from(labels, () => c)) : [targets!];
+    const dg = new Float32Array(n * size);
+    const candidates = targeted ? [Int32Array.from(lanes, (l) => l.target!)] : [...Array(this.ctx.numClasses).keys()].map((c) => Int32Array.from(labels, () => c));
     try {
       for (const other of candidates) {
-        const loss = (logits: tf.Tensor2D) =>
-          tf.tidy(() => {
-            const k = logits.shape[1];
-            const mask = tf.sub(tf.oneHot(tf.tensor1d(other, 'int32'), k), tf.oneHot(tf.tensor1d(labels, 'int32'), k));
-            return tf.sum(tf.mul(logits, mask), 1) as tf.Tensor1D;
-          });
-        const result = await this.ctx.gradient(input, loss, rows);
+        const result = await this.ctx.gradient(input, logitDifference(other, labels), rows);
         const values = (await result.loss.data()) as Float32Array;
         const gradient = (await result.gradient.data()) as Float32Array;
         tf.dispose([result.logits, result.loss, result.gradient]);
@@ -295,7 +327,7 @@ class FabSearch {
           if (distance < nearest[k]! || !Number.isFinite(nearest[k]!)) {
             nearest[k] = distance;
             df[k] = values[k]!;
-            dg[k] = g.slice();
+            dg.set(g, k * size);
           }
         }
       }
@@ -307,8 +339,29 @@ class FabSearch {
   }
 }
 
-function concat(rows: Float32Array[], size: number): Float32Array {
-  const out = new Float32Array(rows.length * size);
-  rows.forEach((r, k) => out.set(r, k * size));
-  return out;
+/**
+ * f_other − f_label per row, with its logit gradient in closed form (+1 and −1 at the two
+ * classes), so the engine records no tape for the head. In float32, as the tensor ops give it.
+ */
+function logitDifference(other: Int32Array, labels: Int32Array): LossFn {
+  const value = (logits: tf.Tensor2D): { loss: tf.Tensor1D; gradient: tf.Tensor2D } => {
+    const [n, classes] = logits.shape;
+    const z = logits.dataSync();
+    const loss = new Float32Array(n);
+    const gradient = new Float32Array(n * classes);
+    for (let k = 0; k < n; k++) {
+      loss[k] = z[k * classes + other[k]!]! - z[k * classes + labels[k]!]!;
+      gradient[k * classes + other[k]!]! += 1;
+      gradient[k * classes + labels[k]!]! -= 1;
+    }
+    return { loss: tf.tensor1d(loss), gradient: tf.tensor2d(gradient, [n, classes]) };
+  };
+  // Engines without closed forms differentiate the tensor version.
+  const differentiable: LossFn = (logits) =>
+    tf.tidy(() => {
+      const k = logits.shape[1];
+      const mask = tf.sub(tf.oneHot(tf.tensor1d(other, 'int32'), k), tf.oneHot(tf.tensor1d(labels, 'int32'), k));
+      return tf.sum(tf.mul(logits, mask), 1) as tf.Tensor1D;
+    });
+  return withLogitGradient(differentiable, value);
 }

@@ -58,6 +58,34 @@ test('with ε it reports success only within ε, and the same seed gives the sam
   runs[0]!.success.forEach((s, i) => expect(s).toBe(exact[i]! <= epsilon));
 });
 
+test.each([
+  ['targets of FAB-T', { targeted: true, targetClasses: 1 }, { targeted: true, targetClasses: 9 }],
+  ['restarts of FAB', { restarts: 1 }, { restarts: 4 }],
+] as const)('the %s step in one model call and keep what running them one after another keeps', async (_, one, many) => {
+  const f = linearFixture(23, 10, 16, 30);
+  const samples = { inputs: f.inputs, labels: f.labels };
+  // Few steps: the passes are far from converged, so a later one often has a closer adversarial.
+  const runnerUp = fab({ norm: 'l2', steps: 4, ...one });
+  const all = fab({ norm: 'l2', steps: 4, ...many });
+  const free = [await runnerUp.run(f.model.fn, samples, { seed: 3 }), await all.run(f.model.fn, samples, { seed: 3 })];
+  // Without ε every target runs to the end and the closest adversarial over them is kept.
+  free[1]!.distances.forEach((d, i) => expect(d).toBeLessThanOrEqual(free[0]!.distances[i]!));
+  // With ε a sample the runner-up breaks within it is done there: later targets must not replace it.
+  const epsilon = [...free[0]!.distances].sort((a, b) => a - b)[20]!;
+  const capped = [await runnerUp.run(f.model.fn, samples, { seed: 3, epsilon }), await all.run(f.model.fn, samples, { seed: 3, epsilon })];
+  const data = await Promise.all(capped.map(async (r) => (await r.adversarials.array()) as number[][]));
+  let settledFirst = 0;
+  capped[0]!.success.forEach((s, i) => {
+    if (!s) return;
+    settledFirst++;
+    expect(capped[1]!.success[i]).toBe(true);
+    expect(data[1]![i]).toEqual(data[0]![i]);
+  });
+  expect(settledFirst).toBeGreaterThan(5);
+  expect(capped[1]!.success.filter(Boolean).length).toBeGreaterThanOrEqual(settledFirst);
+  tf.dispose([...free, ...capped].map((r) => r.adversarials));
+});
+
 test('bad options are typed errors naming what was expected', () => {
   expect(() => fab({ norm: 'l0' as never })).toThrow(RobustestError);
   expect(() => fab({ steps: 0 })).toThrow(/steps/);
