@@ -1,0 +1,44 @@
+/**
+ * Which executor runs a model graph: onnxruntime when onnxruntime-node is installed and can run
+ * every node, else the tfjs engine. ROBUSTEST_ENGINE=tfjs|onnxruntime overrides the choice; a
+ * requested onnxruntime that cannot run the graph is an error rather than a silent fallback.
+ */
+import type { ModelGraph } from '../graph/types.js';
+import { RobustestError } from '../errors.js';
+import { tryOnnxruntimeNetwork, type OnnxruntimeOptions, type OrtNetwork } from './onnxruntime/index.js';
+import { compileGraph } from './tfjs/compile.js';
+import { notice } from './tfjs/notices.js';
+import type { Network } from './tfjs/types.js';
+
+export type EngineName = 'tfjs' | 'onnxruntime';
+
+export type SelectedNetwork =
+  | { readonly engine: 'onnxruntime'; readonly network: OrtNetwork }
+  /** `reason`: why onnxruntime does not run it (null when tfjs was asked for). */
+  | { readonly engine: 'tfjs'; readonly network: Network; readonly reason: string | null };
+
+/** The engine ROBUSTEST_ENGINE asks for, or null to choose. */
+export function requestedEngine(): EngineName | null {
+  const value = process.env.ROBUSTEST_ENGINE?.trim();
+  if (value === undefined || value === '' || value === 'auto') return null;
+  if (value === 'tfjs' || value === 'onnxruntime') return value;
+  throw new RobustestError('INVALID_OPTION', 'ROBUSTEST_ENGINE names an executor robustest does not have.', {
+    expected: "'tfjs', 'onnxruntime' or unset (onnxruntime when installed, else tfjs)",
+    received: JSON.stringify(value),
+  });
+}
+
+export async function selectNetwork(graph: ModelGraph, options: OnnxruntimeOptions = {}): Promise<SelectedNetwork> {
+  const requested = requestedEngine();
+  if (requested === 'tfjs') return { engine: 'tfjs', network: compileGraph(graph), reason: null };
+  const attempt = await tryOnnxruntimeNetwork(graph, options);
+  if (attempt.network) return { engine: 'onnxruntime', network: attempt.network };
+  if (requested === 'onnxruntime') {
+    throw new RobustestError('BACKEND_UNAVAILABLE', `ROBUSTEST_ENGINE=onnxruntime, but onnxruntime cannot run this model: ${attempt.reason}.`, {
+      expected: 'onnxruntime-node installed (npm install -D onnxruntime-node) and a graph of supported nodes',
+      received: attempt.reason,
+    });
+  }
+  notice(`engine:${attempt.reason}`, `running on the tfjs engine: ${attempt.reason}.`);
+  return { engine: 'tfjs', network: compileGraph(graph), reason: attempt.reason };
+}
