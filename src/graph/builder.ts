@@ -51,7 +51,8 @@ export class GraphBuilder {
       shape: [...shape],
       tensor: () => {
         if (!tensor || tensor.isDisposed) {
-          tensor = untracked(() => tf.tensor(values, [...shape], 'float32'));
+          // Kept: it may be first read inside a tf.tidy, which must not free it.
+          tensor = untracked(() => tf.keep(tf.tensor(values, [...shape], 'float32')));
           this.owned.push(tensor);
         }
         return tensor;

@@ -14,6 +14,7 @@ import { checkScoreLayout, checkScores, looksLikeProbabilities, notProbabilities
 import { modelFailure } from './failure.js';
 import { peakBytesOf } from '../engine/hygiene.js';
 import { discardFailedTape } from '../engine/tfjs/tape.js';
+import { onLogProbabilities } from './log-probabilities.js';
 
 export type OutputKind = 'logits' | 'probabilities' | 'auto';
 export type Bounds = readonly [number, number];
@@ -360,25 +361,4 @@ function functionHint(fn: (x: tf.Tensor) => tf.Tensor, error: unknown): string {
 function usesThis(fn: (x: tf.Tensor) => tf.Tensor): boolean {
   const source = Function.prototype.toString.call(fn);
   return !source.startsWith('(') && !/^\w+\s*=>/.test(source) && /\bthis\b/.test(source);
-}
-
-/**
- * A network whose outputs are probabilities, seen through their logarithm: log-probabilities are
- * logits up to a per-row constant, which no attack loss depends on. The loss is composed with the
- * log, so its gradient flows through it.
- */
-function onLogProbabilities(network: Network): Network {
-  const log = (p: tf.Tensor2D): tf.Tensor2D => tf.log(tf.add(p, 1e-30)) as tf.Tensor2D;
-  return {
-    forward: (x) => tf.tidy(() => log(network.forward(x))),
-    valueAndGradient: (x, loss) => {
-      const result = network.valueAndGradient(x, (p) => tf.tidy(() => loss(log(p))));
-      const logits = tf.tidy(() => log(result.logits));
-      result.logits.dispose();
-      return { ...result, logits };
-    },
-    gradientPath: network.gradientPath,
-    peeledSoftmax: false,
-    dispose: () => network.dispose(),
-  };
 }

@@ -1,8 +1,10 @@
 /**
- * onnxClassifier: a Classifier over an onnxruntime InferenceSession. ONNX Runtime gives no input
- * gradients, so this classifier is not differentiable: query-based attacks (square, onePixel,
- * hopSkipJump, boundary, the corruptions, spatial) run on it and gradient attacks refuse it
- * with a NOT_DIFFERENTIABLE error naming those.
+ * onnxClassifier: a Classifier over an onnxruntime InferenceSession. Predictions come from the
+ * session. Given the model file's bytes too (`model`), robustest imports the ONNX graph
+ * (src/graph/onnx/) and computes exact input gradients on it, so white-box attacks run; without
+ * them, or when the graph has an op the importer does not know, the classifier is query-only:
+ * square, onePixel, hopSkipJump, boundary, the corruptions and spatial run on it, and gradient
+ * attacks refuse it with a NOT_DIFFERENTIABLE error naming those.
  *
  * onnxruntime-node is an optional peer: nothing here imports it at load time (not even its
  * types, so robustest's declarations compile without it); the runtime module is loaded on the
@@ -11,7 +13,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError, shapeString, show } from '../errors.js';
 import { ensureBackend } from '../backend.js';
-import type { GradientResult, LossFn } from '../engine/tfjs/types.js';
+import type { GradientResult, LossFn, Network } from '../engine/tfjs/types.js';
+import { compileGraph } from '../engine/tfjs/compile.js';
+import { peakBytesOf } from '../engine/hygiene.js';
+import { importOnnx } from '../graph/onnx/index.js';
+import { UnsupportedNode, type ModelGraph } from '../graph/types.js';
+import { onLogProbabilities } from './log-probabilities.js';
 import type { Bounds, Classifier, OutputKind } from './classifier.js';
 import { checkFinite, checkScoreLayout, looksLikeProbabilities, notProbabilities } from './outputs.js';
 import { modelFailure } from './failure.js';
@@ -32,6 +39,11 @@ export interface OnnxClassifierOptions {
   /** What the output holds. 'auto' detects softmax rows. Default 'auto'. */
   outputs?: OutputKind;
   name?: string;
+  /**
+   * The model file's bytes (what the session was created from). With them robustest reads the
+   * graph and computes input gradients, so gradient attacks run on the model.
+   */
+  model?: Uint8Array;
   /** The onnxruntime module whose Tensor class the session accepts. Default: onnxruntime-node. */
   runtime?: { Tensor: OrtTensorConstructor };
 }
@@ -77,8 +89,6 @@ export function onnxClassifier(session: OnnxSession, options: OnnxClassifierOpti
 class OnnxClassifier {
   readonly [CLASSIFIER] = true as const;
   readonly kind = 'onnx' as const;
-  readonly differentiable = false;
-  readonly gradientPath = 'none: ONNX Runtime computes no input gradients';
   readonly name: string;
   readonly bounds: Bounds;
   readonly outputs: OutputKind;
@@ -91,6 +101,10 @@ class OnnxClassifier {
   private resolvedOutputs: 'logits' | 'probabilities' | undefined;
   private checkedDeclaration = false;
   private tensorClass: OrtTensorConstructor | undefined;
+  private readonly imported: ModelGraph | null = null;
+  /** Why there are no gradients, when there are none. */
+  private readonly noGradients: string | null = null;
+  private network: Network | undefined;
 
   constructor(
     private readonly session: OnnxSession,
@@ -119,6 +133,40 @@ class OnnxClassifier {
     this.inputShape = inShape ? this.toNhwc(inShape.slice(1)) : null;
     const outShape = tensorShape(session.outputMetadata, session.outputNames.indexOf(this.outputName));
     this.numClasses = outShape && outShape.length === 2 && typeof outShape[1] === 'number' ? outShape[1] : null;
+
+    if (options.model === undefined) {
+      this.noGradients = 'ONNX Runtime computes no input gradients, and the model file was not given (onnxClassifier(session, { model: bytes }))';
+    } else {
+      if (!(options.model instanceof Uint8Array)) {
+        throw new RobustestError('INVALID_OPTION', 'onnxClassifier(): `model` must be the bytes of the .onnx file.', {
+          expected: "a Uint8Array, e.g. fs.readFileSync('model.onnx')",
+          received: show(options.model),
+        });
+      }
+      try {
+        this.imported = importOnnx(options.model, { layout: this.layout, inputName: this.inputName, outputName: this.outputName });
+      } catch (error) {
+        if (!(error instanceof UnsupportedNode)) throw error;
+        this.noGradients = `robustest cannot differentiate node ${error.source}: ${error.why}`;
+      }
+    }
+  }
+
+  get differentiable(): boolean {
+    return this.imported !== null;
+  }
+
+  get gradientPath(): string {
+    return this.imported ? this.net().gradientPath : `none: ${this.noGradients}`;
+  }
+
+  graph(): ModelGraph | null {
+    return this.imported;
+  }
+
+  private net(): Network {
+    this.network ??= compileGraph(this.imported!);
+    return this.network;
   }
 
   /** The per-sample shape robustest sees, from the model's (NCHW → NHWC); null unless fully known. */
@@ -156,12 +204,51 @@ class OnnxClassifier {
     return logProbabilities;
   }
 
-  async valueAndGradient(_x: tf.Tensor, _loss: LossFn): Promise<GradientResult> {
-    throw new RobustestError(
-      'NOT_DIFFERENTIABLE',
-      `${this.name} runs in ONNX Runtime, which provides no input gradients. Use a query-based attack instead: square(), onePixel(), hopSkipJump(), boundary(), or a corruption attack.`,
-      { expected: 'a differentiable classifier (tfjs model or function)', received: 'onnx classifier without gradients' },
+  async valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult> {
+    const network = await this.gradientNetwork(x);
+    return this.guard(x, () => network.valueAndGradient(x, loss));
+  }
+
+  async activationBytes(x: tf.Tensor): Promise<number> {
+    if (!this.imported) return peakBytesOf(() => undefined);
+    const network = await this.gradientNetwork(x);
+    return this.guard(x, () =>
+      peakBytesOf(() => {
+        const r = network.valueAndGradient(x, (z) => tf.sum(z, 1) as tf.Tensor1D);
+        tf.dispose([r.logits, r.loss, r.gradient]);
+      }),
     );
+  }
+
+  /**
+   * The graph's network, seen through the log where the model outputs probabilities that the
+   * graph does not end in a softmax for (log-probabilities order classes as logits do).
+   */
+  private async gradientNetwork(x: tf.Tensor): Promise<Network> {
+    if (!this.imported) {
+      throw new RobustestError(
+        'NOT_DIFFERENTIABLE',
+        `${this.name} has no input gradients: ${this.noGradients}. Use a query-based attack instead: square(), onePixel(), hopSkipJump(), boundary(), or a corruption attack.`,
+        { expected: 'a differentiable classifier (tfjs model, function, or onnxClassifier(session, { model: bytes }))', received: 'onnx classifier without gradients' },
+      );
+    }
+    await ensureBackend();
+    if (!this.resolvedOutputs) (await this.logits(x)).dispose();
+    const network = this.net();
+    return this.resolvedOutputs === 'probabilities' && !network.peeledSoftmax ? onLogProbabilities(network) : network;
+  }
+
+  private guard<T>(x: tf.Tensor, body: () => T): T {
+    try {
+      return body();
+    } catch (error) {
+      throw modelFailure(error, {
+        name: this.name,
+        shape: x.shape,
+        expected: this.inputShape ? `inputs ${shapeString([null, ...this.inputShape])} (NHWC)` : 'inputs the model accepts',
+        runtime: 'the imported ONNX graph on tfjs',
+      });
+    }
   }
 
   private async scores(x: tf.Tensor): Promise<tf.Tensor2D> {

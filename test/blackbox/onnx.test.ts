@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifier, fgsm, hopSkipJump, isClassifier, onnxClassifier, square, type Classifier, type OnnxSession } from '../../src/index.js';
+import { classifier, deepfool, fgsm, hopSkipJump, isClassifier, onnxClassifier, pgd, square, type Classifier, type OnnxSession } from '../../src/index.js';
 import { onnxBytes } from '../fixtures/onnx/twin.js';
 import { correctDigits, expectSameRun, noLeak, recheck, twin } from './helpers.js';
 
@@ -87,6 +87,59 @@ describe('onnxClassifier', () => {
     expect(error).toMatchObject({ code: 'NOT_DIFFERENTIABLE' });
     for (const name of ['square()', 'onePixel()', 'hopSkipJump()', 'boundary()']) expect((error as Error).message).toContain(name);
     await expect(clf.valueAndGradient(digits.inputs, (z) => tf.sum(z, 1))).rejects.toMatchObject({ code: 'NOT_DIFFERENTIABLE' });
+  });
+
+  it('with the model bytes, has the exact input gradients of its tfjs twin (NHWC and NCHW models)', async () => {
+    const loss = (z: tf.Tensor2D) => tf.tidy(() => tf.add(tf.logSumExp(z, 1), tf.mul(0.3, tf.sum(tf.mul(z, tf.range(0, z.shape[1], 1)), 1))) as tf.Tensor1D);
+    const images = tf.randomUniform([4, 6, 6, 3], 0, 1, 'float32', 5);
+    const cases: [Classifier, Classifier, tf.Tensor][] = [
+      [onnxClassifier(mnist, { model: onnxBytes('mnist-cnn') }), classifier(twin(), { outputs: 'logits' }), digits.inputs],
+      [onnxClassifier(rgb, { layout: 'nchw', model: onnxBytes('rgb-conv') }), classifier(twin('rgb-conv'), { outputs: 'logits' }), images],
+    ];
+    for (const [onnx, tfjs, x] of cases) {
+      expect(onnx.differentiable).toBe(true);
+      expect(onnx.graph?.()?.format).toBe('onnx');
+      // The imported weights are uploaded by the first gradient call and live with the classifier.
+      const warm = await onnx.valueAndGradient(x, loss);
+      tf.dispose([warm.logits, warm.loss, warm.gradient]);
+      const before = tf.memory().numTensors;
+      const [a, b] = [await onnx.valueAndGradient(x, loss), await tfjs.valueAndGradient(x, loss)];
+      const error = tf.tidy(() => tf.max(tf.abs(tf.sub(a.gradient, b.gradient))).dataSync()[0]! / tf.max(tf.abs(b.gradient)).dataSync()[0]!);
+      expect(error).toBeLessThan(1e-4);
+      tf.dispose([a.logits, a.loss, a.gradient, b.logits, b.loss, b.gradient]);
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    images.dispose();
+  });
+
+  it('with the model bytes, runs PGD and DeepFool whose adversarials hold under ONNX Runtime', async () => {
+    const clf = onnxClassifier(mnist, { model: onnxBytes('mnist-cnn') });
+    const predict = (x: tf.Tensor) => tf.tidy(() => twin().predict(x) as tf.Tensor);
+    // The imported weights are uploaded by the first gradient call and live with the classifier.
+    const warm = await clf.valueAndGradient(digits.inputs, (z) => tf.sum(z, 1) as tf.Tensor1D);
+    tf.dispose([warm.logits, warm.loss, warm.gradient]);
+    const before = tf.memory().numTensors;
+    const linf = await pgd({ steps: 20 }).run(clf, digits, { epsilon: 0.3, seed: 3 });
+    expect(linf.success.filter(Boolean).length).toBeGreaterThan(0);
+    // Every reported success is re-checked by ONNX Runtime itself.
+    const z = await clf.logits(linf.adversarials);
+    const top = z.argMax(1);
+    const predicted = (await top.array()) as number[];
+    tf.dispose([z, top]);
+    linf.success.forEach((s, i) => {
+      if (s) expect(predicted[i]).not.toBe(digits.labels[i]);
+    });
+    await recheck(linf, { predict, inputs: digits.inputs, labels: digits.labels, norm: 'linf', epsilon: 0.3 });
+    const minimal = await deepfool().run(clf, digits, { seed: 3 });
+    expect(minimal.success.every(Boolean)).toBe(true);
+    await recheck(minimal, { predict, inputs: digits.inputs, labels: digits.labels, norm: 'l2' });
+    tf.dispose([linf.adversarials, minimal.adversarials]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses model bytes that are not an ONNX file, and names an op it cannot differentiate', async () => {
+    expect(() => onnxClassifier(mnist, { model: 'model.onnx' as unknown as Uint8Array })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    expect(() => onnxClassifier(mnist, { model: new Uint8Array([1, 2, 3, 4, 5]) })).toThrow();
   });
 
   it('reads probability outputs as log-probabilities (auto-detected)', async () => {
