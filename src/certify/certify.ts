@@ -1,8 +1,8 @@
 /**
  * certify(): sound lower bounds of each sample's margin over the ε-ball (intersected with the
- * classifier's bounds), by IBP, CROWN or α-CROWN, or 'auto' — IBP first, then CROWN, then
- * α-CROWN only where a sample is still uncertified, recording which method certified it. A
- * sample the model misclassifies is never certified.
+ * classifier's bounds), by IBP, CROWN or α-CROWN, or 'auto' — IBP on every sample first, then
+ * CROWN, then α-CROWN only where a sample is still uncertified, within a time budget, recording
+ * which method certified each sample. A sample the model misclassifies is never certified.
  */
 import { RobustestError, show } from '../errors.js';
 import { scoped, throwIfAborted } from '../engine/hygiene.js';
@@ -21,14 +21,21 @@ export interface CertifyOptions {
   /** Default 'auto'. */
   method?: CertifyMethod;
   signal?: AbortSignal;
-  /** Called after each sample with the number done and the total. */
+  /**
+   * 'auto' only: seconds after which no stronger method is started (IBP always completes).
+   * Default 60.
+   */
+  timeBudget?: number;
+  /** Called after each sample and method with the number done and the total. */
   onProgress?: (done: number, total: number) => void;
 }
+
+export const DEFAULT_TIME_BUDGET = 60;
 
 const METHODS: readonly CertifyMethod[] = ['ibp', 'crown', 'alpha-crown', 'auto'];
 const ORDER: readonly BoundMethod[] = ['ibp', 'crown', 'alpha-crown'];
 
-export function checkCertifyOptions(options: unknown, where: string): { epsilons: number[]; norm: CertifyNorm; method: CertifyMethod } {
+export function checkCertifyOptions(options: unknown, where: string): { epsilons: number[]; norm: CertifyNorm; method: CertifyMethod; timeBudget: number } {
   const o = (options ?? {}) as Partial<CertifyOptions>;
   if (!Array.isArray(o.epsilons) || o.epsilons.length === 0) {
     throw new RobustestError('INVALID_EPSILON', `${where}: epsilons must be a non-empty list.`, { expected: 'e.g. { epsilons: [0.01, 0.03] }', received: show(o.epsilons) });
@@ -38,7 +45,11 @@ export function checkCertifyOptions(options: unknown, where: string): { epsilons
   if (norm !== 'linf' && norm !== 'l2') throw new RobustestError('INVALID_OPTION', `${where}: unknown norm.`, { expected: "'linf' | 'l2'", received: show(norm) });
   const method = o.method ?? 'auto';
   if (!METHODS.includes(method)) throw new RobustestError('INVALID_OPTION', `${where}: unknown method.`, { expected: METHODS.map((m) => `'${m}'`).join(' | '), received: show(method) });
-  return { epsilons, norm, method };
+  const timeBudget = o.timeBudget ?? DEFAULT_TIME_BUDGET;
+  if (typeof timeBudget !== 'number' || !(timeBudget >= 0)) {
+    throw new RobustestError('INVALID_OPTION', `${where}: timeBudget must be a number of seconds, 0 or more.`, { expected: 'e.g. { timeBudget: 30 }', received: show(timeBudget) });
+  }
+  return { epsilons, norm, method, timeBudget };
 }
 
 function argmax(z: ArrayLike<number>, from: number, n: number): number {
@@ -47,9 +58,18 @@ function argmax(z: ArrayLike<number>, from: number, n: number): number {
   return best;
 }
 
+/** One sample at one ε: its bounds so far and the strongest method tried. */
+interface Cell {
+  sample: number;
+  epsilon: number;
+  bounds: MarginBounds;
+  by: BoundMethod | null;
+  strongest: BoundMethod;
+}
+
 export async function certify(model: Classifier | ModelLike, samples: Samples, options: CertifyOptions): Promise<CertificationReport> {
   const started = performance.now();
-  const { epsilons, norm, method } = checkCertifyOptions(options, 'certify()');
+  const { epsilons, norm, method, timeBudget } = checkCertifyOptions(options, 'certify()');
   return scoped(async ({ backend }) => {
     const { clf, graph } = boundModel(model);
     const { inputs, labels, count } = await prepareSamples(clf, samples);
@@ -60,35 +80,53 @@ export async function certify(model: Classifier | ModelLike, samples: Samples, o
     const perSample = x.length / count;
     const prop = new BoundPropagation(graph);
     if (prop.outputSize !== classes) throw new RobustestError('INVALID_MODEL', 'The bound graph and the model disagree on the number of classes.', { expected: String(classes), received: String(prop.outputSize) });
-    const results: CertifiedSample[] = [];
-    for (let i = 0; i < count; i++) {
-      throwIfAborted();
-      const label = labels[i]!;
-      const prediction = argmax(z, i * classes, classes);
-      const correct = prediction === label;
-      const center = x.subarray(i * perSample, (i + 1) * perSample);
-      const sample: CertifiedSample = { index: i, label, prediction, margins: [], certified: [], certifiedBy: [] };
-      for (const epsilon of epsilons) {
-        const bounds = new MarginBounds(prop, region(center, epsilon, norm, clf.bounds), label, throwIfAborted);
-        let by: BoundMethod | null = null;
-        // A misclassified sample cannot be certified: its cheapest bound is reported.
-        const plan = method === 'auto' ? (correct ? ORDER : ORDER.slice(0, 1)) : [method];
-        for (const m of plan) {
-          bounds.refine(m);
-          if (correct && bounds.margin > 0) {
-            by = m;
-            break;
-          }
+    const predictions = Array.from({ length: count }, (_, i) => argmax(z, i * classes, classes));
+    const correct = predictions.map((p, i) => p === labels[i]);
+    const cells: Cell[][] = predictions.map((_, i) =>
+      epsilons.map((epsilon, e) => ({
+        sample: i,
+        epsilon: e,
+        bounds: new MarginBounds(prop, region(x.subarray(i * perSample, (i + 1) * perSample), epsilon, norm, clf.bounds), labels[i]!, throwIfAborted),
+        by: null,
+        strongest: 'ibp',
+      })),
+    );
+    // Fixed methods run as asked. 'auto' runs IBP everywhere, then CROWN where still uncertified,
+    // then α-CROWN; the budget is checked between samples, IBP always completes. A misclassified
+    // sample cannot be certified: its cheapest bound is reported.
+    const phases = method === 'auto' ? ORDER : [method];
+    const deadline = started + timeBudget * 1000;
+    let exhausted = false;
+    let done = 0;
+    const total = count * phases.length;
+    for (const [p, m] of phases.entries()) {
+      for (let i = 0; i < count; i++) {
+        throwIfAborted();
+        const open = cells[i]!.filter((c) => c.by === null && (p === 0 || correct[i]));
+        if (method === 'auto' && p > 0 && open.length > 0 && performance.now() > deadline) {
+          exhausted = true;
+          break;
         }
-        sample.margins.push(bounds.margin);
-        sample.certified.push(by !== null);
-        sample.certifiedBy.push(by);
+        for (const c of open) {
+          c.bounds.refine(m);
+          c.strongest = m;
+          if (correct[i] && c.bounds.margin > 0) c.by = m;
+        }
+        options.onProgress?.(++done, total);
+        // Lets an abort signal and other work in; certify is otherwise one long synchronous loop.
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      results.push(sample);
-      options.onProgress?.(i + 1, count);
-      // Lets an abort signal and other work in; certify is otherwise one long synchronous loop.
-      await new Promise((resolve) => setImmediate(resolve));
+      if (exhausted) break;
     }
+    const results: CertifiedSample[] = cells.map((row, i) => ({
+      index: i,
+      label: labels[i]!,
+      prediction: predictions[i]!,
+      margins: row.map((c) => c.bounds.margin),
+      certified: row.map((c) => c.by !== null),
+      certifiedBy: row.map((c) => c.by),
+      strongest: row.map((c) => c.strongest),
+    }));
     return {
       epsilons,
       norm,
@@ -97,6 +135,7 @@ export async function certify(model: Classifier | ModelLike, samples: Samples, o
       cleanAccuracy: results.filter((s) => s.prediction === s.label).length / count,
       certifiedAccuracy: epsilons.map((_, e) => results.filter((s) => s.certified[e]).length / count),
       samples: results,
+      budget: { seconds: timeBudget, exhausted },
       seconds: (performance.now() - started) / 1000,
       backend,
     };

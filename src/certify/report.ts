@@ -18,6 +18,11 @@ export interface CertifiedSample {
   certified: boolean[];
   /** Per ε: the method whose bound certified the sample, or null. */
   certifiedBy: (BoundMethod | null)[];
+  /**
+   * Per ε: the strongest method whose bound was computed. Under 'auto', below 'alpha-crown' on an
+   * uncertified, correctly classified sample only when the time budget ran out first.
+   */
+  strongest: BoundMethod[];
 }
 
 export interface CertificationReport {
@@ -29,6 +34,8 @@ export interface CertificationReport {
   /** Per ε: the share of samples certified (a lower bound of robust accuracy). */
   certifiedAccuracy: number[];
   samples: CertifiedSample[];
+  /** 'auto': the time budget, and whether it ran out before every method was tried where needed. */
+  budget: { seconds: number; exhausted: boolean };
   seconds: number;
   backend: string;
 }

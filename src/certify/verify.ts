@@ -22,6 +22,8 @@ export interface VerifyOptions {
   attack: Attack;
   /** Default 'auto'. */
   method?: CertifyMethod;
+  /** 'auto': seconds after which no stronger bound is started (certify()'s timeBudget). */
+  timeBudget?: number;
   seed?: number;
   signal?: AbortSignal;
 }
@@ -68,7 +70,7 @@ export async function verify(model: Classifier | ModelLike, samples: Samples, op
       received: attack.norm,
     });
   }
-  const certified = await certify(model, samples, { epsilons: options.epsilons, norm: attack.norm, method: options.method ?? 'auto', signal: options.signal });
+  const certified = await certify(model, samples, { epsilons: options.epsilons, norm: attack.norm, method: options.method ?? 'auto', timeBudget: options.timeBudget, signal: options.signal });
   const report = await falsify(model, samples, certified, attack, options.seed ?? 0);
   return { ...report, seconds: (performance.now() - started) / 1000 };
 }

@@ -31,11 +31,12 @@ describe('certify', () => {
     const before = tf.memory().numTensors;
     const report = await certify(model, samples, { epsilons, method: 'auto' });
     expect(tf.memory().numTensors).toBe(before);
-    expect(Object.keys(report).sort()).toEqual(['backend', 'certifiedAccuracy', 'cleanAccuracy', 'count', 'epsilons', 'method', 'norm', 'samples', 'seconds'].sort());
+    expect(Object.keys(report).sort()).toEqual(['backend', 'budget', 'certifiedAccuracy', 'cleanAccuracy', 'count', 'epsilons', 'method', 'norm', 'samples', 'seconds'].sort());
+    expect(report.budget).toEqual({ seconds: 60, exhausted: false });
     expect(report.count).toBe(12);
     expect(report.cleanAccuracy).toBeCloseTo(10 / 12, 12);
     for (const s of report.samples) {
-      expect(Object.keys(s).sort()).toEqual(['certified', 'certifiedBy', 'index', 'label', 'margins', 'prediction'].sort());
+      expect(Object.keys(s).sort()).toEqual(['certified', 'certifiedBy', 'index', 'label', 'margins', 'prediction', 'strongest'].sort());
       s.certified.forEach((c, e) => {
         expect(c).toBe(s.prediction === s.label && s.margins[e]! > 0);
         expect(s.certifiedBy[e] !== null).toBe(c);
@@ -69,6 +70,36 @@ describe('certify', () => {
         expect(alpha.margins[e]).toBeGreaterThanOrEqual(crown.margins[e]! - 1e-12);
       });
     });
+    samples.inputs.dispose();
+    model.dispose();
+  });
+
+  it("'auto' stops starting stronger methods when its time budget runs out, and says so", async () => {
+    const model = denseRelu(38, [10, 24, 24, 4]);
+    const samples = samplesFor(model, 8, 7, [3]);
+    const eps = [0.01, 0.05];
+    const full = await certify(model, samples, { epsilons: eps, method: 'auto' });
+    expect(full.budget.exhausted).toBe(false);
+    // Every correct, uncertified sample reached α-CROWN; a misclassified one stays at IBP.
+    full.samples.forEach((s) =>
+      s.strongest.forEach((m, e) => {
+        if (s.prediction !== s.label) expect(m).toBe('ibp');
+        else if (!s.certified[e]) expect(m).toBe('alpha-crown');
+        else expect(m).toBe(s.certifiedBy[e]);
+      }),
+    );
+    const cut = await certify(model, samples, { epsilons: eps, method: 'auto', timeBudget: 0 });
+    const needed = full.samples.some((s) => s.certifiedBy.some((m) => m !== 'ibp' && m !== null) || s.strongest.some((m) => m !== 'ibp'));
+    expect(needed).toBe(true);
+    expect(cut.budget).toEqual({ seconds: 0, exhausted: true });
+    // A zero budget still bounds every sample by IBP, and certifies exactly what IBP certifies.
+    const ibp = await certify(model, samples, { epsilons: eps, method: 'ibp' });
+    cut.samples.forEach((s, i) => {
+      expect(s.strongest.every((m) => m === 'ibp')).toBe(true);
+      expect(s.margins).toEqual(ibp.samples[i]!.margins);
+      expect(s.certified).toEqual(ibp.samples[i]!.certified);
+    });
+    await expect(certify(model, samples, { epsilons: eps, timeBudget: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
     samples.inputs.dispose();
     model.dispose();
   });

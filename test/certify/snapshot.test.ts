@@ -19,9 +19,10 @@ const report: CertificationReport = {
   cleanAccuracy: 1,
   certifiedAccuracy: [1, 0.5],
   samples: [
-    { index: 0, label: 3, prediction: 3, margins: [1.23456, 0.4], certified: [true, true], certifiedBy: ['ibp', 'crown'] },
-    { index: 1, label: 1, prediction: 1, margins: [0.2, -0.11111], certified: [true, false], certifiedBy: ['crown', null] },
+    { index: 0, label: 3, prediction: 3, margins: [1.23456, 0.4], certified: [true, true], certifiedBy: ['ibp', 'crown'], strongest: ['ibp', 'crown'] },
+    { index: 1, label: 1, prediction: 1, margins: [0.2, -0.11111], certified: [true, false], certifiedBy: ['crown', null], strongest: ['crown', 'alpha-crown'] },
   ],
+  budget: { seconds: 60, exhausted: false },
   seconds: 1.5,
   backend: 'wasm',
 };
