@@ -9,7 +9,9 @@ import { autodiffValueAndGradient } from '../engine/tfjs/autodiff.js';
 import type { GradientResult, LossFn, Network } from '../engine/tfjs/types.js';
 import { compileGraph } from '../engine/tfjs/compile.js';
 import { importLayersModel } from '../graph/tfjs-layers/import.js';
-import type { ModelGraph } from '../graph/types.js';
+import { UnsupportedNode, type ModelGraph } from '../graph/types.js';
+import { importGraphModel, type GraphModelLike } from '../graph/tfjs-graph/index.js';
+import { notice } from '../engine/tfjs/notices.js';
 import { checkScoreLayout, checkScores, looksLikeProbabilities, notProbabilities } from './outputs.js';
 import { modelFailure } from './failure.js';
 import { peakBytesOf } from '../engine/hygiene.js';
@@ -211,8 +213,19 @@ class TfjsClassifier implements Classifier {
   }
 
   graph(): ModelGraph | null {
-    if (this.imported === undefined) this.imported = this.kind === 'layers' ? importLayersModel(this.model) : null;
+    if (this.imported === undefined) this.imported = this.kind === 'layers' ? importLayersModel(this.model) : this.kind === 'graph' ? this.importGraph() : null;
     return this.imported;
+  }
+
+  /** A GraphModel's graph; null (tf.grad then differentiates it) when a node has no rule. */
+  private importGraph(): ModelGraph | null {
+    try {
+      return importGraphModel(this.model as unknown as GraphModelLike, this.inputShape ? { inputShape: this.inputShape } : {});
+    } catch (error) {
+      if (!(error instanceof UnsupportedNode)) throw error;
+      notice(`graph:${error.source}`, `${this.name}: node ${error.source} cannot be read (${error.why}); tf.grad differentiates the whole model instead.`);
+      return null;
+    }
   }
 
   private net(): Network {
