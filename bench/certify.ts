@@ -1,12 +1,14 @@
 /**
  * Certification against auto_LiRPA: the bundled MNIST models, exported to an equivalent torch
- * module, bounded by both on the same digits and L∞ balls (intersected with [0, 1]), in the same
- * run. Prints per model, method and ε the largest difference of any margin bound, the certified
- * counts and the time ratio (auto_LiRPA batched, torch on one thread; robustest one digit at a
- * time on this thread).
+ * module, bounded by both on the same digits, L∞ balls (intersected with [0, 1]) and L2 balls
+ * (ours intersected with [0, 1], auto_LiRPA's not: ours can only be tighter there), in the same
+ * run. Prints per model, norm, method and ε the largest difference of any margin bound, the
+ * certified counts and the speed ratio (auto_LiRPA's seconds over ours: above 1× robustest is
+ * faster; auto_LiRPA batched, torch on one thread; robustest on this thread).
  *
  *   tsx bench/certify.ts                 auto_LiRPA from $AUTO_LIRPA (default <tmp>/auto_lirpa)
- *   BENCH_OPTIONS='{"models":["mlp"]}'   a subset, as run.ts passes it
+ *   BENCH_OPTIONS='{"models":["mlp"]}'   a subset, as run.ts passes it; also "norms": ["l2"],
+ *                                        "methods": ["ibp", "crown"], "epsilons": { "l2": [0.5] }
  *
  * auto_LiRPA is a fetched checkout outside this repository (Verified-Intelligence/auto_LiRPA),
  * run with the system python3 and its torch; without it only robustest's own figures print.
@@ -20,14 +22,14 @@ import * as tf from '@tensorflow/tfjs';
 import { lowerLayersModel } from '../src/certify/model.js';
 import { MarginBounds } from '../src/certify/margins.js';
 import { BoundPropagation } from '../src/certify/propagation.js';
-import { region } from '../src/certify/region.js';
+import { region, type CertifyNorm } from '../src/certify/region.js';
 import type { BoundMethod } from '../src/certify/report.js';
 import { mnistSplit } from '../examples/mnist/data.js';
 import type { MnistModelName } from '../examples/mnist/models.js';
 import { benchModel } from './models.js';
 import { ratio, s } from './timing.js';
 
-const EPSILONS = [0.005, 0.01];
+const EPSILONS: Record<CertifyNorm, number[]> = { linf: [0.005, 0.01], l2: [0.1, 0.3] };
 const DIGITS: Record<MnistModelName, number> = { mlp: 50, cnn: 20 };
 const METHODS: { ours: BoundMethod; theirs: string; label: string }[] = [
   { ours: 'ibp', theirs: 'IBP', label: 'IBP  ' },
@@ -70,6 +72,7 @@ function exportLayers(model: tf.LayersModel): unknown[] {
 
 interface LirpaResult {
   method: string;
+  norm: CertifyNorm;
   epsilon: number;
   rows: number[][];
   seconds: number;
@@ -97,7 +100,7 @@ async function benchOne(name: MnistModelName): Promise<void> {
   const predictions = tf.tidy(() => tf.argMax(model.predict(tf.tensor4d(digits.images, [count, 28, 28, 1])) as tf.Tensor, 1).dataSync() as Int32Array);
   const correct = Array.from(predictions, (p, i) => p === digits.labels[i]);
   const prop = new BoundPropagation(lowerLayersModel(model));
-  line(`certify ${name} (${weights}), ${count} test digits (${correct.filter(Boolean).length} classified correctly), L∞ ball ∩ [0, 1]`);
+  line(`certify ${name} (${weights}), ${count} test digits (${correct.filter(Boolean).length} classified correctly); ours: the ball ∩ [0, 1], auto_LiRPA: L∞ ball ∩ [0, 1], L2 ball alone`);
 
   const theirs = runLirpa({
     layers: exportLayers(model),
@@ -105,24 +108,24 @@ async function benchOne(name: MnistModelName): Promise<void> {
     labels: Array.from(digits.labels),
     classes: 10,
     shape: [28, 28, 1],
-    epsilons: EPSILONS,
+    epsilons: Object.fromEntries(NORMS.map((n) => [n, EPSILONS[n]])),
     methods: METHODS.map((m) => m.theirs),
   });
   if (typeof theirs === 'string') line(`  ${theirs}`);
 
-  for (const method of METHODS) {
-    for (const epsilon of EPSILONS) {
+  for (const norm of NORMS) for (const method of METHODS) {
+    for (const epsilon of EPSILONS[norm]) {
       const start = performance.now();
       const rows = Array.from({ length: count }, (_, i) => {
-        const r = region(digits.images.subarray(i * perSample, (i + 1) * perSample), epsilon, 'linf', [0, 1]);
+        const r = region(digits.images.subarray(i * perSample, (i + 1) * perSample), epsilon, norm, [0, 1]);
         const bounds = new MarginBounds(prop, r, digits.labels[i]!);
         bounds.refine(method.ours);
         return bounds.bounds;
       });
       const ours = (performance.now() - start) / 1000;
       const certified = rows.filter((r, i) => correct[i] && Math.min(...r) > 0).length;
-      const head = `  ${method.label} ε ${epsilon}: certified ${certified}/${count} in ${s(ours)}`;
-      const other = typeof theirs === 'string' ? undefined : theirs.find((t) => t.method === method.theirs && t.epsilon === epsilon);
+      const head = `  ${method.label} ${norm === 'linf' ? 'L∞' : 'L2'} ε ${epsilon}: certified ${certified}/${count} in ${s(ours)}`;
+      const other = typeof theirs === 'string' ? undefined : theirs.find((t) => t.method === method.theirs && t.norm === norm && t.epsilon === epsilon);
       if (!other) {
         line(head);
         continue;
@@ -145,7 +148,8 @@ async function benchOne(name: MnistModelName): Promise<void> {
   model.dispose();
 }
 
-const raw = JSON.parse(process.env.BENCH_OPTIONS ?? '{}') as { models?: MnistModelName[]; epsilons?: number[]; methods?: BoundMethod[] };
-if (raw.epsilons) EPSILONS.splice(0, EPSILONS.length, ...raw.epsilons);
+const raw = JSON.parse(process.env.BENCH_OPTIONS ?? '{}') as { models?: MnistModelName[]; norms?: CertifyNorm[]; epsilons?: Partial<Record<CertifyNorm, number[]>>; methods?: BoundMethod[] };
+Object.assign(EPSILONS, raw.epsilons ?? {});
+const NORMS: CertifyNorm[] = raw.norms ?? ['linf', 'l2'];
 if (raw.methods) METHODS.splice(0, METHODS.length, ...METHODS.filter((m) => raw.methods!.includes(m.ours)));
 for (const name of raw.models ?? (['mlp', 'cnn'] as MnistModelName[])) await benchOne(name);

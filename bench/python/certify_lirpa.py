@@ -1,6 +1,7 @@
 """Margin bounds of the bundled MNIST models by auto_LiRPA, for bench/certify.ts.
 
-Reads a JSON spec (layers exported from the TF.js model, digits, labels, epsilons, methods),
+Reads a JSON spec (layers exported from the TF.js model, digits, labels, epsilons per norm
+('linf', 'l2'), methods),
 builds the matching torch module (NCHW convolutions; the input is permuted back to NHWC before
 Flatten so that Dense weights keep their order) and prints, per method and epsilon, the lower
 bound of every margin row logit_label - logit_j (j != label, in class order) and the seconds
@@ -69,15 +70,20 @@ def main():
     # Tracing wants a plain tensor on torch 1.13, not a BoundedTensor.
     bounded = BoundedModule(model, torch.zeros_like(x[:1]), device='cpu', verbose=0)
     out = {'results': []}
-    for method in spec['methods']:
-        for eps in spec['epsilons']:
-            # x_L / x_U override eps: they are the ball intersected with [0, 1].
-            ptb = PerturbationLpNorm(norm=float('inf'), eps=eps, x_L=(x - eps).clamp(0, 1), x_U=(x + eps).clamp(0, 1))
-            bx = BoundedTensor(x, ptb)
-            start = time.perf_counter()
-            lower, _ = bounded.compute_bounds(x=(bx,), C=spec_matrix, method=method, bound_upper=False)
-            seconds = time.perf_counter() - start
-            out['results'].append({'method': method, 'epsilon': eps, 'rows': lower.detach().double().tolist(), 'seconds': seconds})
+    for norm, epsilons in spec['epsilons'].items():
+        for method in spec['methods']:
+            for eps in epsilons:
+                if norm == 'linf':
+                    # x_L / x_U override eps: they are the ball intersected with [0, 1].
+                    ptb = PerturbationLpNorm(norm=float('inf'), eps=eps, x_L=(x - eps).clamp(0, 1), x_U=(x + eps).clamp(0, 1))
+                else:
+                    # auto_LiRPA bounds the L2 ball alone (it does not intersect it with [0, 1]).
+                    ptb = PerturbationLpNorm(norm=2, eps=eps)
+                bx = BoundedTensor(x, ptb)
+                start = time.perf_counter()
+                lower, _ = bounded.compute_bounds(x=(bx,), C=spec_matrix, method=method, bound_upper=False)
+                seconds = time.perf_counter() - start
+                out['results'].append({'method': method, 'norm': norm, 'epsilon': eps, 'rows': lower.detach().double().tolist(), 'seconds': seconds})
     json.dump(out, sys.stdout)
 
 

@@ -17,6 +17,8 @@ export type Relaxation = ElementwiseRelaxation | PoolRelaxation;
 export interface LinearBounds {
   readonly slots: (Interval | undefined)[];
   readonly relaxations: (Relaxation | undefined)[];
+  /** IBP bounds of every slot, once computed. */
+  ibp?: Interval[];
 }
 
 /** Lower slopes to use instead of a relaxation's own, per node index (α-CROWN). */
@@ -42,11 +44,30 @@ export class BoundPropagation {
   private readonly producer: number[];
   private readonly buffers: Float64Array[];
 
+  /** Slots that are an affine function of the input (no relaxation between). */
+  private readonly affineInInput: boolean[];
+  /** Slots whose interval image of the input box is exact: moves of the input, then at most one affine node. */
+  private readonly intervalExact: boolean[];
+  /** Affine-in-input slots a relaxation reads: under L2, IBP bounds them over the ball itself. */
+  private readonly exactUnderL2: boolean[];
+
   constructor(readonly graph: BoundGraph) {
     this.sizes = graph.shapes.map((s) => s.reduce((a, b) => a * b, 1));
     this.producer = new Array<number>(graph.shapes.length).fill(-1);
     graph.nodes.forEach((n, i) => (this.producer[n.output] = i));
     this.buffers = this.sizes.map((n) => new Float64Array(n));
+    const slots = graph.shapes.length;
+    this.affineInInput = new Array<boolean>(slots).fill(false);
+    this.intervalExact = new Array<boolean>(slots).fill(false);
+    const moved = new Array<boolean>(slots).fill(false);
+    this.affineInInput[graph.input] = this.intervalExact[graph.input] = moved[graph.input] = true;
+    for (const n of graph.nodes) {
+      if (!n.op.affine || n.inputs.length === 0) continue;
+      this.affineInInput[n.output] = n.inputs.every((s) => this.affineInInput[s]);
+      moved[n.output] = n.op.exactInterval === true && moved[n.inputs[0]!]!;
+      this.intervalExact[n.output] = moved[n.output]! || (n.inputs.length === 1 && moved[n.inputs[0]!]!);
+    }
+    this.exactUnderL2 = this.affineInInput.map((affine, slot) => affine && slot !== graph.input && graph.nodes.some((n) => !n.op.affine && n.inputs.includes(slot)));
   }
 
   get outputSize(): number {
@@ -69,12 +90,33 @@ export class BoundPropagation {
     return values[this.graph.output]!;
   }
 
-  /** Interval bounds of every slot (IBP), from the region's box. */
+  /**
+   * Interval bounds of every slot (IBP), from the region's box. Under L2 an affine function of the
+   * input that a relaxation reads is bounded over the ball itself, neuron by neuron (as auto_LiRPA
+   * does through the dual norm): the box around an L2 ball is much larger than the ball.
+   */
   interval(r: Region): Interval[] {
     const slots: Interval[] = [];
     slots[this.graph.input] = { lower: r.lower, upper: r.upper };
-    for (const node of this.graph.nodes) slots[node.output] = this.intervalOf(node, slots);
+    for (const node of this.graph.nodes) slots[node.output] = r.norm === 'l2' && this.exactUnderL2[node.output] ? this.exactSlot(node.output, r) : this.intervalOf(node, slots);
     return slots;
+  }
+
+  /** Each neuron of an affine function of the input, bounded exactly over the region by one backward pass. */
+  private exactSlot(slot: number, r: Region): Interval {
+    const n = this.sizes[slot]!;
+    const none: LinearBounds = { slots: [], relaxations: [] };
+    const c = new Float64Array(n);
+    const lower = new Float64Array(n);
+    const upper = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      c[j] = 1;
+      lower[j] = this.lowerBound(slot, c, r, none);
+      c[j] = -1;
+      upper[j] = -this.lowerBound(slot, c, r, none);
+      c[j] = 0;
+    }
+    return { lower, upper };
   }
 
   private intervalOf(node: BoundNode, slots: (Interval | undefined)[]): Interval {
@@ -111,6 +153,8 @@ export class BoundPropagation {
       const into = last.inputs.map((s) => new Float64Array(this.sizes[s]!));
       op.transpose(c, into);
       let bound = op.bias ? dot(c, op.bias) : 0;
+      // A linear model is bounded over the region exactly.
+      if (this.affineInInput[this.graph.output]) return this.lowerBound(this.graph.output, c, r, { slots: [], relaxations: [] });
       last.inputs.forEach((s, k) => (bound += intervalDot(into[k]!, slots[s]!)));
       return bound;
     });
@@ -138,7 +182,7 @@ export class BoundPropagation {
       const sparse = piecewise && !this.feedsRelaxation(node.output);
       // A plain relu input IBP shows ≤ 0 gives the output [0, 0] whatever its bounds: skipped always.
       const inactiveOnly = piecewise && !sparse && node.op.kind === 'relu';
-      if (sparse || inactiveOnly) intervals ??= this.interval(r);
+      if (sparse || inactiveOnly) intervals = state.ibp ??= this.interval(r);
       slots[source] ??= this.boundSlot(source, r, state, sparse || inactiveOnly ? intervals![source] : undefined, inactiveOnly, refinement);
       relaxations[i] = node.op.relax(slots[source]!);
     });
@@ -163,8 +207,9 @@ export class BoundPropagation {
       state.slots[source] ??= this.boundSlot(source, r, state, undefined, false, refinement);
       return this.intervalOf(node, state.slots);
     }
-    // An affine node on the input alone: over an L∞ box its interval image is exact.
-    if (node.op.affine && r.norm === 'linf' && node.inputs.every((s) => s === this.graph.input)) return this.intervalOf(node, state.slots);
+    // An affine function of the input whose IBP bounds are exact (L∞: moves of the input and one
+    // affine node; L2: computed over the ball) needs no backward pass of its own.
+    if (this.affineInInput[slot] && (r.norm === 'linf' ? this.intervalExact[slot] : this.exactUnderL2[slot])) return (state.ibp ??= this.interval(r))[slot]!;
     const n = this.sizes[slot]!;
     const lower = reference ? Float64Array.from(reference.lower) : new Float64Array(n);
     const upper = reference ? Float64Array.from(reference.upper) : new Float64Array(n);
