@@ -46,10 +46,19 @@ export interface EvaluateOptions {
   workers?: Workers;
   /** Cancels the run: it rejects with a RobustestError of code 'ABORTED' and frees what it made. */
   signal?: AbortSignal;
+  /**
+   * How many broken samples keep their adversarial input in the report (`samples[i].adversarial`):
+   * those with the lowest indices, whatever order the attacks broke them in. Every broken sample
+   * keeps its distance, ε and class either way. Default 1,000, so that a report on a large set
+   * does not hold a copy of it; 'all' keeps every one.
+   */
+  keepAdversarials?: number | 'all';
 }
 
 /** The options evaluate() takes. */
-const EVALUATE_OPTIONS = ['attack', 'attacks', 'epsilons', 'seed', 'batchSize', 'atLeast', 'workers', 'signal'] as const;
+const EVALUATE_OPTIONS = ['attack', 'attacks', 'epsilons', 'seed', 'batchSize', 'atLeast', 'workers', 'signal', 'keepAdversarials'] as const;
+
+const DEFAULT_KEPT_ADVERSARIALS = 1000;
 
 export interface SampleOutcome {
   index: number;
@@ -66,7 +75,10 @@ export interface SampleOutcome {
   adversarialConfidence: number | null;
   /** Name of the attack that broke the sample. */
   brokenBy: string | null;
-  /** The adversarial input, flattened (null unless an attack broke the sample). */
+  /**
+   * The adversarial input, flattened: null unless an attack broke the sample, and beyond the
+   * `keepAdversarials` lowest-indexed broken samples.
+   */
   adversarial: Float32Array | null;
 }
 
@@ -113,6 +125,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
     if (options.atLeast !== undefined && !(typeof options.atLeast === 'number' && options.atLeast >= 0 && options.atLeast <= 1)) {
       throw new RobustestError('INVALID_OPTION', 'evaluate(): atLeast is a robust accuracy.', { expected: 'a number in [0, 1]', received: show(options.atLeast) });
     }
+    const kept = keptAdversarials(options.keepAdversarials);
     const { inputs, labels, count } = await prepareSamples(clf, samples);
     // Samples per chunk; each attack sizes its own batches unless the user gave one.
     const batchSize = requestedBatchSize ?? (await batchSizeFor(clf, inputs));
@@ -167,7 +180,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
         outcome.adversarialClass = run.adversarialClasses[k]!;
         outcome.adversarialConfidence = run.adversarialConfidences[k]!;
         outcome.brokenBy = attack.name;
-        outcome.adversarial = run.adversarials.slice(k * size, (k + 1) * size);
+        outcome.adversarial = kept.admits(outcomes, index) ? run.adversarials.slice(k * size, (k + 1) * size) : null;
       });
     };
 
@@ -270,6 +283,36 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
       reliability,
     };
   }, options.signal);
+}
+
+/**
+ * Which broken samples hold their adversarial: at most `limit`, the lowest indices among those
+ * broken so far. Samples only ever get broken, so the final set is the same whatever order the
+ * attacks (or worker threads) broke them in.
+ */
+function keptAdversarials(option: EvaluateOptions['keepAdversarials']) {
+  if (option !== undefined && option !== 'all' && !(Number.isInteger(option) && option >= 0)) {
+    throw new RobustestError('INVALID_OPTION', 'evaluate(): keepAdversarials is a count of samples.', { expected: "a whole number ≥ 0, or 'all'", received: show(option) });
+  }
+  const limit = option === 'all' ? Infinity : (option ?? DEFAULT_KEPT_ADVERSARIALS);
+  const holding = new Set<number>();
+  return {
+    /** Whether sample `index` may hold an adversarial now; evicts the highest-indexed holder to make room. */
+    admits(outcomes: SampleOutcome[], index: number): boolean {
+      if (holding.has(index)) return true;
+      if (holding.size < limit) {
+        holding.add(index);
+        return true;
+      }
+      let highest = -1;
+      for (const i of holding) highest = Math.max(highest, i);
+      if (highest < index) return false;
+      holding.delete(highest);
+      outcomes[highest]!.adversarial = null;
+      holding.add(index);
+      return true;
+    },
+  };
 }
 
 function resolveAttacks(options: EvaluateOptions): Attack[] {

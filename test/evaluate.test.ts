@@ -89,6 +89,24 @@ describe('evaluate', () => {
     expect(strip(b)).toEqual(strip(a));
   });
 
+  it('keeps the adversarials of the lowest-indexed broken samples only, up to keepAdversarials', async () => {
+    const all = await evaluate(clf, { inputs, labels }, { attack: fgsm(), epsilons, seed: 3, keepAdversarials: 'all' });
+    const broken = all.samples.filter((o) => o.adversarial !== null).map((o) => o.index);
+    expect(broken.length).toBeGreaterThan(5);
+    // Samples break ε by ε, the smallest first: not in the order of their indices.
+    const capped = await evaluate(clf, { inputs, labels }, { attack: fgsm(), epsilons, seed: 3, keepAdversarials: 4 });
+    expect(capped.samples.filter((o) => o.adversarial !== null).map((o) => o.index)).toEqual(broken.slice(0, 4));
+    capped.samples.forEach((o, i) => {
+      // Everything else about each sample is the same.
+      expect({ ...o, adversarial: null }).toEqual({ ...all.samples[i]!, adversarial: null });
+      if (o.adversarial) expect(o.adversarial).toEqual(all.samples[i]!.adversarial);
+    });
+    expect(capped.robustAccuracy).toEqual(all.robustAccuracy);
+    const none = await evaluate(clf, { inputs, labels }, { attack: fgsm(), epsilons, seed: 3, keepAdversarials: 0 });
+    expect(none.samples.every((o) => o.adversarial === null)).toBe(true);
+    await expect(evaluate(clf, { inputs, labels }, { attack: fgsm(), epsilons, keepAdversarials: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+  });
+
   it('refuses a curve without an attack, mixed norms, or fixed-ε attacks without epsilons', async () => {
     await expect(evaluate(clf, { inputs, labels }, { epsilons })).rejects.toThrow(/needs an attack/);
     await expect(evaluate(clf, { inputs, labels }, { attacks: [fgsm(), fgsm({ norm: 'l2' })], epsilons })).rejects.toThrow(/same norm/);

@@ -78,7 +78,7 @@ export async function verify(model: Classifier | ModelLike, samples: Samples, op
 /** Reads a certification together with an attack run on the same samples and ε. */
 export async function falsify(model: Classifier | ModelLike, samples: Samples, certified: CertificationReport, attack: Attack, seed: number): Promise<VerificationReport> {
   const started = performance.now();
-  const attacked = await evaluate(model, samples, { attack, epsilons: certified.epsilons, seed });
+  const attacked = await evaluate(model, samples, { attack, epsilons: certified.epsilons, seed, keepAdversarials: 'all' });
   const perSample = attacked.inputShape.reduce((a, b) => a * b, 1);
   let flat: Float32Array | null = null;
   const cleanInput = async (i: number): Promise<Float32Array> => {

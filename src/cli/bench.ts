@@ -64,7 +64,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
         const inputs = tf.tensor(data.inputs.subarray(start * size, end * size), [end - start, ...data.shape.slice(1)]);
         let outcomes: SampleOutcome[];
         try {
-          const report = await evaluate(clf, { inputs, labels: Array.from(data.labels.subarray(start, end)) }, { attack, epsilons: options.epsilons, seed: options.seed });
+          const report = await evaluate(clf, { inputs, labels: Array.from(data.labels.subarray(start, end)) }, { attack, epsilons: options.epsilons, seed: options.seed, keepAdversarials: 'all' });
           outcomes = report.samples;
           seconds += report.seconds;
           flags = mergeFlags(flags, report.reliability ?? []);
