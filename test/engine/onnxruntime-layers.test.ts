@@ -4,8 +4,6 @@
  * logits within 1e-5 relative, per-sample loss within 1e-5 and input gradients within 1e-4
  * relative for every attack loss; no call leaves a tensor behind.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +16,7 @@ import { Rng } from '../../src/engine/random.js';
 import type { LossFn } from '../../src/engine/tfjs/types.js';
 import type { ModelGraph } from '../../src/graph/types.js';
 import { relativeError } from './onnxruntime-reference.js';
+import { bundledModel } from './onnxruntime-bundled.js';
 
 const init = (seed: number) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed }), biasInitializer: tf.initializers.randomUniform({ minval: -0.2, maxval: 0.2, seed: seed + 100 }) });
 
@@ -201,17 +200,6 @@ describe('activations known only by their tfjs implementation', () => {
   }
 });
 
-/** A bundled MNIST model, read from examples/mnist/models/<name>/. */
-async function bundled(name: string): Promise<tf.LayersModel> {
-  const dir = fileURLToPath(new URL(`../../examples/mnist/models/${name}/`, import.meta.url));
-  const json = JSON.parse(readFileSync(`${dir}model.json`, 'utf8')) as tf.io.ModelJSON;
-  const buffers = json.weightsManifest.flatMap((g) => g.paths).map((p) => {
-    const bytes = readFileSync(dir + p);
-    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-  });
-  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData: tf.io.CompositeArrayBuffer.join(buffers) }));
-}
-
 describe('onnxruntime executor equals the tfjs executor on the bundled MNIST models', () => {
   let digits: tf.Tensor;
   let digitLabels: Int32Array;
@@ -225,7 +213,7 @@ describe('onnxruntime executor equals the tfjs executor on the bundled MNIST mod
 
   for (const name of ['mlp', 'cnn', 'mlp-at']) {
     it(name, async () => {
-      const model = await bundled(name);
+      const model = await bundledModel(name);
       const graph = importLayersModel(model)!;
       expect(graph.peeledSoftmax).toBe(true);
       const towards = digitLabels.map((l) => (l + 1) % 10);

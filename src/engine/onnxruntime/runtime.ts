@@ -20,6 +20,7 @@ export interface OrtSessionOptions {
   interOpNumThreads: number;
   executionMode: 'sequential';
   graphOptimizationLevel: 'all';
+  logSeverityLevel: 0 | 1 | 2 | 3 | 4;
 }
 
 export interface OrtModule {
@@ -59,5 +60,6 @@ export function threadCount(option?: number): number {
 }
 
 export function sessionOptions(threads: number): OrtSessionOptions {
-  return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
+  // Errors only: the optimiser's notes (an initializer it folded away) are not the user's concern.
+  return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all', logSeverityLevel: 3 };
 }
