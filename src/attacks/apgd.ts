@@ -58,14 +58,14 @@ export function apgd(options: ApgdOptions = {}): Attack {
     options: resolved,
     describe: () =>
       `APGD (${NORM_SYMBOL[norm]}, ${target !== undefined ? 'targeted ' : ''}${loss.toUpperCase()} loss, ${steps} steps${restarts > 1 ? `, ${restarts} restarts` : ''}${target !== undefined ? `, target: ${show(target)}` : ''})`,
+    rowsPerSample: (o) => o.restarts,
     async perturb(ctx) {
       checkLossFits(loss, ctx.numClasses, ctx.targets !== null, 'apgd');
       const found = new Found(ctx.x);
-      for (let restart = 0; restart < restarts; restart++) {
-        const rows = found.pending();
-        if (rows.length === 0) break;
-        await singleRun(ctx, found, rows, resolved, restart);
-      }
+      const lanes = Array.from({ length: restarts }, (_, restart) =>
+        [...Array(ctx.x.shape[0]).keys()].map((row) => ({ row, pass: restart, target: ctx.targets?.[row] ?? null, stream: `restart-${restart}` })),
+      ).flat();
+      await runLanes(ctx, lanes, resolved, firstPassWins(found, lanes));
       return found.tensor;
     },
   });
@@ -88,20 +88,81 @@ export interface ApgdRun {
   momentum: number;
 }
 
-export async function singleRun(ctx: AttackContext, found: Found, startRows: number[], o: ApgdRun, restart: number | string): Promise<void> {
+/**
+ * One APGD run of one sample: its batch row, its pass (a restart, or a target rank of APGD-T),
+ * the class its loss pushes towards (null: untargeted) and the random stream of its start.
+ */
+export interface ApgdLane {
+  row: number;
+  pass: number;
+  target: number | null;
+  stream: string;
+}
+
+/** Where a run's adversarial iterates go, and which lanes stay in the run after a step. */
+export interface LaneSink {
+  /** Rows `positions` of `x`, whose rows are the lanes `ids`, are adversarial. */
+  found(ids: readonly number[], x: tf.Tensor, positions: readonly number[]): void;
+  /** Whether lane `id` is still worth running. */
+  open(id: number): boolean;
+}
+
+/**
+ * The sink for passes that the reference runs one after another, each on the samples the passes
+ * before it left unbroken: per sample, the first adversarial of the lowest pass that finds one.
+ * A pass runs on regardless of the others (its iterates depend on its own sample and stream
+ * only), so stepping all passes together keeps the sequential result; a pass above one that has
+ * already succeeded is closed, since in sequence it would never have run.
+ */
+export function firstPassWins(found: Found, lanes: readonly ApgdLane[]): LaneSink {
+  const winning = new Array<number>(found.done.length).fill(Infinity);
+  return {
+    found(ids, x, positions) {
+      const winner = new Map<number, number>();
+      for (const p of positions) {
+        const lane = lanes[ids[p]!]!;
+        const current = winner.get(lane.row);
+        if (lane.pass < winning[lane.row]! && (current === undefined || lane.pass < lanes[ids[current]!]!.pass)) winner.set(lane.row, p);
+      }
+      for (const [row, p] of winner) winning[row] = lanes[ids[p]!]!.pass;
+      found.record(
+        ids.map((id) => lanes[id]!.row),
+        x,
+        [...winner.values()],
+      );
+    },
+    open: (id) => lanes[id]!.pass < winning[lanes[id]!.row]!,
+  };
+}
+
+/**
+ * Runs APGD on every lane at once: one model call per step for all of them. Everything is per
+ * lane (step size, checkpoints, best point), so a lane's iterates are those of a run on its
+ * sample alone.
+ */
+export async function runLanes(ctx: AttackContext, lanes: readonly ApgdLane[], o: ApgdRun, sink: LaneSink): Promise<void> {
   const epsilon = ctx.epsilon!;
   const k = ctx.criterion.kind === 'top-k' ? ctx.criterion.k : 1;
-  const lossFor = (r: readonly number[]) => attackLoss(o.loss, pick(ctx.labels, r), ctx.targets && pick(ctx.targets, r), { k });
+  const targeted = lanes.some((l) => l.target !== null);
+  const lossFor = (ids: readonly number[]) =>
+    attackLoss(
+      o.loss,
+      Int32Array.from(ids, (id) => ctx.labels[lanes[id]!.row]!),
+      targeted ? Int32Array.from(ids, (id) => lanes[id]!.target!) : null,
+      { k },
+    );
   const project = (t: tf.Tensor, origin: tf.Tensor) => clipToBounds(projectToBall(t, origin, epsilon, o.norm), ctx.bounds);
 
-  let rows = startRows;
-  let x0 = tf.gather(ctx.x, rows);
+  let ids = [...lanes.keys()];
+  let rows = ids.map((id) => lanes[id]!.row);
+  if (ids.length === 0) return;
+  let x0 = takeRows(ctx.x, rows);
   // AutoAttack's start: a random direction scaled to the ball's surface in the attack's norm.
-  const raw = o.norm === 'linf' ? ctx.uniform(rows, -1, 1, `restart-${restart}`) : ctx.normal(rows, `restart-${restart}`);
+  const raw = startNoise(ctx, lanes, o.norm);
   let x = tf.tidy(() => project(tf.add(x0, tf.mul(unitScale(raw, o.norm), epsilon)), x0));
   raw.dispose();
 
-  const first = await ctx.gradient(x, lossFor(rows), rows);
+  const first = await ctx.gradient(x, lossFor(ids), rows);
   let grad = first.gradient;
   let lossBest = Array.from(await first.loss.data());
   let adversarial = ctx.isAdversarial(first.logits, rows);
@@ -123,6 +184,7 @@ export async function singleRun(ctx: AttackContext, found: Found, startRows: num
     tf.dispose([x, xOld, grad, xBest, gradBest, x0]);
     [x, xOld, grad, xBest, gradBest, x0] = kept as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
     const take = <T>(a: T[]) => keep.map((p) => a[p]!);
+    ids = take(ids);
     rows = take(rows);
     stepSize = take(stepSize);
     history = take(history);
@@ -130,15 +192,15 @@ export async function singleRun(ctx: AttackContext, found: Found, startRows: num
     lossBestLastCheck = take(lossBestLastCheck);
     reducedLastCheck = take(reducedLastCheck);
   };
-  // Adversarial iterates are kept the moment they are seen; the samples leave at the end of the step.
-  const record = (): boolean => {
+  // Adversarial iterates are kept the moment they are seen; the lanes leave at the end of the step.
+  const record = (): void => {
     const hit = adversarial.flatMap((a, p) => (a ? [p] : []));
-    found.record(rows, x, hit);
-    return hit.length > 0;
+    if (hit.length > 0) sink.found(ids, x, hit);
   };
   const settle = (): boolean => {
-    if (adversarial.some(Boolean)) narrow(adversarial.flatMap((a, p) => (a ? [] : [p])));
-    return rows.length > 0;
+    const keep = adversarial.flatMap((a, p) => (a || !sink.open(ids[p]!) ? [] : [p]));
+    if (keep.length < ids.length) narrow(keep);
+    return ids.length > 0;
   };
 
   record();
@@ -160,7 +222,7 @@ export async function singleRun(ctx: AttackContext, found: Found, startRows: num
       record();
       break;
     }
-    const result = await ctx.gradient(x, lossFor(rows), rows);
+    const result = await ctx.gradient(x, lossFor(ids), rows);
     grad.dispose();
     grad = result.gradient;
     const values = Array.from(await result.loss.data());
@@ -209,6 +271,26 @@ export async function singleRun(ctx: AttackContext, found: Found, startRows: num
   function dispose(): void {
     tf.dispose([x, xOld, grad, xBest, gradBest, x0]);
   }
+}
+
+/** Each lane's start noise from its sample's stream: uniform in [−1, 1] for L∞, Gaussian for L2. */
+function startNoise(ctx: AttackContext, lanes: readonly ApgdLane[], norm: 'linf' | 'l2'): tf.Tensor {
+  const streams = [...new Set(lanes.map((l) => l.stream))];
+  const parts = streams.map((stream) => {
+    const rows = lanes.flatMap((l) => (l.stream === stream ? [l.row] : []));
+    return norm === 'linf' ? ctx.uniform(rows, -1, 1, stream) : ctx.normal(rows, stream);
+  });
+  if (parts.length === 1) return parts[0]!;
+  // Lanes come grouped by stream in the usual case; otherwise rows are put back in lane order.
+  const order = streams.flatMap((stream) => lanes.flatMap((l, id) => (l.stream === stream ? [id] : [])));
+  const joined = tf.concat(parts, 0);
+  tf.dispose(parts);
+  if (order.every((id, p) => id === p)) return joined;
+  const position = new Array<number>(lanes.length);
+  order.forEach((id, p) => (position[id] = p));
+  const sorted = takeRows(joined, position);
+  joined.dispose();
+  return sorted;
 }
 
 /** t scaled per sample to unit size in `norm` (AutoAttack's `normalize`). */

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { NORM_SYMBOL } from '../norms.js';
-import { apgd, singleRun, type ApgdRun } from './apgd.js';
+import { apgd, firstPassWins, runLanes, type ApgdLane, type ApgdRun } from './apgd.js';
 import { fab } from './fab.js';
 import { square } from './square.js';
 import { Found } from './iterative.js';
@@ -56,7 +56,11 @@ export function memberFits(name: MemberName, classes: number): boolean {
   return true;
 }
 
-/** APGD-T as in the reference: one run per ranked target class on the samples not yet misclassified. */
+/**
+ * APGD-T as in the reference: one run per ranked target class, each on the samples the ones
+ * before it left correctly classified. The runs of all targets step together, one model call
+ * per step; per sample the lowest target that succeeds decides, as in sequence.
+ */
 function apgdTargeted(norm: 'linf' | 'l2', steps: number, targetClasses: number): Attack {
   const run: ApgdRun = { norm, loss: 'dlr', steps, rho: 0.75, momentum: 0.75 };
   return defineAttack({
@@ -66,6 +70,7 @@ function apgdTargeted(norm: 'linf' | 'l2', steps: number, targetClasses: number)
     requiresGradients: true,
     options: { norm, steps, targetClasses },
     describe: () => `APGD-T (${NORM_SYMBOL[norm]}, targeted DLR loss, ${targetClasses} target classes, ${steps} steps)`,
+    rowsPerSample: () => targetClasses,
     async perturb(ctx) {
       checkLossFits('dlr', ctx.numClasses, true, 'APGD-T');
       const logits = await ctx.logits(ctx.x);
@@ -77,13 +82,12 @@ function apgdTargeted(norm: 'linf' | 'l2', steps: number, targetClasses: number)
         return Int32Array.from({ length: k }, (_, j) => j).sort((a, b) => row[b]! - row[a]! || a - b);
       });
       const found = new Found(ctx.x);
+      // The loss pushes towards the ranked class; the criterion stays misclassification.
+      const lanes: ApgdLane[] = [];
       for (let rank = 2; rank <= Math.min(targetClasses + 1, k); rank++) {
-        const rows = found.pending();
-        if (rows.length === 0) break;
-        // The loss pushes towards the ranked class; the criterion stays misclassification.
-        const targets = Int32Array.from(ranking, (r) => r[rank - 1]!);
-        await singleRun({ ...ctx, targets }, found, rows, run, `target-${rank}`);
+        for (const row of found.pending()) lanes.push({ row, pass: rank, target: ranking[row]![rank - 1]!, stream: `restart-target-${rank}` });
       }
+      await runLanes(ctx, lanes, run, firstPassWins(found, lanes));
       return found.tensor;
     },
   });

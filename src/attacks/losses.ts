@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LossFn } from '../engine/tfjs/types.js';
-import { crossEntropyLogitGradient, withLogitGradient } from '../engine/tfjs/closed-form.js';
+import { crossEntropyLogitGradient, withLogitGradient, type LogitGradient } from '../engine/tfjs/closed-form.js';
 import { withLossSpec } from '../engine/loss-spec.js';
 
 export type LossName = 'ce' | 'margin' | 'dlr';
@@ -36,7 +36,8 @@ export function attackLoss(name: LossName, labels: Int32Array, targets: Int32Arr
       }
     }) as tf.Tensor1D;
   // The gradient engine uses the closed form instead of tf.grad on this head.
-  const described = name === 'ce' ? withLogitGradient(loss, crossEntropyLogitGradient(labels, targets)) : loss;
+  const described =
+    name === 'ce' ? withLogitGradient(loss, crossEntropyLogitGradient(labels, targets)) : name === 'dlr' ? withLogitGradient(loss, dlrLogitGradient(labels, targets, k)) : loss;
   // The spec lets an executor write this loss in its own operators (onnxruntime).
   return withLossSpec(described, { name, labels, targets, k, cap: options.cap });
 }
@@ -102,6 +103,71 @@ function columnMask(indices: tf.Tensor, j: number, shape: [number, number]): tf.
   const stride = indices.shape[1]!;
   const chosen = Int32Array.from({ length: n }, (_, i) => all[i * stride + j]!);
   return oneHot(chosen, width);
+}
+
+/**
+ * The DLR losses with their logit gradient, on the host: APGD-T evaluates this head at every
+ * step of every target, and the tensor version costs some thirty small ops and a tape. Each
+ * value is rounded to float32 where the tensor ops round, and the gradient is what tf.grad
+ * gives on the tensor version (a ratio −m/D: −1/D on the margin's classes, m/D² on the
+ * denominator's), so both heads agree bit for bit.
+ */
+export function dlrLogitGradient(labels: Int32Array, targets: Int32Array | null, k = 1): LogitGradient {
+  const f = Math.fround;
+  const tiny = f(1e-12);
+  return (logits) => {
+    const [n, classes] = logits.shape;
+    const z = logits.dataSync();
+    const loss = new Float32Array(n);
+    const gradient = new Float32Array(n * classes);
+    const order = new Int32Array(classes);
+    for (let i = 0, row = 0; i < n; i++, row += classes) {
+      rankRow(z, row, classes, order);
+      const y = labels[i]!;
+      const g = (c: number, v: number) => (gradient[row + c] = f(gradient[row + c]! + v));
+      if (targets) {
+        const t = targets[i]!;
+        const margin = f(z[row + y]! - z[row + t]!);
+        const denominator = f(f(z[row + order[0]!]! - f(f(z[row + order[2]!]! + z[row + order[3]!]!) / 2)) + tiny);
+        loss[i] = -f(margin / denominator);
+        const dMargin = f(-1 / denominator);
+        const dDenominator = f(margin / f(denominator * denominator));
+        g(y, dMargin);
+        g(t, -dMargin);
+        g(order[0]!, dDenominator);
+        g(order[2]!, f(-dDenominator / 2));
+        g(order[3]!, f(-dDenominator / 2));
+      } else {
+        // The k-th best class other than y; for k = 1, tf.max hands its gradient to every tie.
+        let other = -Infinity;
+        const ties: number[] = [];
+        if (k === 1) {
+          for (let c = 0; c < classes; c++) if (c !== y) other = Math.max(other, z[row + c]!);
+          for (let c = 0; c < classes; c++) if (c !== y && z[row + c] === other) ties.push(c);
+        } else {
+          const kth = order.filter((c) => c !== y)[k - 1]!;
+          other = z[row + kth]!;
+          ties.push(kth);
+        }
+        const margin = f(z[row + y]! - other);
+        const denominator = f(f(z[row + order[0]!]! - z[row + order[2]!]!) + tiny);
+        loss[i] = -f(margin / denominator);
+        const dMargin = f(-1 / denominator);
+        const dDenominator = f(margin / f(denominator * denominator));
+        g(y, dMargin);
+        for (const c of ties) g(c, -dMargin);
+        g(order[0]!, dDenominator);
+        g(order[2]!, -dDenominator);
+      }
+    }
+    return { loss: tf.tensor1d(loss), gradient: tf.tensor2d(gradient, [n, classes]) };
+  };
+}
+
+/** Classes of one logit row by decreasing value, ties to the lower index (as tf.topk orders them). */
+function rankRow(z: ArrayLike<number>, row: number, classes: number, order: Int32Array): void {
+  for (let c = 0; c < classes; c++) order[c] = c;
+  order.sort((a, b) => z[row + b]! - z[row + a]! || a - b);
 }
 
 /** Smallest class count each loss needs. */

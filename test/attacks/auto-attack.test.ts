@@ -9,6 +9,8 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { apgd, autoAttack, evaluate, fab, RobustestError, square, type Attack, type AutoAttackRun } from '../../src/index.js';
 import { trainMnistMlp, type MnistFixture } from './mnist-fixture.js';
 import { linearFixture } from './helpers.js';
+import { attackLoss } from '../../src/attacks/losses.js';
+import { logitGradientOf } from '../../src/engine/tfjs/closed-form.js';
 
 let mnist: MnistFixture;
 const EPSILON = 0.08;
@@ -77,6 +79,27 @@ describe('standard version on an MNIST MLP', () => {
   }, 300_000);
 });
 
+test("APGD's restarts step in one model call and keep what running them one after another keeps", async () => {
+  const samples = { inputs: mnist.inputs, labels: mnist.labels };
+  const runs = [];
+  for (const restarts of [1, 3]) {
+    const run = await apgd({ steps: 10, restarts }).run(mnist.model, samples, { epsilon: EPSILON, seed: 5 });
+    runs.push({ success: run.success, data: (await run.adversarials.array()) as number[][][][] });
+    run.adversarials.dispose();
+  }
+  const [one, three] = runs as [(typeof runs)[0], (typeof runs)[0]];
+  let broken = 0;
+  one.success.forEach((s, i) => {
+    if (!s) return;
+    broken++;
+    // A sample the first restart breaks never sees the later ones: the same adversarial.
+    expect(three.success[i]).toBe(true);
+    expect(three.data[i]).toEqual(one.data[i]);
+  });
+  expect(broken).toBeGreaterThan(5);
+  expect(three.success.filter(Boolean).length).toBeGreaterThanOrEqual(broken);
+});
+
 test('options are checked where the attack is written', () => {
   expect(() => autoAttack({ norm: 'l1' as never })).toThrow(/L1/);
   expect(() => autoAttack({ version: 'fast' as never })).toThrow(RobustestError);
@@ -99,4 +122,37 @@ test("'plus' runs its six members in the reference's order, and breaks what 'sta
   // On a linear model APGD-CE already finds the nearest boundary, so the versions agree.
   expect(plus.success).toEqual(standard.success);
   expect(plus.success.some(Boolean) && !plus.success.every(Boolean)).toBe(true);
+});
+
+describe("APGD's DLR head in closed form", () => {
+  // Rows with a clear winner, ties among the others, and a misclassified row.
+  const rows = [
+    [2.5, -1, 0.3, 0.3, 1.7, -4, 0.3, 0.9, -0.2, 1.1],
+    [0.1, 0.1, 0.1, 3, 0.1, -2, 0.4, 0.1, 0.7, 0.1],
+    [1.2, 5.5, -0.7, 2.25, 0.5, 0.75, -3.1, 4.9, 0.2, 1e-3],
+    ...Array.from({ length: 12 }, (_, i) => Array.from({ length: 10 }, (_, j) => Math.sin(7.3 * i + 3.1 * j) * (1 + i))),
+  ];
+  const labels = Int32Array.from(rows, (r, i) => (i === 2 ? 3 : r.indexOf(Math.max(...r))));
+  const targets = Int32Array.from(rows, (_, i) => (labels[i]! + 1 + (i % 9)) % 10);
+  const plain = (t: tf.Tensor) => Array.from(t.dataSync(), (v) => (v === 0 ? 0 : v));
+
+  test.each([
+    ['targeted DLR', targets, 1],
+    ['DLR', null, 1],
+    ['DLR against the 2nd best other class', null, 2],
+  ] as const)('%s: the same values and logit gradient as tf.grad on the tensor version, bit for bit', (_, t, k) => {
+    const logits = tf.tensor2d(rows);
+    const loss = attackLoss('dlr', labels, t, { k });
+    const closedForm = logitGradientOf(loss)!;
+    const before = tf.memory().numTensors;
+    const head = closedForm(logits as tf.Tensor2D);
+    const gradient = tf.grad((z: tf.Tensor) => tf.sum(loss(z as tf.Tensor2D)))(logits);
+    const values = loss(logits as tf.Tensor2D);
+    expect(plain(head.loss)).toEqual(plain(values));
+    expect(plain(head.gradient)).toEqual(plain(gradient));
+    expect(plain(head.gradient).some((v) => v !== 0)).toBe(true);
+    tf.dispose([head.loss, head.gradient, gradient, values]);
+    expect(tf.memory().numTensors).toBe(before);
+    logits.dispose();
+  });
 });
