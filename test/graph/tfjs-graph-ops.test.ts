@@ -103,7 +103,8 @@ const CASES: Case[] = [
       return g.op('BiasAdd', [g.op('MatMul', [flat, g.random([48, 4])], { transpose_a: attr.b(false), transpose_b: attr.b(false) }), g.random([4])]);
     },
   },
-  { name: 'Conv2D SAME stride 2', inputShape: [7, 7, 2], kinds: ['conv2d'], build: (g, x) => conv(g, x, 3, 2, 3, { stride: 2, padding: 'SAME' }) },
+  { name: 'Conv2D SAME stride 2, odd size (pads 1, 1)', inputShape: [7, 7, 2], kinds: ['conv2d'], build: (g, x) => conv(g, x, 3, 2, 3, { stride: 2, padding: 'SAME' }) },
+  { name: 'Conv2D SAME stride 2, even size (pads 0, 1)', inputShape: [6, 8, 2], kinds: ['conv2d'], build: (g, x) => conv(g, x, 3, 2, 3, { stride: 2, padding: 'SAME' }) },
   {
     name: 'Conv2D dilation 2',
     inputShape: [7, 7, 2],
@@ -164,6 +165,13 @@ const CASES: Case[] = [
   { name: '_FusedConv2D [BiasAdd, LeakyRelu] alpha 0.3', inputShape: [5, 5, 2], kinds: ['conv2d', 'activation'], build: (g, x) => fusedConv(g, x, 2, 3, ['BiasAdd', 'LeakyRelu'], { leakyrelu_alpha: attr.f(0.3) }) },
   { name: '_FusedConv2D [BiasAdd, Prelu] per-channel alpha', inputShape: [5, 5, 2], kinds: ['conv2d', 'activation', 'binary'], build: (g, x) => fusedConv(g, x, 2, 3, ['BiasAdd', 'Prelu']) },
   { name: 'DepthwiseConv2dNative SAME stride 2, multiplier 2', inputShape: [7, 7, 3], kinds: ['depthwiseConv2d'], build: (g, x) => depthwise(g, x, 3, 3, 2, { stride: 2, padding: 'SAME' }) },
+  { name: 'DepthwiseConv2dNative SAME stride 2, even size (pads 0, 1)', inputShape: [8, 6, 3], kinds: ['depthwiseConv2d'], build: (g, x) => depthwise(g, x, 3, 3, 1, { stride: 2, padding: 'SAME' }) },
+  {
+    name: 'FusedDepthwiseConv2dNative [BiasAdd, Relu6] SAME stride 2, even size, 48 channels',
+    inputShape: [8, 8, 48],
+    kinds: ['depthwiseConv2d', 'activation'],
+    build: (g, x) => depthwise(g, x, 3, 48, 1, { op: 'FusedDepthwiseConv2dNative', stride: 2, padding: 'SAME', fused: ['BiasAdd', 'Relu6'], args: [g.random([48], 0, 2)] }),
+  },
   { name: 'DepthwiseConv2dNative EXPLICIT paddings', inputShape: [5, 5, 2], kinds: ['depthwiseConv2d'], build: (g, x) => depthwise(g, x, 3, 2, 1, { padding: 'EXPLICIT', explicit: [0, 0, 1, 2, 2, 0, 0, 0] }) },
   {
     name: 'FusedDepthwiseConv2dNative [BiasAdd, Relu6]',
@@ -252,6 +260,16 @@ const CASES: Case[] = [
       const dropped = g.op('Mean', [x, g.ints([-3, -2])], { keep_dims: attr.b(false) });
       const summed = g.op('Sum', [x, g.ints([1])], { keep_dims: attr.b(false) });
       return g.op('ConcatV2', [flat, dropped, flatten(g, summed, 12), g.ints([1], [])], { N: attr.i(3) });
+    },
+  },
+  {
+    name: 'Max over the spatial axes (global max pooling), with and without keep_dims',
+    inputShape: [4, 3, 2],
+    kinds: ['maxPool', 'reshape'],
+    build: (g, x) => {
+      const kept = flatten(g, g.op('Max', [x, g.ints([1, 2])], { keep_dims: attr.b(true) }), 2);
+      const dropped = g.op('Max', [x, g.ints([2, -3])], { keep_dims: attr.b(false) });
+      return g.op('ConcatV2', [kept, dropped, g.ints([1], [])], { N: attr.i(2) });
     },
   },
   {

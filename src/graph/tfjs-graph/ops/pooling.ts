@@ -35,9 +35,21 @@ function sum(ctx: Context): Computed {
   return ctx.add({ kind: 'binary', fn: 'mul' }, [m, ctx.operand(Known.scalar(count), m)]);
 }
 
+/** A max over both spatial axes of an image (global max pooling) is one max-pool window. */
+function max(ctx: Context): Computed {
+  const x = ctx.computed(0);
+  const shape = ctx.shape(x);
+  const axes = reducedAxes(ctx, x);
+  if (shape.length !== 3 || axes.join() !== '0,1') ctx.fail(`a max over axes [${axes.map((a) => a + 1).join(', ')}] (only over both spatial axes of an image)`);
+  const window: [number, number] = [shape[0]!, shape[1]!];
+  const pooled = ctx.add({ kind: 'maxPool', size: window, strides: window, padding: 'valid' }, [x]);
+  return ctx.attrs.bool('keep_dims', false) ? pooled : ctx.add({ kind: 'reshape', shape: [shape[2]!] }, [pooled]);
+}
+
 export const POOLING = {
   AvgPool: pool('avgPool'),
   MaxPool: pool('maxPool'),
   Mean: mean,
   Sum: sum,
+  Max: max,
 };
