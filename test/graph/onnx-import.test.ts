@@ -183,7 +183,7 @@ describe('importOnnx: refusals', () => {
 
   it('refuses weights stored outside the file, naming the tensor and the file', () => {
     const proto = onnx.ModelProto.decode(model({ nodes: [{ op: 'MatMul', inputs: ['input', 'w'], outputs: ['output'] }], inputDims: [2], initializers: [floatTensor('w', [2, 2], [1, 2, 3, 4])] }));
-    const w = proto.graph!.initializer[0]!;
+    const w = proto.graph!.initializer![0]! as InstanceType<typeof onnx.TensorProto>;
     w.floatData = [];
     w.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
     w.externalData = [onnx.StringStringEntryProto.create({ key: 'location', value: 'weights.bin' })];

@@ -9,6 +9,8 @@ import { int, onnx, type TensorProto } from './proto.js';
 
 const T = onnx.TensorProto.DataType;
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(T).map(([k, v]) => [v, k]));
 
 /** IEEE half precision bits → number. */
@@ -73,6 +75,8 @@ export function readTensor(t: TensorProto, where: string): HostTensor {
   if (t.rawData && t.rawData.length > 0) {
     const [bytes, read] = reader;
     if (t.rawData.length !== size * bytes) throw sizeMismatch(name, shape, `${t.rawData.length} bytes of raw_data`, size * bytes);
+    // float32 weights, nearly all of a model's bytes, are copied as they are on little-endian hosts.
+    if (dataType === T.FLOAT && LITTLE_ENDIAN) return { dtype, shape, data: new Float32Array(t.rawData.slice().buffer) };
     const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
     const out = new Array<number>(size);
     for (let i = 0; i < size; i++) out[i] = read(view, i * bytes);
