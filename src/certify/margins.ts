@@ -31,7 +31,7 @@ export class MarginBounds {
 
   constructor(
     private readonly prop: BoundPropagation,
-    private readonly region: Region,
+    readonly region: Region,
     label: number,
     private readonly checkpoint?: () => void,
     private readonly alpha: AlphaOptions = ALPHA_DEFAULTS,
@@ -45,9 +45,12 @@ export class MarginBounds {
     return this.rows.length === 0 ? Infinity : Math.min(...this.bounds);
   }
 
-  /** Tightens the bounds with `method`; returns this method's own margin bound. */
-  refine(method: BoundMethod): number {
-    const found = this.compute(method);
+  /**
+   * Tightens the bounds with `method`; returns this method's own margin bound. `computed`: the
+   * method's row bounds when found elsewhere (IBP of many samples at once).
+   */
+  refine(method: BoundMethod, computed?: number[]): number {
+    const found = computed ?? this.compute(method);
     found.forEach((b, k) => (this.bounds[k] = Math.max(this.bounds[k]!, b)));
     return found.length === 0 ? Infinity : Math.min(...found);
   }

@@ -8,7 +8,7 @@
  * relaxation that keeps the bound sound for the sign of the coefficient it meets.
  */
 import type { BoundGraph, BoundNode } from './graph.js';
-import type { ElementwiseRelaxation, Interval, PoolRelaxation, Vec } from './ops/bound-op.js';
+import type { AffineOp, ElementwiseRelaxation, Interval, PoolRelaxation, Vec } from './ops/bound-op.js';
 import { minimize, type Region } from './region.js';
 
 export type Relaxation = ElementwiseRelaxation | PoolRelaxation;
@@ -98,8 +98,66 @@ export class BoundPropagation {
   interval(r: Region): Interval[] {
     const slots: Interval[] = [];
     slots[this.graph.input] = { lower: r.lower, upper: r.upper };
-    for (const node of this.graph.nodes) slots[node.output] = r.norm === 'l2' && this.exactUnderL2[node.output] ? this.exactSlot(node.output, r) : this.intervalOf(node, slots);
+    for (const node of this.graph.nodes) slots[node.output] = r.norm === 'l2' && this.exactUnderL2[node.output] ? this.overBall(node, slots, r) : this.intervalOf(node, slots);
     return slots;
+  }
+
+  /** Norms of the rows of affine-in-input slots: the same for every sample, found once. */
+  private readonly rowNorms = new Map<number, Vec>();
+
+  /**
+   * An affine function of the input bounded over the L2 ball ∩ box. Where IBP is exact on the box
+   * (one affine node after moves), each neuron's bound is the larger of the box's and the ball's
+   * (centre ± ε·‖row‖₂), which is what a backward pass per neuron would give; otherwise a
+   * backward pass per neuron.
+   */
+  private overBall(node: BoundNode, slots: (Interval | undefined)[], r: Region): Interval {
+    if (!this.intervalExact[node.output]) return this.exactSlot(node.output, r);
+    const box = this.intervalOf(node, slots);
+    const centre = this.evaluateUpTo(node.output, r.center);
+    const norms = this.rowNormsOf(node.output);
+    for (let j = 0; j < centre.length; j++) {
+      box.lower[j] = Math.max(box.lower[j]!, centre[j]! - r.epsilon * norms[j]!);
+      box.upper[j] = Math.min(box.upper[j]!, centre[j]! + r.epsilon * norms[j]!);
+    }
+    return box;
+  }
+
+  /** The value of an affine-in-input slot at x. */
+  private evaluateUpTo(slot: number, x: Vec): Vec {
+    const values: Vec[] = [];
+    values[this.graph.input] = x;
+    for (const node of this.graph.nodes) {
+      if (!this.affineInInput[node.output] || values[node.output]) continue;
+      const out = new Float64Array(this.sizes[node.output]!);
+      const op = node.op as AffineOp;
+      op.linear(node.inputs.map((s) => values[s]!), out, false);
+      if (op.bias) for (let i = 0; i < out.length; i++) out[i]! += op.bias[i]!;
+      values[node.output] = out;
+      if (node.output === slot) break;
+    }
+    return values[slot]!;
+  }
+
+  private rowNormsOf(slot: number): Vec {
+    let norms = this.rowNorms.get(slot);
+    if (norms) return norms;
+    const n = this.sizes[slot]!;
+    norms = new Float64Array(n);
+    const none: LinearBounds = { slots: [], relaxations: [] };
+    const c = new Float64Array(n);
+    const a = this.buffers[this.graph.input]!;
+    for (let j = 0; j < n; j++) {
+      c[j] = 1;
+      const reached = this.backward(slot, c, none);
+      let sum = 0;
+      for (let i = 0; i < a.length; i++) sum += a[i]! * a[i]!;
+      norms[j] = Math.sqrt(sum);
+      this.clear(reached.slots);
+      c[j] = 0;
+    }
+    this.rowNorms.set(slot, norms);
+    return norms;
   }
 
   /** Each neuron of an affine function of the input, bounded exactly over the region by one backward pass. */
@@ -120,7 +178,10 @@ export class BoundPropagation {
   }
 
   private intervalOf(node: BoundNode, slots: (Interval | undefined)[]): Interval {
-    const inputs = node.inputs.map((s) => slots[s]!);
+    return this.intervalOfInputs(node, node.inputs.map((s) => slots[s]!));
+  }
+
+  private intervalOfInputs(node: BoundNode, inputs: readonly Interval[]): Interval {
     if (!node.op.affine) return node.op.interval(inputs[0]!);
     const n = this.sizes[node.output]!;
     const mids = inputs.map((b) => centre(b));
@@ -141,11 +202,67 @@ export class BoundPropagation {
   }
 
   /**
+   * IBP of several regions at once: every slot holds the samples' bounds end to end. Ops with a
+   * batched path (dense, conv2d) read their weights once per block of samples.
+   */
+  intervalBatch(rs: readonly Region[]): Interval[] {
+    const batch = rs.length;
+    const slots: Interval[] = [];
+    const n0 = this.sizes[this.graph.input]!;
+    const lower = new Float64Array(batch * n0);
+    const upper = new Float64Array(batch * n0);
+    rs.forEach((r, b) => {
+      lower.set(r.lower, b * n0);
+      upper.set(r.upper, b * n0);
+    });
+    slots[this.graph.input] = { lower, upper };
+    const view = (slot: number, b: number): Interval => {
+      const n = this.sizes[slot]!;
+      return { lower: slots[slot]!.lower.subarray(b * n, (b + 1) * n), upper: slots[slot]!.upper.subarray(b * n, (b + 1) * n) };
+    };
+    for (const node of this.graph.nodes) {
+      const op = node.op;
+      const exact = rs[0]?.norm === 'l2' && this.exactUnderL2[node.output];
+      if (!exact && op.affine && op.intervalBatch && node.inputs.length === 1) {
+        slots[node.output] = op.intervalBatch(slots[node.inputs[0]!]!, batch);
+        continue;
+      }
+      const n = this.sizes[node.output]!;
+      const out = { lower: new Float64Array(batch * n), upper: new Float64Array(batch * n) };
+      for (let b = 0; b < batch; b++) {
+        const one = exact ? this.overBall(node, this.graph.shapes.map((_, slot) => (slots[slot] ? view(slot, b) : undefined)), rs[b]!) : this.intervalOfInputs(node, node.inputs.map((s) => view(s, b)));
+        out.lower.set(one.lower, b * n);
+        out.upper.set(one.upper, b * n);
+      }
+      slots[node.output] = out;
+    }
+    return slots;
+  }
+
+  /** intervalRows for several regions at once (rows per region), from one batched IBP. */
+  intervalRowsBatch(rs: readonly Region[], rows: readonly (readonly Vec[])[]): number[][] {
+    const slots = this.intervalBatch(rs);
+    return rs.map((r, b) =>
+      this.foldRows(
+        r,
+        rows[b]!,
+        slots.map((box, slot) => {
+          const n = this.sizes[slot]!;
+          return box && { lower: box.lower.subarray(b * n, (b + 1) * n), upper: box.upper.subarray(b * n, (b + 1) * n) };
+        }),
+      ),
+    );
+  }
+
+  /**
    * Lower bounds of c·(output) for each row c, with the last layer's interval bounds computed
    * on c·W directly (the specification folded into the last layer, as auto_LiRPA does).
    */
   intervalRows(r: Region, rows: readonly Vec[]): number[] {
-    const slots = this.interval(r);
+    return this.foldRows(r, rows, this.interval(r));
+  }
+
+  private foldRows(r: Region, rows: readonly Vec[], slots: (Interval | undefined)[]): number[] {
     const last = this.graph.nodes[this.producer[this.graph.output]!];
     if (!last || !last.op.affine) return rows.map((c) => intervalDot(c, slots[this.graph.output]!));
     const op = last.op;

@@ -150,4 +150,23 @@ describe('bound propagation', () => {
     }
     expect(tighter).toBeGreaterThanOrEqual(3);
   });
+
+  it.each([
+    ['dense relu', 'linf', () => denseRelu(61, [6, 12, 12, 4])],
+    ['convolutional', 'linf', () => convolutional(62)],
+    ['convolutional', 'l2', () => convolutional(63)],
+    ['branching', 'l2', () => branching(64)],
+  ] as const)('IBP of many samples at once equals IBP one sample at a time: %s, %s', (_, norm, build) => {
+    const model = build();
+    const prop = new BoundPropagation(lowerLayersModel(model));
+    const xs = inputsFor(model, 7, 65);
+    const regions = xs.map((x, i) => region(x, (i + 1) * (norm === 'linf' ? 0.01 : 0.05), norm, [0, 1]));
+    const rows = regions.map((_, i) => new MarginBounds(prop, regions[i]!, i % prop.outputSize).rows);
+    const batched = prop.intervalRowsBatch(regions, rows);
+    regions.forEach((r, i) => {
+      const single = prop.intervalRows(r, rows[i]!);
+      single.forEach((b, k) => expect(batched[i]![k]).toBeCloseTo(b, 10));
+    });
+    model.dispose();
+  });
 });

@@ -33,6 +33,11 @@ export interface AffineOp {
   readonly bias: Vec | null;
   /** Adds aᵀL into each input's coefficients (transposed product); skips zeros of `a`. */
   transpose(a: Vec, into: readonly Vec[]): void;
+  /**
+   * IBP of `batch` boxes laid end to end (single-input ops with a faster path than one box at a
+   * time: the weights are read once for several samples, centre and radius in one pass).
+   */
+  intervalBatch?(input: Interval, batch: number): Interval;
 }
 
 /** y ≥ lowerSlope·x + lowerIntercept and y ≤ upperSlope·x + upperIntercept, elementwise. */
