@@ -9,6 +9,7 @@
  *   npm run bench -- --skip certify                without the certificates vs auto_LiRPA (bench/certify.ts)
  *   npm run bench -- --skip defend                 without adversarial training and detection (bench/defend.ts)
  *   npm run bench -- --skip memory                 without peak memory on 20,000 digits and MobileNetV2 (bench/memory.ts)
+ *   npm run bench -- --skip onnxruntime            without the onnxruntime executor vs PyTorch and Foolbox (bench/onnxruntime.ts)
  *   npm run bench -- --full                        also what takes tens of minutes: on cpu the
  *                                                  plain CNN curve and C&W/DeepFool; everywhere
  *                                                  C&W re-run with tf.grad gradients
@@ -51,4 +52,6 @@ if (!skip.includes('certify')) runScript('certify', './certify.ts', [], { BENCH_
 if (!skip.includes('defend')) runScript('defend', './defend.ts');
 // Peak memory, one process per measurement.
 if (!skip.includes('memory')) runScript('memory', './memory.ts');
+// The onnxruntime executor: MobileNetV2 gradients vs PyTorch, the MNIST curve vs Foolbox, Square on both executors.
+if (!skip.includes('onnxruntime')) runScript('onnxruntime', './onnxruntime.ts');
 process.exitCode = failed ? 1 : 0;
