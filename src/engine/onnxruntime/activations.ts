@@ -1,7 +1,9 @@
 /**
  * Elementwise activations in ONNX: the function, and its vector-Jacobian product as a mask or a
  * local derivative built from the saved input x and output y. Derivatives at kinks follow the
- * tfjs executor: relu'(0) = 0, clip passes the gradient strictly inside (min, max).
+ * tfjs executor: relu'(0) = 0, clip passes the gradient strictly inside (min, max). Masks read
+ * the output where it decides as well as the input (relu, leaky relu, elu, clip), so that the
+ * pre-activation need not be kept and onnxruntime can fuse the activation into its convolution.
  */
 import type { Activation } from '../../graph/types.js';
 import { UnsupportedNode } from '../../graph/types.js';
@@ -74,15 +76,15 @@ export function activationVjp(w: OnnxWriter, a: Activation, g: string, x: string
     case 'relu':
       return where(w.op('Greater', [y, zero]), g, zero);
     case 'leakyRelu':
-      return where(w.op('Greater', [x, zero]), g, mul(g, w.scalar(a.alpha)));
+      return where(w.op('Greater', [y, zero]), g, mul(g, w.scalar(a.alpha)));
     case 'clip':
-      return where(w.op('And', [w.op('Greater', [x, w.scalar(a.min)]), w.op('Less', [x, w.scalar(a.max)])]), g, zero);
+      return where(w.op('And', [w.op('Greater', [y, w.scalar(a.min)]), w.op('Less', [y, w.scalar(a.max)])]), g, zero);
     case 'sigmoid':
       return mul(g, mul(y, w.op('Sub', [one, y])));
     case 'tanh':
       return mul(g, w.op('Sub', [one, mul(y, y)]));
     case 'elu':
-      return where(w.op('Greater', [x, zero]), g, mul(g, w.op('Add', [y, w.scalar(a.alpha)])));
+      return where(w.op('Greater', [y, zero]), g, mul(g, w.op('Add', [y, w.scalar(a.alpha)])));
     case 'hardSigmoid': {
       const t = w.op('Add', [mul(x, w.scalar(a.alpha)), w.scalar(a.beta)]);
       return where(w.op('And', [w.op('Greater', [t, zero]), w.op('Less', [t, one])]), mul(g, w.scalar(a.alpha)), zero);
