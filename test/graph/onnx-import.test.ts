@@ -113,6 +113,22 @@ describe('importOnnx: graph structure', () => {
     graph.dispose();
   });
 
+  it('slices grouped convolutions apart and Split into slices; a channel shuffle stays exact', () => {
+    const graph = importOnnx(fixtureBytes('grouped.onnx'), { layout: 'nchw' });
+    const slices = graph.nodes.filter((n) => n.op.kind === 'slice').map((n) => [(n.op as Extract<Op, { kind: 'slice' }>).begin, graph.shapes[n.output]]);
+    expect(slices).toEqual([
+      [[0, 0, 0], [6, 5, 2]],
+      [[0, 0, 2], [6, 5, 2]],
+      [[0, 0, 4], [6, 5, 2]],
+      [[0, 0, 6], [6, 5, 2]],
+      [[0, 0, 0], [6, 5, 6]],
+      [[0, 0, 6], [6, 5, 6]],
+    ]);
+    expect(ops(graph, 'conv2d').map((c) => c.filter.shape)).toEqual([[3, 3, 3, 8], ...new Array(4).fill([3, 3, 2, 3]), [1, 1, 6, 6]]);
+    expect(ops(graph, 'concat').map((c) => c.axis)).toEqual([2, 2]);
+    graph.dispose();
+  });
+
   it('reads float16, bfloat16 and float64 weights and int64 shapes from raw_data and the typed fields', () => {
     const graph = importOnnx(fixtureBytes('encodings.onnx'), { layout: 'nchw' });
     expect(kinds(graph)).toEqual(['reshape', 'dense', 'dense', 'constant', 'binary']);
@@ -163,15 +179,15 @@ describe('importOnnx: refusals', () => {
     expect(error.message).toMatch(/ONNX op LpNormalization \(opset 13\) has no graph rule/);
   });
 
-  it('refuses an Erf outside the GELU pattern, grouped convolutions and ops of other domains', () => {
+  it('refuses an Erf outside the GELU pattern, ConvTranspose and ops of other domains', () => {
     const erf = model({ nodes: [{ op: 'Erf', inputs: ['input'], outputs: ['output'] }], inputDims: [4] });
     expect((caught(() => importOnnx(erf)) as UnsupportedNode).source).toBe("Erf 'erf_0'");
-    const grouped = model({
-      nodes: [{ op: 'Conv', inputs: ['input', 'w'], outputs: ['output'], attributes: { group: 2 } }],
+    const transposed = model({
+      nodes: [{ op: 'ConvTranspose', inputs: ['input', 'w'], outputs: ['output'] }],
       inputDims: [4, 5, 5],
       initializers: [floatTensor('w', [4, 2, 1, 1], new Array(8).fill(0.5))],
     });
-    expect((caught(() => importOnnx(grouped, { layout: 'nchw' })) as UnsupportedNode).message).toMatch(/grouped convolution with 2 groups/);
+    expect((caught(() => importOnnx(transposed, { layout: 'nchw' })) as UnsupportedNode).source).toBe("ConvTranspose 'convtranspose_0'");
     const custom = model({ nodes: [{ op: 'FusedConv', domain: 'com.microsoft', inputs: ['input'], outputs: ['output'] }], inputDims: [4] });
     expect((caught(() => importOnnx(custom)) as UnsupportedNode).message).toMatch(/domain 'com.microsoft'/);
   });

@@ -99,6 +99,29 @@ function slice(node: OnnxNode, ctx: ImportContext): Value {
   return slotValue(ctx.builder.add({ kind: 'slice', begin, size }, [x.slot], node.source), x.permuted);
 }
 
+/** Split: consecutive slices along one axis; sizes given, or equal parts. */
+function split(node: OnnxNode, ctx: ImportContext): Value[] {
+  const x = ctx.slotInput(node, 0);
+  const shape = ctx.onnxShape(x);
+  const axis = normalizeAxis(node.attrs.int('axis', 0), shape.length);
+  const stored = ctx.storedAxis(x, axis, node.source);
+  const length = shape[axis]!;
+  const given = node.opset >= 13 ? (node.inputs[1] ? ints(ctx.constInput(node, 1, 'split')) : undefined) : node.attrs.ints('split');
+  const count = node.outputs.length;
+  const sizes = given ?? Array.from({ length: count }, (_, k) => Math.min(Math.ceil(length / count), length - k * Math.ceil(length / count)));
+  if (sizes.length !== count || sizes.reduce((a, b) => a + b, 0) !== length || sizes.some((d) => d <= 0)) {
+    throw new UnsupportedNode(node.source, `splits an axis of length ${length} into [${sizes.join(', ')}]`);
+  }
+  const full = ctx.builder.shapeOf(x.slot);
+  let begin = 0;
+  return sizes.map((d) => {
+    const at = full.map((_, i) => (i === stored ? begin : 0));
+    const size = full.map((n, i) => (i === stored ? d : n));
+    begin += d;
+    return slotValue(ctx.builder.add({ kind: 'slice', begin: at, size }, [x.slot], node.source), x.permuted);
+  });
+}
+
 function pad(node: OnnxNode, ctx: ImportContext): Value {
   const x = ctx.slotInput(node, 0);
   const mode = node.attrs.string('mode', 'constant');
@@ -185,6 +208,7 @@ export const STRUCTURE_RULES: Record<string, Rule> = {
   Unsqueeze: unsqueeze,
   Slice: slice,
   Pad: pad,
+  Split: split,
   Softmax: softmax,
   Identity: passThrough,
   Dropout: passThrough,
