@@ -11,6 +11,7 @@
  *     passes when the share of samples the smoothed classifier gets right with a certified L2
  *     radius of at least r is at least `atLeast`.
  */
+import { assertionMeta } from './record.js';
 import { RobustestError, show } from '../src/errors.js';
 import { pgd } from '../src/attacks/registry.js';
 import type { Attack } from '../src/attacks/types.js';
@@ -25,7 +26,6 @@ import { NORM_SYMBOL } from '../src/norms.js';
 import { isAttack } from './arguments.js';
 import { checkAtLeast, robustestDefaults } from './config.js';
 import { hint, type MatcherContext, type MatcherResult } from './context.js';
-import { testFile, testName } from './location.js';
 import { expectedReceived, fixed3, join, replayLine, table } from './messages.js';
 import { certifiedFixPathLines } from '../src/defend/fix-path.js';
 
@@ -106,28 +106,19 @@ export async function toBeCertifiedRobust(this: MatcherContext, received: unknow
   return {
     pass,
     message: body,
-    meta: {
-      robustest: {
-        record: {
-          matcher: 'toBeCertifiedRobust',
-          test: testName(this),
-          file: testFile(this),
-          model: (received as { name?: string })?.name ?? 'model',
-          attack: `certificate: ${certified.method}`,
-          epsilon: eps,
-          cleanAccuracy: certified.cleanAccuracy,
-          robustAccuracy: accuracy,
-          required: isNot ? `< ${fixed3(atLeast)}` : `≥ ${fixed3(atLeast)}`,
-          passed: pass !== isNot,
-          seed,
-          picture: null,
-          measure: 'certified',
-          backend: certified.backend,
-        },
-        picture: null,
-        hint: null,
-      },
-    },
+    meta: assertionMeta(this, {
+      matcher: 'toBeCertifiedRobust',
+      model: (received as { name?: string })?.name ?? 'model',
+      attack: `certificate: ${certified.method}`,
+      epsilon: eps,
+      cleanAccuracy: certified.cleanAccuracy,
+      robustAccuracy: accuracy,
+      atLeast,
+      passed: pass !== isNot,
+      seed,
+      measure: 'certified',
+      backend: certified.backend,
+    }),
   };
 }
 
@@ -175,27 +166,18 @@ export async function toHaveCertifiedRadius(this: MatcherContext, received: unkn
   return {
     pass,
     message: body,
-    meta: {
-      robustest: {
-        record: {
-          matcher: 'toHaveCertifiedRadius',
-          test: testName(this),
-          file: testFile(this),
-          model: received.base.name,
-          attack: `randomized smoothing σ ${report.sigma}`,
-          epsilon: r,
-          cleanAccuracy: report.samples.filter((s) => s.correct).length / report.count,
-          robustAccuracy: accuracy,
-          required: isNot ? `< ${fixed3(atLeast)}` : `≥ ${fixed3(atLeast)}`,
-          passed: pass !== isNot,
-          seed,
-          picture: null,
-          measure: 'certified',
-          backend: report.backend,
-        },
-        picture: null,
-        hint: null,
-      },
-    },
+    meta: assertionMeta(this, {
+      matcher: 'toHaveCertifiedRadius',
+      model: received.base.name,
+      attack: `randomized smoothing σ ${report.sigma}`,
+      epsilon: r,
+      cleanAccuracy: report.samples.filter((s) => s.correct).length / report.count,
+      robustAccuracy: accuracy,
+      atLeast,
+      passed: pass !== isNot,
+      seed,
+      measure: 'certified',
+      backend: report.backend,
+    }),
   };
 }

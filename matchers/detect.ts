@@ -5,6 +5,7 @@
  * classifier and the detector together, and the message gives both rates; without it, the
  * message says that the rate was not tested adaptively.
  */
+import { assertionMeta } from './record.js';
 import { RobustestError, show } from '../src/errors.js';
 import { isDetector } from '../src/defend/squeezing/detector.js';
 import { measureDetection, type DetectionRate, type DetectionReport } from '../src/defend/squeezing/detection-report.js';
@@ -12,7 +13,6 @@ import type { Samples } from '../src/samples.js';
 import { isAttack } from './arguments.js';
 import { checkAtLeast, checkSeed, robustestDefaults } from './config.js';
 import { hint, type MatcherContext, type MatcherResult } from './context.js';
-import { testFile, testName } from './location.js';
 import { epsilonText, expectedReceived, fixed3, join, replayLine, table } from './messages.js';
 import { ACCURACY_SLACK } from './robust-against.js';
 
@@ -115,27 +115,18 @@ export async function toDetect(this: MatcherContext, received: unknown, attack: 
   return {
     pass,
     message,
-    meta: {
-      robustest: {
-        record: {
-          matcher: 'toDetect',
-          test: testName(this),
-          file: testFile(this),
-          model: report.model,
-          attack: report.adaptive ? `${attack.describe()} + adaptive` : attack.describe(),
-          epsilon: report.epsilon,
-          cleanAccuracy: report.correct / report.count,
-          robustAccuracy: detectionRate,
-          measure: 'detected',
-          required: isNot ? `< ${fixed3(atLeast)}` : `≥ ${fixed3(atLeast)}`,
-          passed: !failing,
-          seed,
-          picture: null,
-          backend: report.backend,
-        },
-        picture: null,
-        hint: null,
-      },
-    },
+    meta: assertionMeta(this, {
+      matcher: 'toDetect',
+      model: report.model,
+      attack: report.adaptive ? `${attack.describe()} + adaptive` : attack.describe(),
+      epsilon: report.epsilon,
+      cleanAccuracy: report.correct / report.count,
+      robustAccuracy: detectionRate,
+      measure: 'detected',
+      atLeast,
+      passed: !failing,
+      seed,
+      backend: report.backend,
+    }),
   };
 }

@@ -5,6 +5,7 @@
  * Pure async matcher functions over the engine's fuzz() and checkInvariance(); both messages are
  * written out, and `pass` is never inverted for `.not`.
  */
+import { assertionMeta } from './record.js';
 import type * as fc from 'fast-check';
 import { fuzz, type FuzzReport } from '../src/property/fuzz.js';
 import { checkInvariance } from '../src/property/invariance.js';
@@ -211,26 +212,22 @@ function meta(
     gallery: AssertionRecord['gallery'];
   },
 ): MatcherResult['meta'] {
-  // Vitest leaves isNot undefined without `.not`: compare booleans, never undefined.
-  const isNot = ctx.isNot === true;
-  const record: AssertionRecord = {
+  return assertionMeta(ctx, {
     matcher,
-    test: ctx.currentTestName ?? '',
-    file: ctx.testPath ?? null,
     model: r.model,
     attack: r.attack,
     epsilon: null,
     cleanAccuracy: r.checked / r.count,
     robustAccuracy: r.fraction,
-    required: `${isNot ? '<' : '≥'} ${r.atLeast.toFixed(3)}`,
-    passed: pass !== isNot,
+    atLeast: r.atLeast,
+    // Vitest leaves isNot undefined without `.not`: compare booleans, never undefined.
+    passed: pass !== (ctx.isNot === true),
     seed: r.seed ?? 0,
     picture: r.picture,
     measure: 'kept class',
     bounds: r.bounds,
     gallery: r.gallery,
-  };
-  return { robustest: { record, picture: r.picture, hint: null } };
+  });
 }
 
 function galleryInput(c: Change): GalleryInput {

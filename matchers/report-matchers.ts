@@ -3,13 +3,13 @@
  * times: `expect(report).toHaveRobustAccuracy({ atLeast, at })` and `expect(report).toBeRobust({ at })`
  * (robust accuracy at least the suite-wide `atLeast`, 1 unless configured).
  */
+import { assertionMeta, fromReport } from './record.js';
 import { checkAtLeast, robustestDefaults } from './config.js';
 import { counterexamples, isBrokenAt } from '../src/report/counterexamples.js';
 import type { RobustnessReport } from '../src/evaluate.js';
 import { checkOptionsObject, requireReport, resolveAt } from './arguments.js';
 import { hint, type MatcherContext, type MatcherResult } from './context.js';
-import { testFile, testName } from './location.js';
-import { counterexampleLines, expectedReceived, fixed3, join, replayLine, reportSummary, summaryRows } from './messages.js';
+import { counterexampleLines, expectedReceived, join, replayLine, reportSummary, summaryRows } from './messages.js';
 import { ACCURACY_SLACK } from './robust-against.js';
 
 export function toHaveRobustAccuracy(this: MatcherContext, received: unknown, options?: unknown): MatcherResult {
@@ -47,29 +47,17 @@ function verdict(ctx: MatcherContext, name: string, expectedText: string, report
   return {
     pass,
     message,
-    meta: {
-      robustest: {
-        record: {
-          matcher: name,
-          test: testName(ctx),
-          file: testFile(ctx),
-          model: report.model,
-          attack: report.attacks.join(' + '),
-          epsilon: at ?? null,
-          cleanAccuracy: report.cleanAccuracy,
-          robustAccuracy,
-          required: isNot ? `< ${fixed3(atLeast)}` : `≥ ${fixed3(atLeast)}`,
-          passed: !failing,
-          seed: report.seed,
-          picture: null,
-          bounds: report.bounds,
-          curve: { attacks: report.attacks, norm: report.norm, epsilons: report.epsilons, robustAccuracy: report.robustAccuracy },
-          backend: report.backend,
-          flags: (report.reliability ?? []).map((f) => f.message),
-        },
-        picture: null,
-        hint: null,
-      },
-    },
+    meta: assertionMeta(ctx, {
+      matcher: name,
+      model: report.model,
+      attack: report.attacks.join(' + '),
+      epsilon: at ?? null,
+      cleanAccuracy: report.cleanAccuracy,
+      robustAccuracy,
+      atLeast,
+      passed: !failing,
+      seed: report.seed,
+      ...fromReport(report),
+    }),
   };
 }

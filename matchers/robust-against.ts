@@ -3,6 +3,7 @@
  * samples and passes when the robust accuracy is at least `atLeast`. Without ε (minimization
  * attacks only) a sample counts as robust when the attack found no adversarial at all.
  */
+import { assertionMeta, fromReport } from './record.js';
 import { evaluate } from '../src/evaluate.js';
 import type { ModelLike } from '../src/model/classifier.js';
 import { counterexamples, flattenInputs, isBrokenAt, type Counterexample } from '../src/report/counterexamples.js';
@@ -13,8 +14,7 @@ import { reliabilityLines, singleAttackNote } from '../src/attacks/reliability.j
 import { robustestDefaults } from './config.js';
 import { drawPicture, pictureLine, type DrawnPicture } from './counterexample-picture.js';
 import { hint, type MatcherContext, type MatcherResult } from './context.js';
-import { testFile, testName } from './location.js';
-import { counterexampleLines, expectedReceived, fixPath, fixed3, join, replayLine, reportSummary, summaryRows } from './messages.js';
+import { counterexampleLines, expectedReceived, fixPath, join, replayLine, reportSummary, summaryRows } from './messages.js';
 
 /** Robust accuracy is compared with this slack so that 9/10 passes `atLeast: 0.9`. */
 export const ACCURACY_SLACK = 1e-9;
@@ -43,7 +43,6 @@ export async function toBeRobustAgainst(this: MatcherContext, received: unknown,
   const drawn = failing ? drawCounterexamples(this, report, broken, `${args.attack.name} ${args.epsilon ?? 'min'}`) : null;
   const picture = drawn?.written ? drawn.path : null;
 
-  const required = isNot ? `< ${fixed3(atLeast)}` : `≥ ${fixed3(atLeast)}`;
   const replay = `replay it with { seed: ${seed} } in the options of toBeRobustAgainst (or configureRobustest({ seed: ${seed} })).`;
   const body = (): string =>
     join(
@@ -61,31 +60,20 @@ export async function toBeRobustAgainst(this: MatcherContext, received: unknown,
   return {
     pass,
     message: body,
-    meta: {
-      robustest: {
-        record: {
-          matcher: 'toBeRobustAgainst',
-          test: testName(this),
-          file: testFile(this),
-          model: report.model,
-          attack: args.attack.describe(),
-          epsilon: args.epsilon ?? null,
-          cleanAccuracy: report.cleanAccuracy,
-          robustAccuracy,
-          required,
-          passed: !failing,
-          seed,
-          picture,
-          bounds: report.bounds,
-          curve: { attacks: report.attacks, norm: report.norm, epsilons: report.epsilons, robustAccuracy: report.robustAccuracy },
-          gallery: galleryOf(broken.filter((c) => c.original !== null).map((c) => ({ index: c.index, label: c.label, adversarialClass: c.adversarialClass, confidence: c.adversarialConfidence, original: c.original!, adversarial: c.adversarial })), report.inputShape, report.bounds, defaults.pictureRows),
-          backend: report.backend,
-          flags: (report.reliability ?? []).map((f) => f.message),
-        },
-        picture,
-        hint: null,
-      },
-    },
+    meta: assertionMeta(this, {
+      matcher: 'toBeRobustAgainst',
+      model: report.model,
+      attack: args.attack.describe(),
+      epsilon: args.epsilon ?? null,
+      cleanAccuracy: report.cleanAccuracy,
+      robustAccuracy,
+      atLeast,
+      passed: !failing,
+      seed,
+      picture,
+      ...fromReport(report),
+      gallery: galleryOf(broken.filter((c) => c.original !== null).map((c) => ({ index: c.index, label: c.label, adversarialClass: c.adversarialClass, confidence: c.adversarialConfidence, original: c.original!, adversarial: c.adversarial })), report.inputShape, report.bounds, defaults.pictureRows),
+    }),
   };
 }
 
