@@ -9,6 +9,7 @@
  *   npm run bench -- --skip certify                without the certificates vs auto_LiRPA (bench/certify.ts)
  *   npm run bench -- --skip defend                 without adversarial training and detection (bench/defend.ts)
  *   npm run bench -- --skip memory                 without peak memory on 20,000 digits and MobileNetV2 (bench/memory.ts)
+ *   npm run bench -- --skip real-models            without PGD and DeepFool on MobileNetV2, InceptionV3 and ResNet-18 in every format (bench/real-models.ts)
  *   npm run bench -- --skip onnxruntime            without the onnxruntime executor vs PyTorch and Foolbox (bench/onnxruntime.ts)
  *   npm run bench -- --full                        also what takes tens of minutes: on cpu the
  *                                                  plain CNN curve and C&W/DeepFool; everywhere
@@ -52,6 +53,8 @@ if (!skip.includes('certify')) runScript('certify', './certify.ts', [], { BENCH_
 if (!skip.includes('defend')) runScript('defend', './defend.ts');
 // Peak memory, one process per measurement.
 if (!skip.includes('memory')) runScript('memory', './memory.ts');
+// White-box attacks on real networks as LayersModels, a GraphModel and ONNX exports, re-checked by their own runtimes.
+if (!skip.includes('real-models')) runScript('real-models', './real-models.ts');
 // The onnxruntime executor: MobileNetV2 gradients vs PyTorch, the MNIST curve vs Foolbox, Square on both executors.
 if (!skip.includes('onnxruntime')) runScript('onnxruntime', './onnxruntime.ts');
 process.exitCode = failed ? 1 : 0;
