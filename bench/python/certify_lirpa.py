@@ -80,6 +80,9 @@ def main():
                     # auto_LiRPA bounds the L2 ball alone (it does not intersect it with [0, 1]).
                     ptb = PerturbationLpNorm(norm=2, eps=eps)
                 bx = BoundedTensor(x, ptb)
+                # An untimed run on two digits first, as robustest warms up its own code.
+                warm = PerturbationLpNorm(norm=ptb.norm, eps=eps, x_L=None if ptb.x_L is None else ptb.x_L[:2], x_U=None if ptb.x_U is None else ptb.x_U[:2])
+                bounded.compute_bounds(x=(BoundedTensor(x[:2], warm),), C=spec_matrix[:2], method=method, bound_upper=False)
                 start = time.perf_counter()
                 lower, _ = bounded.compute_bounds(x=(bx,), C=spec_matrix, method=method, bound_upper=False)
                 seconds = time.perf_counter() - start

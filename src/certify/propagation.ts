@@ -227,6 +227,10 @@ export class BoundPropagation {
         slots[node.output] = op.intervalBatch(slots[node.inputs[0]!]!, batch);
         continue;
       }
+      if (!op.affine && op.elementwise) {
+        slots[node.output] = op.interval(slots[node.inputs[0]!]!);
+        continue;
+      }
       const n = this.sizes[node.output]!;
       const out = { lower: new Float64Array(batch * n), upper: new Float64Array(batch * n) };
       for (let b = 0; b < batch; b++) {

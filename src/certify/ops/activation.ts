@@ -41,9 +41,10 @@ abstract class Elementwise implements ActivationBoundOp {
     for (let i = 0; i < x.length; i++) out[i] = this.f(x[i]!);
   }
 
+  /** Elementwise: any number of samples laid end to end. */
   interval(input: Interval): Interval {
-    const lower = new Float64Array(this.outputSize);
-    const upper = new Float64Array(this.outputSize);
+    const lower = new Float64Array(input.lower.length);
+    const upper = new Float64Array(input.lower.length);
     this.evaluate(input.lower, lower);
     this.evaluate(input.upper, upper);
     return { lower, upper };
@@ -212,10 +213,10 @@ export class ConvexBound extends Elementwise {
 
   override interval(input: Interval): Interval {
     if (this.fn.increasing) return super.interval(input);
-    const lower = new Float64Array(this.outputSize);
-    const upper = new Float64Array(this.outputSize);
+    const lower = new Float64Array(input.lower.length);
+    const upper = new Float64Array(input.lower.length);
     const lowest = this.fn.lowest!;
-    for (let i = 0; i < this.outputSize; i++) {
+    for (let i = 0; i < input.lower.length; i++) {
       const l = input.lower[i]!;
       const u = input.upper[i]!;
       lower[i] = this.fn.f(Math.min(u, Math.max(l, lowest)));
@@ -255,9 +256,9 @@ export class HardSwishBound extends Elementwise {
   }
 
   override interval(input: Interval): Interval {
-    const lower = new Float64Array(this.outputSize);
-    const upper = new Float64Array(this.outputSize);
-    for (let i = 0; i < this.outputSize; i++) {
+    const lower = new Float64Array(input.lower.length);
+    const upper = new Float64Array(input.lower.length);
+    for (let i = 0; i < input.lower.length; i++) {
       const values = this.candidates(input.lower[i]!, input.upper[i]!, 0).map((x) => this.f(x));
       lower[i] = Math.min(...values);
       upper[i] = Math.max(...values);

@@ -65,7 +65,7 @@ export interface ActivationBoundOp {
    */
   readonly piecewiseLinear?: boolean;
   evaluate(x: Vec, out: Vec): void;
-  /** Exact image of a box (the activations are monotone). */
+  /** Exact image of a box, of any length (several samples' boxes laid end to end too). */
   interval(input: Interval): Interval;
   relax(input: Interval): ElementwiseRelaxation;
 }

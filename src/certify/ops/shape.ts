@@ -3,7 +3,7 @@
  * slice and constant pad, each a gather of input positions (pad fills the rest with its value).
  * Their interval image is exact.
  */
-import type { AffineOp, Vec } from './bound-op.js';
+import type { AffineOp, Interval, Vec } from './bound-op.js';
 
 export class ReshapeBound implements AffineOp {
   readonly affine = true;
@@ -21,6 +21,10 @@ export class ReshapeBound implements AffineOp {
 
   linear([x]: readonly Vec[], out: Vec): void {
     out.set(x!);
+  }
+
+  intervalBatch(input: Interval): Interval {
+    return { lower: Float64Array.from(input.lower), upper: Float64Array.from(input.upper) };
   }
 
   transpose(a: Vec, [into]: readonly Vec[]): void {
