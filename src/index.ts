@@ -53,6 +53,10 @@ export { SALT_AND_PEPPER_DEFAULTS } from './attacks/corruptions/index.js';
 export type { SpatialOptions } from './attacks/spatial.js';
 export { onnxClassifier } from './model/onnx.js';
 export type { OnnxClassifierOptions, OnnxSession } from './model/onnx.js';
+// the onnxruntime executor
+export { onnxruntimeNetwork, tryOnnxruntimeNetwork } from './engine/onnxruntime/index.js';
+export type { OrtNetwork, OnnxruntimeOptions, OnnxruntimeAttempt, StridedGradient } from './engine/onnxruntime/index.js';
+export { onnxruntimeClassifier } from './engine/onnxruntime/classifier.js';
 // white-box attacks
 export { PGD_DEFAULTS } from './attacks/pgd.js';
 export type { PgdOptions } from './attacks/pgd.js';
