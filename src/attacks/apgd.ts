@@ -14,7 +14,7 @@ import { NORM_SYMBOL } from '../norms.js';
 import { defineAttack, type AttackContext } from './runner.js';
 import { attackLoss } from './losses.js';
 import { checkChoice, checkCriterion, checkInteger, checkKnownOptions, checkNorm, checkNumber, checkTarget } from './options.js';
-import { ascentDirection, clipToBounds, perSampleColumn, projectToBall, takeRows } from './steps.js';
+import { ascentDirection, clipToBounds, perSampleColumn, projectToBall, replaceRows, takeRows } from './steps.js';
 import { Found } from './iterative.js';
 import { checkLossFits, pick } from './pgd.js';
 import type { Attack, CriterionSpec, TargetSpec } from './types.js';
@@ -151,7 +151,7 @@ export async function runLanes(ctx: AttackContext, lanes: readonly ApgdLane[], o
       targeted ? Int32Array.from(ids, (id) => lanes[id]!.target!) : null,
       { k },
     );
-  const project = (t: tf.Tensor, origin: tf.Tensor) => clipToBounds(projectToBall(t, origin, epsilon, o.norm), ctx.bounds);
+  const project = (t: tf.Tensor, origin: tf.Tensor) => clipToBounds(o.norm === 'l2' ? projectToL2Ball(t, origin, epsilon) : projectToBall(t, origin, epsilon, o.norm), ctx.bounds);
 
   let ids = [...lanes.keys()];
   let rows = ids.map((id) => lanes[id]!.row);
@@ -209,7 +209,7 @@ export async function runLanes(ctx: AttackContext, lanes: readonly ApgdLane[], o
     const a = i > 0 ? o.momentum : 1;
     const eta = perSampleColumn(stepSize, x);
     const next = tf.tidy(() => {
-      const z = project(tf.add(x, tf.mul(ascentDirection(grad, o.norm), eta)), x0);
+      const z = project(tf.add(x, tf.mul(o.norm === 'l2' ? l2Direction(grad) : ascentDirection(grad, o.norm), eta)), x0);
       return project(tf.add(tf.add(x, tf.mul(tf.sub(z, x), a)), tf.mul(tf.sub(x, xOld), 1 - a)), x0);
     });
     tf.dispose([eta, xOld]);
@@ -232,11 +232,11 @@ export async function runLanes(ctx: AttackContext, lanes: readonly ApgdLane[], o
 
     const improved = values.map((v, p) => v > lossBest[p]!);
     if (improved.some(Boolean)) {
-      const mask = rowMask(improved, x);
-      const [xb, gb] = tf.tidy(() => [tf.where(mask, x, xBest), tf.where(mask, grad, gradBest)]);
-      tf.dispose([mask, xBest, gradBest]);
-      xBest = xb!;
-      gradBest = gb!;
+      const xb = selectRows(improved, x, xBest);
+      const gb = selectRows(improved, grad, gradBest);
+      tf.dispose([xBest, gradBest]);
+      xBest = xb;
+      gradBest = gb;
     }
     values.forEach((v, p) => {
       history[p]!.push(v);
@@ -255,11 +255,11 @@ export async function runLanes(ctx: AttackContext, lanes: readonly ApgdLane[], o
       lossBestLastCheck = lossBest.slice();
       if (reduce.some(Boolean)) {
         reduce.forEach((r, p) => r && (stepSize[p]! /= 2));
-        const mask = rowMask(reduce, x);
-        const [xr, gr] = tf.tidy(() => [tf.where(mask, xBest, x), tf.where(mask, gradBest, grad)]);
-        tf.dispose([mask, x, grad]);
-        x = xr!;
-        grad = gr!;
+        const xr = selectRows(reduce, xBest, x);
+        const gr = selectRows(reduce, gradBest, grad);
+        tf.dispose([x, grad]);
+        x = xr;
+        grad = gr;
       }
       checkpoint = Math.max(checkpoint - schedule.decrease, schedule.minimum);
       sinceCheck = 0;
@@ -293,16 +293,48 @@ function startNoise(ctx: AttackContext, lanes: readonly ApgdLane[], norm: 'linf'
   return sorted;
 }
 
+/**
+ * Euclidean size per sample, [N, 1, …, 1], as √Σx² with Square. tf.norm squares through Pow,
+ * which on wasm is some 600 times slower (33 ms for 333 MNIST rows, three times per step) and
+ * off by an ulp or more on most elements; Square is exact.
+ */
+function l2Sizes(t: tf.Tensor): tf.Tensor {
+  const flat = tf.reshape(t, [t.shape[0], -1]);
+  return tf.reshape(tf.sqrt(tf.sum(tf.square(flat), 1)), [t.shape[0], ...t.shape.slice(1).map(() => 1)]);
+}
+
+/** The L2 steepest-ascent direction: the gradient at unit L2 size per sample. */
+function l2Direction(gradient: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.div(gradient, tf.maximum(l2Sizes(gradient), 1e-12)));
+}
+
+/** x projected onto the L2 ball of radius ε around x0, per sample. */
+function projectToL2Ball(x: tf.Tensor, x0: tf.Tensor, epsilon: number): tf.Tensor {
+  return tf.tidy(() => {
+    const delta = tf.sub(x, x0);
+    return tf.add(x0, tf.mul(delta, tf.minimum(1, tf.div(epsilon, tf.maximum(l2Sizes(delta), 1e-12)))));
+  });
+}
+
 /** t scaled per sample to unit size in `norm` (AutoAttack's `normalize`). */
 function unitScale(t: tf.Tensor, norm: 'linf' | 'l2'): tf.Tensor {
   return tf.tidy(() => {
     const flat = tf.reshape(t, [t.shape[0], -1]);
-    const size = norm === 'linf' ? tf.max(tf.abs(flat), 1, true) : tf.norm(flat, 'euclidean', 1, true);
+    const size = norm === 'linf' ? tf.max(tf.abs(flat), 1, true) : tf.sqrt(tf.sum(tf.square(flat), 1, true));
     return tf.reshape(tf.div(flat, tf.add(size, 1e-12)), t.shape);
   });
 }
 
-/** A [N, 1, …, 1] boolean tensor that selects whole rows of `like` in tf.where. */
-function rowMask(rows: boolean[], like: tf.Tensor): tf.Tensor {
-  return tf.tensor(Uint8Array.from(rows, Number), [rows.length, ...like.shape.slice(1).map(() => 1)], 'bool');
+/**
+ * Rows of `chosen` where `take` holds, of `other` elsewhere: a row copy, where tf.where with a
+ * per-row mask broadcasts the mask through Tile, which on wasm costs more than the model's
+ * gradient.
+ */
+function selectRows(take: readonly boolean[], chosen: tf.Tensor, other: tf.Tensor): tf.Tensor {
+  const positions = take.flatMap((t, p) => (t ? [p] : []));
+  if (positions.length === take.length) return tf.clone(chosen);
+  const rows = takeRows(chosen, positions);
+  const out = replaceRows(other, positions, rows);
+  rows.dispose();
+  return out;
 }
