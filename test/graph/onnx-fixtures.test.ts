@@ -13,6 +13,7 @@ import { compileGraph } from '../../src/engine/tfjs/compile.js';
 import { Rng } from '../../src/engine/random.js';
 import { importOnnx } from '../../src/graph/onnx/index.js';
 import { referenceForward } from '../fixtures/onnx/graph/reference.js';
+import { floatTensor, int64Tensor, model } from '../fixtures/onnx/graph/build.js';
 import { checkGradient, GRADIENT_TOLERANCE, sensitivity, FIXTURES, fixtureBytes, type Fixture, OnnxOracle, relativeError, samples } from '../fixtures/onnx/graph/oracle.js';
 
 const N = 3;
@@ -28,10 +29,58 @@ const CLASSIFIER_FIXTURES: Fixture[] = [
   { file: '../rgb-conv.onnx', layout: 'nchw', sampleShape: [6, 6, 3], about: 'an NCHW convolution network' },
 ];
 
+/** Newer opsets' spellings, which Debian's python3-onnx (opset ≤ 17) cannot write. */
+const NEWER_OPSETS: { name: string; bytes: Uint8Array; layout: 'nchw' | 'nhwc'; sampleShape: number[] }[] = [
+  {
+    name: 'opset 18: Pad with axes, Split with num_outputs, ReduceMean with axes as inputs',
+    layout: 'nchw',
+    sampleShape: [5, 4, 3],
+    bytes: model({
+      opset: 18,
+      inputDims: [3, 5, 4],
+      nodes: [
+        { op: 'Pad', inputs: ['input', 'pads', 'value', 'pad_axes'], outputs: ['p'] },
+        { op: 'Conv', inputs: ['p', 'w'], outputs: ['c'] },
+        { op: 'Split', inputs: ['c'], outputs: ['a', 'b'], attributes: { axis: 1, num_outputs: 2 } },
+        { op: 'Mul', inputs: ['a', 'b'], outputs: ['m'] },
+        { op: 'ReduceMean', inputs: ['m', 'mean_axes'], outputs: ['output'], attributes: { keepdims: 0 } },
+      ],
+      initializers: [
+        int64Tensor('pads', [4], [1, 0, 2, 1]),
+        floatTensor('value', [], [0.25]),
+        int64Tensor('pad_axes', [2], [2, 3]),
+        floatTensor('w', [4, 3, 2, 2], Array.from({ length: 48 }, (_, i) => Math.sin(i))),
+        int64Tensor('mean_axes', [2], [-1, 2]),
+      ],
+    }),
+  },
+  {
+    name: 'opset 20: Gelu, exact and tanh-approximated',
+    layout: 'nhwc',
+    sampleShape: [6],
+    bytes: model({
+      opset: 20,
+      inputDims: [6],
+      nodes: [
+        { op: 'MatMul', inputs: ['input', 'w1'], outputs: ['h'] },
+        { op: 'Gelu', inputs: ['h'], outputs: ['g'] },
+        { op: 'MatMul', inputs: ['g', 'w2'], outputs: ['h2'] },
+        { op: 'Gelu', inputs: ['h2'], outputs: ['output'], attributes: { approximate: 'tanh' } },
+      ],
+      initializers: [floatTensor('w1', [6, 5], Array.from({ length: 30 }, (_, i) => 2 * Math.cos(i))), floatTensor('w2', [5, 3], Array.from({ length: 15 }, (_, i) => Math.sin(i + 1)))],
+    }),
+  },
+];
+
+const CASES = [
+  ...[...FIXTURES, ...CLASSIFIER_FIXTURES].map((f) => ({ name: `${f.file}: ${f.about}`, bytes: () => fixtureBytes(f.file), layout: f.layout, sampleShape: f.sampleShape })),
+  ...NEWER_OPSETS.map((c) => ({ ...c, bytes: () => c.bytes })),
+];
+
 describe('importOnnx: fixtures against onnxruntime', () => {
-  for (const fixture of [...FIXTURES, ...CLASSIFIER_FIXTURES]) {
-    it(`${fixture.file}: ${fixture.about}`, async () => {
-      const bytes = fixtureBytes(fixture.file);
+  for (const fixture of CASES) {
+    it(fixture.name, async () => {
+      const bytes = fixture.bytes();
       const oracle = await OnnxOracle.load(bytes, fixture.layout, fixture.sampleShape);
       const x = samples(16, N, fixture.sampleShape);
       const expected = await oracle.outputs(x, N);
@@ -67,7 +116,7 @@ describe('importOnnx: fixtures against onnxruntime', () => {
       const exact = tf.tidy(() => tf.grad((z: tf.Tensor) => tf.sum(loss(referenceForward(graph, z) as tf.Tensor2D)))(tf.tensor(x, input.shape)).dataSync() as Float32Array);
       await tf.setBackend('wasm');
       const exactError = relativeError(gradient, exact);
-      console.log(`${fixture.file}: forward error ${forwardError.toExponential(2)}; gradient error ${check.error.toExponential(2)} (finite-difference noise ${check.noise.toExponential(2)}) on ${check.kept} of ${check.total} directions, ${exactError.toExponential(2)} against tf.grad`);
+      console.log(`${fixture.name.split(':')[0]}: forward error ${forwardError.toExponential(2)}; gradient error ${check.error.toExponential(2)} (finite-difference noise ${check.noise.toExponential(2)}) on ${check.kept} of ${check.total} directions, ${exactError.toExponential(2)} against tf.grad`);
       // Half the coordinates at least, and one of the largest partial derivatives among them.
       expect(check.kept).toBeGreaterThanOrEqual(check.total / 2);
       expect(check.keptLargest).toBe(true);

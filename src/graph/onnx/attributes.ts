@@ -2,7 +2,6 @@
 import type { HostTensor } from './host-tensor.js';
 import { readTensor } from './initializers.js';
 import { int, type NodeProto } from './proto.js';
-import { UnsupportedNode } from '../types.js';
 
 export class Attributes {
   private readonly byName = new Map<string, NonNullable<NodeProto['attribute']>[number]>();
@@ -50,11 +49,5 @@ export class Attributes {
   tensor(name: string): HostTensor | undefined {
     const a = this.byName.get(name);
     return a?.t ? readTensor(a.t, `${this.source} attribute ${name}`) : undefined;
-  }
-
-  /** Refuses an attribute whose value would change the result in a way no rule covers. */
-  expect(name: string, value: number | string, fallback: number | string): void {
-    const actual = typeof value === 'number' ? this.int(name, fallback as number) : this.string(name, fallback as string);
-    if (actual !== value) throw new UnsupportedNode(this.source, `${name} = ${JSON.stringify(actual)} is not supported (only ${JSON.stringify(value)})`);
   }
 }
