@@ -36,24 +36,61 @@ function depthwiseBackpropInput(dy: tf.Tensor, kernel: tf.Tensor, inShape: reado
   } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
-export class Conv2DOp implements Op {
+/** What both convolutions share: geometry, weights, the fused activation and its derivative. */
+abstract class ConvolutionOp implements Op {
   readonly reluOutput: boolean;
-  /** A following 2×2 max pool may compute this layer's input gradient (pool-conv-backprop.ts). */
-  readonly poolFusable: boolean;
-  private readonly strides: [number, number];
-  private readonly dilations: [number, number];
-  private readonly pad: TfPadding;
-  private readonly flipped: Prepared<[tf.Tensor4D, tf.Tensor4D]>;
-  private readonly scatter: Prepared<[tf.Tensor3D]>;
+  protected readonly strides: [number, number];
+  protected readonly dilations: [number, number];
+  protected readonly pad: TfPadding;
 
   constructor(
-    private readonly spec: ConvSpec,
-    private readonly activation: ActivationSpec,
+    protected readonly spec: ConvSpec,
+    protected readonly activation: ActivationSpec,
   ) {
     this.reluOutput = activation.isRelu === true;
     this.strides = [spec.strides[0], spec.strides[1]];
     this.dilations = [spec.dilations[0], spec.dilations[1]];
     this.pad = tfPadding(spec.padding);
+  }
+
+  protected kernel(): tf.Tensor4D {
+    return this.spec.filter.tensor() as tf.Tensor4D;
+  }
+
+  /** The arguments of tf.fused's convolution on `x`. */
+  protected fusedArgs(x: tf.Tensor) {
+    return {
+      x: x as tf.Tensor4D,
+      filter: this.kernel(),
+      strides: this.strides,
+      dataFormat: 'NHWC' as const,
+      dilations: this.dilations,
+      bias: this.spec.bias?.tensor(),
+      activation: this.activation.fused ?? 'linear',
+    };
+  }
+
+  /** dL/d(pre-activation) and the geometry of the forward convolution. */
+  protected incoming(cot: Cotangent, x: tf.Tensor, y: tf.Tensor): { dz: tf.Tensor4D; kernel: tf.Tensor4D; g: ConvGeometry } {
+    const kernel = this.kernel();
+    const g: ConvGeometry = { inShape: x.shape, kernel: [kernel.shape[0], kernel.shape[1]], strides: this.strides, dilations: this.dilations, pad: this.pad };
+    return { dz: activationGradient(this.activation, cot, y) as tf.Tensor4D, kernel, g };
+  }
+
+  abstract prepare(): void;
+  abstract forward(inputs: readonly tf.Tensor[]): tf.Tensor;
+  abstract backward(cot: Cotangent, inputs: readonly tf.Tensor[], output: tf.Tensor): (InputGradient | null)[];
+  abstract dispose(): void;
+}
+
+export class Conv2DOp extends ConvolutionOp {
+  /** A following 2×2 max pool may compute this layer's input gradient (pool-conv-backprop.ts). */
+  readonly poolFusable: boolean;
+  private readonly flipped: Prepared<[tf.Tensor4D, tf.Tensor4D]>;
+  private readonly scatter: Prepared<[tf.Tensor3D]>;
+
+  constructor(spec: ConvSpec, activation: ActivationSpec) {
+    super(spec, activation);
     this.flipped = new Prepared(
       () => [this.kernel()],
       ([kernel]) => [flippedTransposedKernel(kernel as tf.Tensor4D), flippedDepthwiseKernel(kernel as tf.Tensor4D)],
@@ -64,10 +101,6 @@ export class Conv2DOp implements Op {
       () => [this.kernel()],
       ([kernel]) => [scatterWeights(kernel as tf.Tensor4D)],
     );
-  }
-
-  private kernel(): tf.Tensor4D {
-    return this.spec.filter.tensor() as tf.Tensor4D;
   }
 
   /** Builds the weights poolBackward scatters. */
@@ -89,26 +122,14 @@ export class Conv2DOp implements Op {
   }
 
   forward([x]: readonly tf.Tensor[]): tf.Tensor {
-    return tf.fused.conv2d({
-      x: x as tf.Tensor4D,
-      filter: this.kernel(),
-      strides: this.strides,
-      // Explicit pads never reach a depthwise op (ops/lower.ts pads first).
-      pad: this.pad as 'valid' | 'same',
-      dataFormat: 'NHWC',
-      dilations: this.dilations,
-      bias: this.spec.bias?.tensor(),
-      activation: this.activation.fused ?? 'linear',
-    });
+    return tf.fused.conv2d({ ...this.fusedArgs(x!), pad: this.pad });
   }
 
   backward(cot: Cotangent, [x]: readonly tf.Tensor[], y: tf.Tensor): (InputGradient | null)[] {
-    const dz = activationGradient(this.activation, cot, y) as tf.Tensor4D;
-    const kernel = this.kernel();
+    const { dz, kernel, g } = this.incoming(cot, x!, y);
     if (!forwardRoute(this.dilations)) {
       return [{ gradient: tf.conv2dTranspose(dz, kernel, x!.shape as [number, number, number, number], this.strides, this.pad) }];
     }
-    const g: ConvGeometry = { inShape: x!.shape, kernel: [kernel.shape[0], kernel.shape[1]], strides: this.strides, dilations: this.dilations, pad: this.pad };
     const [flipped, flippedDepthwise] = this.flipped.get();
     const single = kernel.shape[2] === 1 && tf.getBackend() === 'wasm';
     return [{ gradient: single ? conv2dInputGradientSingleChannel(dz, flippedDepthwise, g) : conv2dInputGradient(dz, flipped, g) }];
@@ -120,30 +141,15 @@ export class Conv2DOp implements Op {
   }
 }
 
-export class DepthwiseConv2DOp implements Op {
-  readonly reluOutput: boolean;
-  private readonly strides: [number, number];
-  private readonly pad: TfPadding;
+export class DepthwiseConv2DOp extends ConvolutionOp {
   private readonly flipped: Prepared<[tf.Tensor4D]>;
 
-  private readonly dilations: [number, number];
-
-  constructor(
-    private readonly spec: ConvSpec,
-    private readonly activation: ActivationSpec,
-  ) {
-    this.reluOutput = activation.isRelu === true;
-    this.strides = [spec.strides[0], spec.strides[1]];
-    this.dilations = [spec.dilations[0], spec.dilations[1]];
-    this.pad = tfPadding(spec.padding);
+  constructor(spec: ConvSpec, activation: ActivationSpec) {
+    super(spec, activation);
     this.flipped = new Prepared(
       () => [this.kernel()],
       ([kernel]) => [flippedDepthwiseKernel(kernel as tf.Tensor4D)],
     );
-  }
-
-  private kernel(): tf.Tensor4D {
-    return this.spec.filter.tensor() as tf.Tensor4D;
   }
 
   prepare(): void {
@@ -151,24 +157,13 @@ export class DepthwiseConv2DOp implements Op {
   }
 
   forward([x]: readonly tf.Tensor[]): tf.Tensor {
-    return tf.fused.depthwiseConv2d({
-      x: x as tf.Tensor4D,
-      filter: this.kernel(),
-      strides: this.strides,
-      // Explicit pads never reach a depthwise op (ops/lower.ts pads first).
-      pad: this.pad as 'valid' | 'same',
-      dataFormat: 'NHWC',
-      dilations: this.dilations,
-      bias: this.spec.bias?.tensor(),
-      activation: this.activation.fused ?? 'linear',
-    });
+    // Explicit pads never reach a depthwise op (ops/lower.ts pads first).
+    return tf.fused.depthwiseConv2d({ ...this.fusedArgs(x!), pad: this.pad as 'valid' | 'same' });
   }
 
   backward(cot: Cotangent, [x]: readonly tf.Tensor[], y: tf.Tensor): (InputGradient | null)[] {
-    const dz = activationGradient(this.activation, cot, y) as tf.Tensor4D;
-    const kernel = this.kernel();
+    const { dz, kernel, g } = this.incoming(cot, x!, y);
     if (!forwardRoute(this.dilations)) return [{ gradient: depthwiseBackpropInput(dz, kernel, x!.shape, this.strides, this.pad) }];
-    const g: ConvGeometry = { inShape: x!.shape, kernel: [kernel.shape[0], kernel.shape[1]], strides: this.strides, dilations: this.dilations, pad: this.pad };
     return [{ gradient: depthwiseInputGradient(dz, this.flipped.get()[0], kernel.shape[3], g) }];
   }
 
