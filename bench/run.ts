@@ -11,6 +11,7 @@
  *   npm run bench -- --skip memory                 without peak memory on 20,000 digits and MobileNetV2 (bench/memory.ts)
  *   npm run bench -- --skip real-models            without PGD and DeepFool on MobileNetV2, InceptionV3 and ResNet-18 in every format (bench/real-models.ts)
  *   npm run bench -- --skip onnxruntime            without the onnxruntime executor vs PyTorch and Foolbox (bench/onnxruntime.ts)
+ *   npm run bench -- --skip graphmodel             without MobileNetV2Mid's imported graph vs model.execute and tf.grad (bench/graphmodel.ts)
  *   npm run bench -- --full                        also what takes tens of minutes: on cpu the
  *                                                  plain CNN curve and C&W/DeepFool; everywhere
  *                                                  C&W re-run with tf.grad gradients
@@ -57,4 +58,6 @@ if (!skip.includes('memory')) runScript('memory', './memory.ts');
 if (!skip.includes('real-models')) runScript('real-models', './real-models.ts');
 // The onnxruntime executor: MobileNetV2 gradients vs PyTorch, the MNIST curve vs Foolbox, Square on both executors.
 if (!skip.includes('onnxruntime')) runScript('onnxruntime', './onnxruntime.ts');
+// A converted GraphModel through the model graph: logits vs model.execute, input gradient vs tf.grad on cpu.
+if (!skip.includes('graphmodel')) runScript('graphmodel', './graphmodel.ts');
 process.exitCode = failed ? 1 : 0;
