@@ -124,6 +124,16 @@ describe('the GraphModel importer', () => {
     pairs.dispose();
   });
 
+  it('refuses a constant sized by the batch (Fill of Shape) at that node', async () => {
+    const g = new TinyGraph();
+    const x = g.placeholder([-1, 3]);
+    const zeros = g.op('Fill', [g.op('Shape', [x], { out_type: attr.type('DT_INT32') }), g.constant([0], [])], {}, 'zeros');
+    g.op('AddV2', [x, zeros]);
+    const model = await g.load();
+    expect((thrown(() => importGraphModel(model)) as Error).message).toBe('zeros (Fill): a constant whose shape depends on the batch size');
+    model.dispose();
+  });
+
   it('imports the path to a named output, past an unsupported side branch', async () => {
     const g = new TinyGraph();
     const x = g.placeholder([-1, 3]);

@@ -287,6 +287,13 @@ export function fold(node: NodeDef, inputs: Known[]): Known[] {
   }
   const f = FOLDS[node.op];
   if (!f) throw new UnsupportedNode(source, `no rule to fold ${node.op} on constant inputs`);
-  const out = f(inputs, attrs, source);
-  return Array.isArray(out) ? out : [out];
+  // A shape holding the batch size (NaN) cannot size a constant: say so at this node.
+  if (node.op === 'Fill' && inputs[0]!.dependsOnBatch()) throw new UnsupportedNode(source, 'a constant whose shape depends on the batch size');
+  try {
+    const out = f(inputs, attrs, source);
+    return Array.isArray(out) ? out : [out];
+  } catch (e) {
+    if (e instanceof UnsupportedNode) throw e;
+    throw new UnsupportedNode(source, (e as Error).message);
+  }
 }

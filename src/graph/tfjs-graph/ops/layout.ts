@@ -119,6 +119,10 @@ function pack(ctx: Context): Computed {
   return concatenate(ctx, values.map((v) => reshapeTo(ctx, v, expanded)), full);
 }
 
+/**
+ * Identity-like ops. StopGradient and PreventGradient only change what TensorFlow trains; the
+ * function being attacked is the same, so its gradient here is that function's.
+ */
 function passThrough(ctx: Context): Computed {
   const x = ctx.input(0);
   if (isKnown(x)) return ctx.fail('a constant where the model\'s input was expected');
