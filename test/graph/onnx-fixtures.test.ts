@@ -29,8 +29,8 @@ const CLASSIFIER_FIXTURES: Fixture[] = [
   { file: '../rgb-conv.onnx', layout: 'nchw', sampleShape: [6, 6, 3], about: 'an NCHW convolution network' },
 ];
 
-/** Newer opsets' spellings, which Debian's python3-onnx (opset ≤ 17) cannot write. */
-const NEWER_OPSETS: { name: string; bytes: Uint8Array; layout: 'nchw' | 'nhwc'; sampleShape: number[] }[] = [
+/** Models written here with onnx-proto: newer opsets' spellings, which Debian's python3-onnx (opset ≤ 17) cannot write, and variadic ops. */
+const WRITTEN_HERE: { name: string; bytes: Uint8Array; layout: 'nchw' | 'nhwc'; sampleShape: number[] }[] = [
   {
     name: 'opset 18: Pad with axes, Split with num_outputs, ReduceMean with axes as inputs',
     layout: 'nchw',
@@ -55,6 +55,25 @@ const NEWER_OPSETS: { name: string; bytes: Uint8Array; layout: 'nchw' | 'nhwc'; 
     }),
   },
   {
+    name: 'opset 13: variadic Sum, Max, Min, Mean; ReduceSum with axes as an input',
+    layout: 'nchw',
+    sampleShape: [4, 3, 2],
+    bytes: model({
+      opset: 13,
+      inputDims: [2, 4, 3],
+      nodes: [
+        { op: 'Sigmoid', inputs: ['input'], outputs: ['s'] },
+        { op: 'Sum', inputs: ['input', 's', 'per_channel', 'scalar'], outputs: ['a'] },
+        { op: 'Max', inputs: ['a', 's', 'scalar'], outputs: ['b'] },
+        { op: 'Min', inputs: ['b', 'cap'], outputs: ['c'] },
+        { op: 'Mean', inputs: ['c', 's', 'scalar'], outputs: ['d'] },
+        { op: 'ReduceSum', inputs: ['d', 'axes'], outputs: ['r'], attributes: { keepdims: 0 } },
+        { op: 'Flatten', inputs: ['r'], outputs: ['output'] },
+      ],
+      initializers: [floatTensor('per_channel', [2, 1, 1], [0.5, -0.25]), floatTensor('scalar', [], [0.1]), floatTensor('cap', [1, 3], [1.2, 1.5, 0.9]), int64Tensor('axes', [1], [2])],
+    }),
+  },
+  {
     name: 'opset 20: Gelu, exact and tanh-approximated',
     layout: 'nhwc',
     sampleShape: [6],
@@ -74,7 +93,7 @@ const NEWER_OPSETS: { name: string; bytes: Uint8Array; layout: 'nchw' | 'nhwc'; 
 
 const CASES = [
   ...[...FIXTURES, ...CLASSIFIER_FIXTURES].map((f) => ({ name: `${f.file}: ${f.about}`, bytes: () => fixtureBytes(f.file), layout: f.layout, sampleShape: f.sampleShape })),
-  ...NEWER_OPSETS.map((c) => ({ ...c, bytes: () => c.bytes })),
+  ...WRITTEN_HERE.map((c) => ({ ...c, bytes: () => c.bytes })),
 ];
 
 describe('importOnnx: fixtures against onnxruntime', () => {

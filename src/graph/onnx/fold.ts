@@ -206,6 +206,8 @@ export const FOLDS: Record<string, Fold> = {
   Sub: arithmetic((x, y) => x - y),
   Mul: arithmetic((x, y) => x * y),
   Div: arithmetic((x, y) => x / y, (x, y) => Math.trunc(x / y)),
+  Max: arithmetic(Math.max),
+  Min: arithmetic(Math.min),
   Neg: unary((x) => -x),
   Sqrt: unary(Math.sqrt),
   Reciprocal: unary((x) => 1 / x),

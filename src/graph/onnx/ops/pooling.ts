@@ -2,7 +2,7 @@
 import { explicitPads } from '../../shapes.js';
 import { UnsupportedNode, type Padding } from '../../types.js';
 import { slotValue, type ImportContext, type OnnxNode, type Rule, type Value } from '../context.js';
-import { ints } from '../host-tensor.js';
+import { host, ints } from '../host-tensor.js';
 import { normalizeAxis } from '../layout.js';
 import { windowOf, type Window } from './window.js';
 
@@ -61,18 +61,29 @@ function globalMax(node: OnnxNode, ctx: ImportContext): Value {
   return slotValue(ctx.builder.add({ kind: 'maxPool', size: [h, w], strides: [1, 1], padding: 'valid' }, [x.slot], node.source), true);
 }
 
-function reduceMean(node: OnnxNode, ctx: ImportContext): Value {
+/** ReduceMean, and ReduceSum as the mean times the number of values averaged. */
+function reduce(sum: boolean): Rule {
+  return (node, ctx) => reduceOver(node, ctx, sum);
+}
+
+function reduceOver(node: OnnxNode, ctx: ImportContext, sum: boolean): Value {
   const x = ctx.slotInput(node, 0);
   const rank = ctx.rank(x);
-  const listed = node.opset >= 18 ? (node.inputs[1] ? ints(ctx.constInput(node, 1, 'axes')) : undefined) : node.attrs.ints('axes');
+  // ReduceSum took its axes as an input from opset 13, ReduceMean from opset 18.
+  const listed = node.opset >= (sum ? 13 : 18) ? (node.inputs[1] ? ints(ctx.constInput(node, 1, 'axes')) : undefined) : node.attrs.ints('axes');
   if (!listed || listed.length === 0) {
     if (node.attrs.int('noop_with_empty_axes', 0) === 1) return x;
-    throw new UnsupportedNode(node.source, 'averages over every axis, the batch included');
+    throw new UnsupportedNode(node.source, 'reduces over every axis, the batch included');
   }
   const axes = [...new Set(listed.map((a) => normalizeAxis(a, rank)))].sort((a, b) => a - b);
   const stored = axes.map((a) => ctx.storedAxis(x, a, node.source));
   const keepDims = node.attrs.int('keepdims', 1) === 1;
-  const slot = ctx.builder.add({ kind: 'mean', axes: stored, keepDims }, [x.slot], node.source);
+  let slot = ctx.builder.add({ kind: 'mean', axes: stored, keepDims }, [x.slot], node.source);
+  if (sum) {
+    const count = axes.reduce((n, a) => n * ctx.onnxShape(x)[a]!, 1);
+    const scale = ctx.builder.add({ kind: 'constant', value: ctx.weight(host('float', [], [count])) }, [], node.source);
+    slot = ctx.builder.add({ kind: 'binary', fn: 'mul' }, [slot, scale], node.source);
+  }
   if (keepDims) return slotValue(slot, x.permuted);
   // The remaining axes keep their stored order; put them back in ONNX order.
   const remaining = Array.from({ length: rank - 1 }, (_, i) => i + 1).filter((a) => !axes.includes(a));
@@ -88,5 +99,6 @@ export const POOLING_RULES: Record<string, Rule> = {
   AveragePool: pool('avgPool'),
   GlobalAveragePool: globalAverage,
   GlobalMaxPool: globalMax,
-  ReduceMean: reduceMean,
+  ReduceMean: reduce(false),
+  ReduceSum: reduce(true),
 };
