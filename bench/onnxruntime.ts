@@ -14,7 +14,7 @@
  *   executor; the tfjs executor runs --tfjs-queries of them (its time for 1000 is projected).
  *
  *   npx tsx bench/onnxruntime.ts [--skip mobilenet,curve,square] [--digits 500] [--runs 5]
- *                                [--queries 1000] [--tfjs-queries 100]
+ *                                [--queries 1000] [--tfjs-queries 20]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -60,14 +60,20 @@ async function median(body: () => Promise<unknown>): Promise<number> {
   return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
 }
 
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+/** ‖a − b‖ / ‖b‖ in the max norm and in L2. */
+function relativeErrors(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; l2: number } {
   let error = 0;
   let scale = 0;
+  let error2 = 0;
+  let scale2 = 0;
   for (let i = 0; i < a.length; i++) {
-    error = Math.max(error, Math.abs(a[i]! - b[i]!));
+    const d = a[i]! - b[i]!;
+    error = Math.max(error, Math.abs(d));
     scale = Math.max(scale, Math.abs(b[i]!));
+    error2 += d * d;
+    scale2 += b[i]! * b[i]!;
   }
-  return error / scale;
+  return { max: error / scale, l2: Math.sqrt(error2 / scale2) };
 }
 
 interface MobileNet {
@@ -169,7 +175,8 @@ async function mobilenetBench(): Promise<void> {
       );
       if (strided === 'zero-insertion' && peer) {
         const r = await network.valueAndGradient(x, loss);
-        rows.push(`gradients of onnxruntime and PyTorch agree to ${relativeError(r.gradient.dataSync(), peer.gradient).toExponential(1)} (max relative)`);
+        const e = relativeErrors(r.gradient.dataSync(), peer.gradient);
+        rows.push(`gradients of onnxruntime and PyTorch agree to ${e.max.toExponential(1)} (max norm), ${e.l2.toExponential(1)} (L2), relative`);
         tf.dispose([r.logits, r.loss, r.gradient]);
       }
       network.dispose();
@@ -304,7 +311,7 @@ async function curveBench(): Promise<void> {
 /** Square L∞ on 8 MobileNetV2 images, labels = the clean predictions, on both executors. */
 async function squareBench(): Promise<void> {
   const queries = Number(flag('queries', '1000'));
-  const tfjsQueries = Number(flag('tfjs-queries', '100'));
+  const tfjsQueries = Number(flag('tfjs-queries', '20'));
   const model = await nsfwjsModel();
   const tfjs = classifier(model, { bounds: [0, 1], name: 'MobileNetV2 (nsfwjs)' });
   const network = (await onnxruntimeNetwork(tfjs.graph!()!)) as OrtNetwork;
