@@ -4,6 +4,8 @@
  * truncated files, unsupported ops, external weights and inputs without a fixed shape.
  */
 import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { RobustestError } from '../../src/errors.js';
 import { importOnnx } from '../../src/graph/onnx/index.js';
@@ -135,6 +137,16 @@ describe('importOnnx: graph structure', () => {
     const bias = ops(graph, 'constant')[0]!.value;
     expect(Array.from(bias.tensor().dataSync())).toEqual([0.5, -1.25, 3]);
     graph.dispose();
+  });
+
+  it('reads a Node Buffer as it comes from readFileSync, whose raw_data are views into a shared pool', () => {
+    const bytes = fixtureBytes('resnet_like.onnx');
+    const fromBuffer = importOnnx(readFileSync(fileURLToPath(new URL('../fixtures/onnx/graph/resnet_like.onnx', import.meta.url))), { layout: 'nchw' });
+    const fromArray = importOnnx(bytes, { layout: 'nchw' });
+    const filters = (g: ModelGraph) => ops(g, 'conv2d').map((c) => Array.from(c.filter.tensor().dataSync()));
+    expect(filters(fromBuffer)).toEqual(filters(fromArray));
+    fromBuffer.dispose();
+    fromArray.dispose();
   });
 
   it('leaves tf.memory() unchanged; weights are made on first use and freed by dispose()', () => {

@@ -75,8 +75,13 @@ export function readTensor(t: TensorProto, where: string): HostTensor {
   if (t.rawData && t.rawData.length > 0) {
     const [bytes, read] = reader;
     if (t.rawData.length !== size * bytes) throw sizeMismatch(name, shape, `${t.rawData.length} bytes of raw_data`, size * bytes);
-    // float32 weights, nearly all of a model's bytes, are copied as they are on little-endian hosts.
-    if (dataType === T.FLOAT && LITTLE_ENDIAN) return { dtype, shape, data: new Float32Array(t.rawData.slice().buffer) };
+    // float32 weights, nearly all of a model's bytes, are copied as they are on little-endian
+    // hosts; into a fresh buffer, since raw_data may be a view into a Node Buffer's pool.
+    if (dataType === T.FLOAT && LITTLE_ENDIAN) {
+      const copy = new Uint8Array(t.rawData.length);
+      copy.set(t.rawData);
+      return { dtype, shape, data: new Float32Array(copy.buffer) };
+    }
     const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
     const out = new Array<number>(size);
     for (let i = 0; i < size; i++) out[i] = read(view, i * bytes);
