@@ -318,6 +318,19 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'Split, SplitV and Unpack of the model\'s values, outputs past the first',
+    inputShape: [3, 2, 6],
+    kinds: ['slice', 'reshape', 'concat', 'binary'],
+    build: (g, x) => {
+      const halves = g.op('Split', [g.ints([-1], []), x], { num_split: attr.i(2) });
+      const uneven = g.op('SplitV', [x, g.ints([1, -1, 2]), g.ints([3], [])], { num_split: attr.i(3) });
+      const rows = g.op('Unpack', [x], { axis: attr.i(1), num: attr.i(3) });
+      const mixed = g.op('Mul', [`${halves}:1`, g.op('ConcatV2', [uneven, `${uneven}:2`, g.ints([-1], [])], { N: attr.i(2) })]);
+      const parts = [flatten(g, mixed, 18), flatten(g, `${halves}`, 18), flatten(g, `${uneven}:1`, 18), flatten(g, `${rows}:2`, 12)];
+      return g.op('ConcatV2', [...parts, g.ints([1], [])], { N: attr.i(4) });
+    },
+  },
+  {
     name: 'FusedBatchNormV3 at inference',
     inputShape: [3, 3, 4],
     kinds: ['batchNorm'],

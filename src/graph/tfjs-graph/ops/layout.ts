@@ -119,6 +119,46 @@ function pack(ctx: Context): Computed {
   return concatenate(ctx, values.map((v) => reshapeTo(ctx, v, expanded)), full);
 }
 
+/** Consecutive pieces of a computed value along a sample axis, one slice node each. */
+function pieces(ctx: Context, x: Computed, axis: number, sizes: readonly number[]): Computed[] {
+  const shape = ctx.shape(x);
+  let offset = 0;
+  return sizes.map((size) => {
+    const begin = shape.map((_, i) => (i === axis ? offset : 0));
+    const extent = shape.map((d, i) => (i === axis ? size : d));
+    offset += size;
+    return sliceNode(ctx, x, begin, extent);
+  });
+}
+
+function split(ctx: Context): Computed[] {
+  const x = ctx.computed(1);
+  const axis = ctx.sampleAxis(ctx.known(0, 'axis').values[0]!, x);
+  const count = ctx.attrs.int('num_split', 1);
+  const length = ctx.shape(x)[axis]!;
+  if (length % count !== 0) ctx.fail(`splitting ${length} values into ${count} equal parts`);
+  return pieces(ctx, x, axis, new Array<number>(count).fill(length / count));
+}
+
+function splitV(ctx: Context): Computed[] {
+  const x = ctx.computed(0);
+  const axis = ctx.sampleAxis(ctx.known(2, 'axis').values[0]!, x);
+  const length = ctx.shape(x)[axis]!;
+  const sizes = ctx.known(1, 'size_splits').list();
+  const free = sizes.filter((s) => s === -1).length;
+  const known = sizes.filter((s) => s !== -1).reduce((a, b) => a + b, 0);
+  if (free > 1 || (free === 0 && known !== length) || known > length) ctx.fail(`size_splits [${sizes.join(', ')}] for an axis of ${length}`);
+  return pieces(ctx, x, axis, sizes.map((s) => (s === -1 ? length - known : s)));
+}
+
+function unpack(ctx: Context): Computed[] {
+  const x = ctx.computed(0);
+  const axis = ctx.sampleAxis(ctx.attrs.int('axis', 0), x);
+  const shape = ctx.shape(x);
+  const rest = shape.filter((_, i) => i !== axis);
+  return pieces(ctx, x, axis, new Array<number>(shape[axis]!).fill(1)).map((p) => reshapeTo(ctx, p, rest));
+}
+
 /**
  * Identity-like ops. StopGradient and PreventGradient only change what TensorFlow trains; the
  * function being attacked is the same, so its gradient here is that function's.
@@ -141,6 +181,9 @@ export const LAYOUT = {
   PadV2: pad,
   ConcatV2: concatV2,
   Pack: pack,
+  Split: split,
+  SplitV: splitV,
+  Unpack: unpack,
   Identity: passThrough,
   Snapshot: passThrough,
   StopGradient: passThrough,
