@@ -339,6 +339,9 @@ async function squareBench(): Promise<void> {
   model.dispose();
 }
 
+// classifier() would pick onnxruntime itself: the tfjs columns are pinned to the tfjs engine, the
+// onnxruntime ones use networks made here.
+process.env.ROBUSTEST_ENGINE = 'tfjs';
 await ensureBackend();
 line(`onnxruntime executor bench — work files in ${work}`);
 if (!hasTorch) line(`  notice: ${python} cannot import torch and torchvision (Debian: apt-get install python3-torch python3-torchvision); PyTorch columns skipped`);

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { classifier, ensureBackend, evaluate, pgd } from '../../src/index.js';
 import { onnxruntimeNetwork, type OrtNetwork } from '../../src/engine/onnxruntime/index.js';
 import { onnxruntimeClassifier } from '../../src/engine/onnxruntime/classifier.js';
@@ -17,10 +17,15 @@ const EPSILONS = [0.05, 0.1, 0.2];
 
 let digits: { inputs: tf.Tensor4D; labels: number[] };
 beforeAll(async () => {
+  // classifier() itself may pick onnxruntime: the reference side is pinned to the tfjs engine.
+  vi.stubEnv('ROBUSTEST_ENGINE', 'tfjs');
   await ensureBackend();
   digits = mnistSamples(100);
 });
-afterAll(() => digits?.inputs.dispose());
+afterAll(() => {
+  digits?.inputs.dispose();
+  vi.unstubAllEnvs();
+});
 
 describe('PGD verdicts are the same on both executors', () => {
   for (const name of ['mlp', 'cnn', 'mlp-at']) {
