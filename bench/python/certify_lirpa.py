@@ -53,6 +53,9 @@ def build(layers):
 
 
 def main():
+    # auto_LiRPA prints progress (early stops) on stdout, which carries the JSON result here.
+    result_stream = sys.stdout
+    sys.stdout = sys.stderr
     spec = json.load(open(sys.argv[1]))
     torch.set_num_threads(1)
     model = build(spec['layers']).eval()
@@ -87,7 +90,7 @@ def main():
                 lower, _ = bounded.compute_bounds(x=(bx,), C=spec_matrix, method=method, bound_upper=False)
                 seconds = time.perf_counter() - start
                 out['results'].append({'method': method, 'norm': norm, 'epsilon': eps, 'rows': lower.detach().double().tolist(), 'seconds': seconds})
-    json.dump(out, sys.stdout)
+    json.dump(out, result_stream)
 
 
 if __name__ == '__main__':

@@ -54,7 +54,8 @@ export function boundModel(model: Classifier | ModelLike): BoundModel {
   const clf = classifier(model);
   const graph = clf.graph?.() ?? null;
   if (graph) return { clf, graph: lowerModelGraph(graph) };
-  throw new RobustestError('INVALID_MODEL', `Bounds are computed on a model graph; ${clf.name} (a ${clf.kind} model) has none.`, {
+  const hint = clf.kind === 'onnx' ? ' Give the model file too: onnxClassifier(session, { model: bytes }).' : '';
+  throw new RobustestError('INVALID_MODEL', `Bounds are computed on a model graph; ${clf.name} (a ${clf.kind} model) has none.${hint}`, {
     expected: 'a tf.LayersModel, a converted GraphModel or an ONNX model whose graph robustest reads (not a plain function)',
     received: show(model),
   });
