@@ -33,15 +33,21 @@ export function stridesOf(shape: readonly number[]): number[] {
 export function transposeHost(t: HostTensor, perm: readonly number[]): HostTensor {
   const shape = perm.map((p) => t.shape[p]!);
   const inStrides = stridesOf(t.shape);
+  // Walking the output in order, each axis moves the input offset by its permuted stride.
+  const step = perm.map((p) => inStrides[p]!);
   const out = t.dtype === 'float' ? new Float32Array(t.data.length) : new Float64Array(t.data.length);
   const index = new Array<number>(shape.length).fill(0);
+  const last = shape.length - 1;
+  let offset = 0;
   for (let o = 0; o < out.length; o++) {
-    let offset = 0;
-    for (let a = 0; a < shape.length; a++) offset += index[a]! * inStrides[perm[a]!]!;
     out[o] = t.data[offset]!;
-    for (let a = shape.length - 1; a >= 0; a--) {
-      if (++index[a]! < shape[a]!) break;
+    for (let a = last; a >= 0; a--) {
+      if (++index[a]! < shape[a]!) {
+        offset += step[a]!;
+        break;
+      }
       index[a] = 0;
+      offset -= (shape[a]! - 1) * step[a]!;
     }
   }
   return { dtype: t.dtype, shape, data: out };
