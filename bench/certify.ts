@@ -147,7 +147,7 @@ async function benchOne(name: MnistModelName): Promise<void> {
       );
       const theirCertified = other.rows.filter((r, i) => correct[i] && Math.min(...r) > 0).length;
       line(
-        `${head}; auto_LiRPA ${theirCertified}/${count} in ${s(other.seconds)} · margin bounds max |Δ| ${worst.toExponential(1)} (ours looser by at most ${Math.max(0, looser).toExponential(1)}) · ${ratio(other.seconds / ours)} auto_LiRPA's time`,
+        `${head}; auto_LiRPA ${theirCertified}/${count} in ${s(other.seconds)} · margin bounds max |Δ| ${worst.toExponential(1)} (ours looser by at most ${Math.max(0, looser).toExponential(1)}) · speed ${ratio(other.seconds / ours)} auto_LiRPA's`,
       );
     }
   }
