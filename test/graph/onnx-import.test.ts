@@ -139,12 +139,15 @@ describe('importOnnx: graph structure', () => {
     graph.dispose();
   });
 
-  it('reads a Node Buffer as it comes from readFileSync, whose raw_data are views into a shared pool', () => {
+  it('reads a Node Buffer as it comes from readFileSync (raw_data are views into its memory) and an ArrayBuffer', () => {
     const bytes = fixtureBytes('resnet_like.onnx');
     const fromBuffer = importOnnx(readFileSync(fileURLToPath(new URL('../fixtures/onnx/graph/resnet_like.onnx', import.meta.url))), { layout: 'nchw' });
     const fromArray = importOnnx(bytes, { layout: 'nchw' });
     const filters = (g: ModelGraph) => ops(g, 'conv2d').map((c) => Array.from(c.filter.tensor().dataSync()));
     expect(filters(fromBuffer)).toEqual(filters(fromArray));
+    const fromArrayBuffer = importOnnx(bytes.slice().buffer, { layout: 'nchw' });
+    expect(filters(fromArrayBuffer)).toEqual(filters(fromArray));
+    fromArrayBuffer.dispose();
     fromBuffer.dispose();
     fromArray.dispose();
   });

@@ -114,7 +114,7 @@ function scalarLookup(graph: GraphProto): (name: string) => number | undefined {
   return (name) => scalars.get(name);
 }
 
-export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): ModelGraph {
+export function importOnnx(bytes: Uint8Array | ArrayBuffer, options: OnnxImportOptions = {}): ModelGraph {
   checkOptions(options);
   const model = decodeModel(bytes);
   const graph = model.graph!;

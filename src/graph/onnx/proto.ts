@@ -24,10 +24,11 @@ export function int(value: number | LongLike | null | undefined): number {
   return typeof value === 'number' ? value : value.toNumber();
 }
 
-export function decodeModel(bytes: Uint8Array): ModelProto {
+export function decodeModel(input: Uint8Array | ArrayBuffer): ModelProto {
+  const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;
   if (!(bytes instanceof Uint8Array)) {
     throw new RobustestError('INVALID_MODEL', 'importOnnx() needs the bytes of an .onnx file.', {
-      expected: "a Uint8Array (e.g. fs.readFileSync('model.onnx'))",
+      expected: "a Uint8Array or ArrayBuffer (e.g. fs.readFileSync('model.onnx'))",
       received: bytes === null ? 'null' : typeof bytes === 'object' ? ((bytes as object).constructor?.name ?? 'object') : typeof bytes,
     });
   }
