@@ -132,7 +132,8 @@ export function projectLinf(t: ArrayLike<number>, w0: ArrayLike<number>, b0: num
   } = work.ensure(n);
   const d = result(out, n);
   for (let i = 0; i < n; i++) w[i] = w0[i]!;
-  const sign = dot(w, t, n) - b0 >= 0 ? 1 : -1;
+  const wt = dot(w, t, n);
+  const sign = wt - b0 >= 0 ? 1 : -1;
   for (let i = 0; i < n; i++) w[i]! *= sign;
   let b = b0 * sign;
 
@@ -142,7 +143,8 @@ export function projectLinf(t: ArrayLike<number>, w0: ArrayLike<number>, b0: num
     p[i] = a[i]! - t[i]! * (2 * a[i]! - 1);
   }
   argsort(p, n, keys, indp);
-  b -= dot(w, t, n);
+  // w·t after the flip: negation is exact, so this is the flipped sum bit for bit.
+  b -= sign * wt;
   const bd = dot(w, d, n);
   // Coordinates in decreasing p: the cumulative |w| and the hyperplane offset reached when the
   // first k of them are saturated.

@@ -218,8 +218,9 @@ class FabSearch {
       })),
     );
     const u1 = new Float64Array(size);
-    const u0 = new Float64Array(size);
     const w = new Float64Array(size);
+    // The originals in unit-box coordinates, once per sample.
+    const unit = this.originals.map((x0) => Float64Array.from(x0, (v) => (v - low) / this.width));
     const d1 = new Float64Array(size);
     const d2 = new Float64Array(size);
     // A sample's passes after the first that settled would not run in sequence.
@@ -233,7 +234,7 @@ class FabSearch {
       const { df, dg } = await this.nearestBoundary(active, shape);
       const next = new Float32Array(n * size);
       for (let k = 0; k < n; k++) {
-        const x0 = this.originals[rows[k]!]!;
+        const u0 = unit[rows[k]!]!;
         // The linearised boundary f(x1) + g·(z − x1) = 0, in unit-box coordinates u = (z − low)/width.
         const g = dg.subarray(k * size, (k + 1) * size);
         const xk = active[k]!.x;
@@ -241,7 +242,6 @@ class FabSearch {
         for (let j = 0; j < size; j++) {
           w[j] = g[j]! * this.width;
           u1[j] = (xk[j]! - low) / this.width;
-          u0[j] = (x0[j]! - low) / this.width;
           wu1 += w[j]! * u1[j]!;
         }
         const b = -df[k]! + wu1;
