@@ -1,6 +1,6 @@
 /**
  * AutoAttack and salt-and-pepper against their reference implementations, in one run, on the
- * bundled MNIST models and the same test digits: robustest's autoAttack() (through evaluate, ε
+ * bundled MNIST models (and the adversarially trained mlp-at) and the same test digits: robustest's autoAttack() (through evaluate, ε
  * nested) against fra31/auto-attack run by Debian's python3-torch on CPU with one thread, and
  * saltAndPepper() against Foolbox 3's SaltAndPepperNoiseAttack. The models go to PyTorch as their
  * exported weights (bench/python/mnist_torch.py), and the largest logit difference between the
@@ -11,7 +11,10 @@
  * (default /work/.mirror), whose Python files are copied to a temporary directory. Without them,
  * or without python3-torch, the peer columns are skipped with a notice.
  *
- *   npx tsx bench/auto-attack.ts [--samples 100] [--models mlp,cnn] [--skip salt-and-pepper]
+ * Each AutoAttack line is followed by the seconds per member on both sides, so the ratio can be
+ * read member by member.
+ *
+ *   npx tsx bench/auto-attack.ts [--samples 100] [--models mlp,cnn,mlp-at] [--skip salt-and-pepper]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -19,9 +22,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { autoAttack, classifier, ensureBackend, evaluate, saltAndPepper } from '../src/index.js';
+import { autoAttack, classifier, ensureBackend, evaluate, saltAndPepper, type Attack, type AutoAttackRun } from '../src/index.js';
 import { mnistSamples, type MnistModelName } from '../examples/mnist/models.js';
 import { benchModel } from './models.js';
+import { loadHardenedMlp } from './defend-models.js';
 import { ratio } from './timing.js';
 
 function flag(name: string, fallback: string): string {
@@ -30,7 +34,7 @@ function flag(name: string, fallback: string): string {
 }
 
 const count = Number(flag('samples', '100'));
-const models = flag('models', 'mlp,cnn').split(',') as MnistModelName[];
+const models = flag('models', 'mlp,cnn,mlp-at').split(',') as (MnistModelName | 'mlp-at')[];
 const skip = flag('skip', '').split(',');
 const SEED = 0;
 /** Budgets where undefended MNIST models are partly robust. */
@@ -38,6 +42,12 @@ const SETTINGS = [
   { norm: 'linf', epsilons: [0.05, 0.1] },
   { norm: 'l2', epsilons: [0.5, 1] },
 ] as const;
+/** mlp-at was trained against L∞ ε = 0.2: its budgets are the ones it was hardened for. */
+const HARDENED_SETTINGS = [
+  { norm: 'linf', epsilons: [0.1, 0.2] },
+  { norm: 'l2', epsilons: [1, 1.5] },
+] as const;
+const MEMBERS = ['apgd-ce', 'apgd-t', 'fab-t', 'square'] as const;
 
 const python = process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 const here = dirname(fileURLToPath(import.meta.url));
@@ -104,7 +114,7 @@ else {
 }
 
 for (const name of models) {
-  const { model, weights } = await benchModel(name);
+  const { model, weights } = name === 'mlp-at' ? { model: await loadHardenedMlp(), weights: 'adversarially trained' } : await benchModel(name);
   const digits = mnistSamples(count);
   const clf = classifier(model);
   const logits = await clf.logits(digits.inputs);
@@ -113,13 +123,25 @@ for (const name of models) {
   logits.dispose();
   console.log(`  ${name} (${weights}):`);
 
-  for (const setting of SETTINGS) {
+  for (const setting of name === 'mlp-at' ? HARDENED_SETTINGS : SETTINGS) {
+    // The same attack, with each run's per-member seconds summed over the ε of the curve.
+    const memberSeconds = new Map<string, number>();
+    const inner = autoAttack({ norm: setting.norm });
+    const attack: Attack = {
+      ...inner,
+      run: async (...args: Parameters<Attack['run']>) => {
+        const run = (await inner.run(...args)) as AutoAttackRun;
+        for (const m of run.members) memberSeconds.set(m.member, (memberSeconds.get(m.member) ?? 0) + m.seconds);
+        return run;
+      },
+    };
     const started = performance.now();
-    const report = await evaluate(model, digits, { attack: autoAttack({ norm: setting.norm }), epsilons: [...setting.epsilons], seed: SEED });
+    const report = await evaluate(model, digits, { attack, epsilons: [...setting.epsilons], seed: SEED });
     const mine = (performance.now() - started) / 1000;
     const label = `AutoAttack ${setting.norm === 'linf' ? 'L∞' : 'L2'} ε ${setting.epsilons.join(', ')}`;
     let line = `    ${label}: robustest ${report.robustAccuracy.map((a) => a.toFixed(3)).join(' ')} in ${mine.toFixed(1)} s`;
     if (report.reliability.length > 0) line += ` [flags: ${report.reliability.map((f) => f.kind).join(', ')}]`;
+    let members = `      seconds per member: robustest ${MEMBERS.map((m) => `${m} ${(memberSeconds.get(m) ?? 0).toFixed(1)}`).join(', ')}`;
     if (autoAttackPath) {
       const file = join(work, `${name}-${setting.norm}.json`);
       writeFileSync(file, JSON.stringify({ ...base, options: { norm: setting.norm, epsilons: setting.epsilons, seed: SEED } }));
@@ -131,9 +153,12 @@ for (const name of models) {
         line +=
           ` | reference ${peer.map((r) => (r.robustAccuracy as number).toFixed(3)).join(' ')} in ${theirs.toFixed(1)} s` +
           ` | time ${ratio(mine / theirs)} of the reference's, largest gap ${gap.toFixed(1)} points (logits agree to ${(peer[0]!.parity as number).toExponential(1)})`;
+        const theirMembers = (m: string) => peer.reduce((t, r) => t + ((r.members as Record<string, number> | undefined)?.[m] ?? 0), 0);
+        members += ` | reference ${MEMBERS.map((m) => `${m} ${theirMembers(m).toFixed(1)}`).join(', ')}`;
       }
     }
     console.log(line);
+    console.log(members);
   }
 
   if (!skip.includes('salt-and-pepper')) {
