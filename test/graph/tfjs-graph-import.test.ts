@@ -150,6 +150,19 @@ describe('the GraphModel importer', () => {
     model.dispose();
   });
 
+  it('follows a SavedModel signature to its input and output tensors', async () => {
+    const g = new TinyGraph();
+    const x = g.placeholder([-1, 3], 'serving_x');
+    g.placeholder([-1, 3], 'unused_input');
+    g.op('Relu', [x], {}, 'probe');
+    g.op('Tanh', [x], {}, 'scores');
+    const model = await g.load({ inputs: { x: { name: 'serving_x:0' } }, outputs: { y: { name: 'scores:0' } } });
+    const graph = importGraphModel(model);
+    expect(graph.nodes.map((n) => n.source)).toEqual(['scores (Tanh)']);
+    graph.dispose();
+    model.dispose();
+  });
+
   it('asks for the per-sample shape when the input leaves it open, and checks the one given', async () => {
     const g = new TinyGraph();
     const x = g.placeholder([-1, -1, -1, 2]);
