@@ -28,11 +28,13 @@ export function requestedEngine(): EngineName | null {
   });
 }
 
-export async function selectNetwork(graph: ModelGraph, options: OnnxruntimeOptions = {}): Promise<SelectedNetwork> {
+type Choice = { readonly network: OrtNetwork; readonly reason: null } | { readonly network: null; readonly reason: string | null };
+
+async function choose(graph: ModelGraph, options: OnnxruntimeOptions): Promise<Choice> {
   const requested = requestedEngine();
-  if (requested === 'tfjs') return { engine: 'tfjs', network: compileGraph(graph), reason: null };
+  if (requested === 'tfjs') return { network: null, reason: null };
   const attempt = await tryOnnxruntimeNetwork(graph, options);
-  if (attempt.network) return { engine: 'onnxruntime', network: attempt.network };
+  if (attempt.network) return { network: attempt.network, reason: null };
   if (requested === 'onnxruntime') {
     throw new RobustestError('BACKEND_UNAVAILABLE', `ROBUSTEST_ENGINE=onnxruntime, but onnxruntime cannot run this model: ${attempt.reason}.`, {
       expected: 'onnxruntime-node installed (npm install -D onnxruntime-node) and a graph of supported nodes',
@@ -40,5 +42,16 @@ export async function selectNetwork(graph: ModelGraph, options: OnnxruntimeOptio
     });
   }
   notice(`engine:${attempt.reason}`, `running on the tfjs engine: ${attempt.reason}.`);
-  return { engine: 'tfjs', network: compileGraph(graph), reason: attempt.reason };
+  return { network: null, reason: attempt.reason };
+}
+
+export async function selectNetwork(graph: ModelGraph, options: OnnxruntimeOptions = {}): Promise<SelectedNetwork> {
+  const choice = await choose(graph, options);
+  if (choice.network) return { engine: 'onnxruntime', network: choice.network };
+  return { engine: 'tfjs', network: compileGraph(graph), reason: choice.reason };
+}
+
+/** The onnxruntime executor for `graph` when the choice above falls on it; null for the tfjs engine. */
+export async function onnxruntimeFor(graph: ModelGraph, options: OnnxruntimeOptions = {}): Promise<OrtNetwork | null> {
+  return (await choose(graph, options)).network;
 }

@@ -16,7 +16,9 @@ import { checkScoreLayout, checkScores, looksLikeProbabilities, notProbabilities
 import { modelFailure } from './failure.js';
 import { peakBytesOf } from '../engine/hygiene.js';
 import { discardFailedTape } from '../engine/tfjs/tape.js';
-import { onLogProbabilities } from './log-probabilities.js';
+import { onLogProbabilities, onLogProbabilitiesNative } from './log-probabilities.js';
+import { onnxruntimeFor } from '../engine/select.js';
+import type { OrtNetwork } from '../engine/onnxruntime/index.js';
 
 export type OutputKind = 'logits' | 'probabilities' | 'auto';
 export type Bounds = readonly [number, number];
@@ -154,6 +156,11 @@ class TfjsClassifier implements Classifier {
   numClasses: number | null;
   private network: Network | undefined;
   private imported: ModelGraph | null | undefined;
+  /** The onnxruntime executor, when src/engine/select.ts picks it for this model's graph. */
+  private native: Promise<OrtNetwork | null> | undefined;
+  private nativeChosen: OrtNetwork | null = null;
+  /** Set once the outputs are known to be probabilities that no peeled softmax accounts for. */
+  private probabilityOutputs = false;
 
   constructor(
     readonly kind: 'layers' | 'graph' | 'function',
@@ -181,7 +188,19 @@ class TfjsClassifier implements Classifier {
   }
 
   get gradientPath(): string {
-    return this.net().gradientPath;
+    return this.nativeChosen?.gradientPath ?? this.net().gradientPath;
+  }
+
+  private onnxruntime(): Promise<OrtNetwork | null> {
+    const graph = this.graph();
+    if (!graph) return Promise.resolve(null);
+    this.native ??= onnxruntimeFor(graph).then((network) => (this.nativeChosen = network));
+    return this.native;
+  }
+
+  /** The onnxruntime executor as this classifier reads its outputs, once they are checked. */
+  private nativeView(native: OrtNetwork): OrtNetwork {
+    return this.probabilityOutputs && !native.peeledSoftmax ? onLogProbabilitiesNative(native) : native;
   }
 
   private raw(x: tf.Tensor): tf.Tensor2D {
@@ -262,6 +281,7 @@ class TfjsClassifier implements Classifier {
       }
       probe.dispose();
       this.network = onLogProbabilities(network);
+      this.probabilityOutputs = true;
       this.outputsChecked = true;
       return;
     }
@@ -270,6 +290,7 @@ class TfjsClassifier implements Classifier {
     probe.dispose();
     if (this.outputs === 'logits' && probabilities) throw this.notLogits('every output row is in [0, 1] and sums to 1');
     if (probabilities) this.network = onLogProbabilities(network);
+    this.probabilityOutputs = probabilities;
     this.outputsChecked = true;
   }
   private outputsChecked = false;
@@ -284,33 +305,51 @@ class TfjsClassifier implements Classifier {
 
   async logits(x: tf.Tensor): Promise<tf.Tensor2D> {
     await ensureBackend();
+    const native = await this.onnxruntime();
+    if (native) {
+      this.guard(x, () => this.checkOutputs(x));
+      const z = await this.guardAsync(x, () => this.nativeView(native).forward(x));
+      return this.checked(x, z);
+    }
     return this.guard(x, () => {
       this.checkOutputs(x);
-      const z = this.net().forward(x);
-      this.numClasses ??= z.shape[1];
-      try {
-        checkScores(this.name, z, x.shape[0]!);
-      } catch (error) {
-        z.dispose();
-        throw error;
-      }
-      return z;
+      return this.checked(x, this.net().forward(x));
     });
+  }
+
+  /** `z` once its shape and values are known to be class scores for `x`; disposed otherwise. */
+  private checked(x: tf.Tensor, z: tf.Tensor2D): tf.Tensor2D {
+    this.numClasses ??= z.shape[1];
+    try {
+      checkScores(this.name, z, x.shape[0]!);
+    } catch (error) {
+      z.dispose();
+      throw error;
+    }
+    return z;
   }
 
   async valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult> {
     await ensureBackend();
+    const native = await this.onnxruntime();
+    if (native) {
+      this.guard(x, () => this.checkOutputs(x));
+      return this.checkedResult(x, await this.guardAsync(x, () => this.nativeView(native).valueAndGradient(x, loss)));
+    }
     return this.guard(x, () => {
       this.checkOutputs(x);
-      const result = this.net().valueAndGradient(x, loss);
-      try {
-        checkScores(this.name, result.logits, x.shape[0]!);
-      } catch (error) {
-        tf.dispose([result.logits, result.loss, result.gradient]);
-        throw error;
-      }
-      return result;
+      return this.checkedResult(x, this.net().valueAndGradient(x, loss));
     });
+  }
+
+  private checkedResult(x: tf.Tensor, result: GradientResult): GradientResult {
+    try {
+      checkScores(this.name, result.logits, x.shape[0]!);
+    } catch (error) {
+      tf.dispose([result.logits, result.loss, result.gradient]);
+      throw error;
+    }
+    return result;
   }
 
   async activationBytes(x: tf.Tensor): Promise<number> {
@@ -350,13 +389,26 @@ class TfjsClassifier implements Classifier {
     try {
       return body();
     } catch (error) {
-      throw modelFailure(error, {
-        name: this.name,
-        shape: x.shape,
-        expected: this.inputShape ? `inputs of shape ${shapeString([null, ...this.inputShape])}` : 'inputs the model accepts',
-        hint: this.kind === 'function' ? functionHint(this.model as (x: tf.Tensor) => tf.Tensor, error) : undefined,
-      });
+      throw this.failure(x, error);
     }
+  }
+
+  private async guardAsync<T>(x: tf.Tensor, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      throw this.failure(x, error);
+    }
+  }
+
+  private failure(x: tf.Tensor, error: unknown): Error {
+    return modelFailure(error, {
+      name: this.name,
+      shape: x.shape,
+      expected: this.inputShape ? `inputs of shape ${shapeString([null, ...this.inputShape])}` : 'inputs the model accepts',
+      runtime: this.nativeChosen ? 'the onnxruntime executor' : undefined,
+      hint: this.kind === 'function' ? functionHint(this.model as (x: tf.Tensor) => tf.Tensor, error) : undefined,
+    });
   }
 }
 

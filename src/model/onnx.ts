@@ -18,7 +18,9 @@ import { compileGraph } from '../engine/tfjs/compile.js';
 import { peakBytesOf } from '../engine/hygiene.js';
 import { importOnnx } from '../graph/onnx/index.js';
 import { UnsupportedNode, type ModelGraph } from '../graph/types.js';
-import { onLogProbabilities } from './log-probabilities.js';
+import { onLogProbabilities, onLogProbabilitiesNative } from './log-probabilities.js';
+import { onnxruntimeFor } from '../engine/select.js';
+import type { OrtNetwork } from '../engine/onnxruntime/index.js';
 import type { Bounds, Classifier, OutputKind } from './classifier.js';
 import { checkFinite, checkScoreLayout, looksLikeProbabilities, notProbabilities } from './outputs.js';
 import { modelFailure } from './failure.js';
@@ -105,6 +107,9 @@ class OnnxClassifier {
   /** Why there are no gradients, when there are none. */
   private readonly noGradients: string | null = null;
   private network: Network | undefined;
+  /** The onnxruntime executor, when src/engine/select.ts picks it for the imported graph. */
+  private native: Promise<OrtNetwork | null> | undefined;
+  private nativeChosen: OrtNetwork | null = null;
 
   constructor(
     private readonly session: OnnxSession,
@@ -157,7 +162,8 @@ class OnnxClassifier {
   }
 
   get gradientPath(): string {
-    return this.imported ? this.net().gradientPath : `none: ${this.noGradients}`;
+    if (!this.imported) return `none: ${this.noGradients}`;
+    return this.nativeChosen?.gradientPath ?? this.net().gradientPath;
   }
 
   graph(): ModelGraph | null {
@@ -206,12 +212,17 @@ class OnnxClassifier {
 
   async valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult> {
     const network = await this.gradientNetwork(x);
-    return this.guard(x, () => network.valueAndGradient(x, loss));
+    try {
+      return await network.valueAndGradient(x, loss);
+    } catch (error) {
+      throw this.failure(x, error);
+    }
   }
 
   async activationBytes(x: tf.Tensor): Promise<number> {
     if (!this.imported) return peakBytesOf(() => undefined);
-    const network = await this.gradientNetwork(x);
+    await this.gradientNetwork(x);
+    const network = this.tfjsView();
     return this.guard(x, () =>
       peakBytesOf(() => {
         const r = network.valueAndGradient(x, (z) => tf.sum(z, 1) as tf.Tensor1D);
@@ -224,7 +235,7 @@ class OnnxClassifier {
    * The graph's network, seen through the log where the model outputs probabilities that the
    * graph does not end in a softmax for (log-probabilities order classes as logits do).
    */
-  private async gradientNetwork(x: tf.Tensor): Promise<Network> {
+  private async gradientNetwork(x: tf.Tensor): Promise<Network | OrtNetwork> {
     if (!this.imported) {
       throw new RobustestError(
         'NOT_DIFFERENTIABLE',
@@ -234,21 +245,37 @@ class OnnxClassifier {
     }
     await ensureBackend();
     if (!this.resolvedOutputs) (await this.logits(x)).dispose();
+    this.native ??= onnxruntimeFor(this.imported).then((network) => (this.nativeChosen = network));
+    const native = await this.native;
+    if (native) return this.readsProbabilities(native) ? onLogProbabilitiesNative(native) : native;
+    return this.tfjsView();
+  }
+
+  /** The tfjs engine's network as this classifier reads its outputs. */
+  private tfjsView(): Network {
     const network = this.net();
-    return this.resolvedOutputs === 'probabilities' && !network.peeledSoftmax ? onLogProbabilities(network) : network;
+    return this.readsProbabilities(network) ? onLogProbabilities(network) : network;
+  }
+
+  private readsProbabilities(network: { peeledSoftmax: boolean }): boolean {
+    return this.resolvedOutputs === 'probabilities' && !network.peeledSoftmax;
   }
 
   private guard<T>(x: tf.Tensor, body: () => T): T {
     try {
       return body();
     } catch (error) {
-      throw modelFailure(error, {
-        name: this.name,
-        shape: x.shape,
-        expected: this.inputShape ? `inputs ${shapeString([null, ...this.inputShape])} (NHWC)` : 'inputs the model accepts',
-        runtime: 'the imported ONNX graph on tfjs',
-      });
+      throw this.failure(x, error);
     }
+  }
+
+  private failure(x: tf.Tensor, error: unknown): Error {
+    return modelFailure(error, {
+      name: this.name,
+      shape: x.shape,
+      expected: this.inputShape ? `inputs ${shapeString([null, ...this.inputShape])} (NHWC)` : 'inputs the model accepts',
+      runtime: this.nativeChosen ? 'the imported ONNX graph on the onnxruntime executor' : 'the imported ONNX graph on tfjs',
+    });
   }
 
   private async scores(x: tf.Tensor): Promise<tf.Tensor2D> {
