@@ -81,8 +81,8 @@ export function counterexampleLines(examples: readonly Counterexample[], max: nu
   return [`Counterexamples (${shown.length} of ${examples.length}):`, ...lines, ...(more > 0 ? [`  … and ${more} more`] : [])];
 }
 
-export function replayLine(seed: number, backend: string, how: string): string {
-  return `Seed ${seed} (backend ${backend}): ${how}`;
+export function replayLine(seed: number, backend: string, how: string, engine?: string): string {
+  return `Seed ${seed} (backend ${backend}${engine === 'onnxruntime' ? ', onnxruntime executor' : ''}): ${how}`;
 }
 
 export function reportSummary(report: RobustnessReport, epsilon: number | undefined, robust: number, broken: number): RunSummary {

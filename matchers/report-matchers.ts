@@ -42,7 +42,7 @@ function verdict(ctx: MatcherContext, name: string, expectedText: string, report
       expectedReceived(ctx, 'robust accuracy', isNot ? '<' : '≥', atLeast, robustAccuracy),
       summaryRows(reportSummary(report, at, robust, broken.length)),
       counterexampleLines(broken, robustestDefaults().counterexamples, report.norm),
-      replayLine(report.seed, report.backend, `evaluate(model, samples, { …, seed: ${report.seed} }) reproduces this report.`),
+      replayLine(report.seed, report.backend, `evaluate(model, samples, { …, seed: ${report.seed} }) reproduces this report.`, report.engine),
     );
   return {
     pass,

@@ -53,7 +53,7 @@ export async function toBeRobustAgainst(this: MatcherContext, received: unknown,
       stoppedEarlyLine(report),
       reliabilityLines(report.reliability),
       pass ? singleAttackNote(args.attack, robustAccuracy) : null,
-      replayLine(seed, report.backend, replay),
+      replayLine(seed, report.backend, replay, report.engine),
       pictureLine(drawn),
       fixPath(args.attack, args.epsilon, !pass),
     );

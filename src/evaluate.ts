@@ -98,6 +98,8 @@ export interface RobustnessReport {
   gradientEvaluations: number;
   queries: number;
   backend: string;
+  /** What ran the model's forward and gradient passes: the tfjs engine or the onnxruntime executor. */
+  engine: 'tfjs' | 'onnxruntime';
   seconds: number;
   /**
    * Set when `atLeast` made evaluate stop early: the ε whose verdict was decided, by which attack,
@@ -277,6 +279,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
       gradientEvaluations,
       queries,
       backend: tf.getBackend(),
+      engine: clf.engine ?? 'tfjs',
       seconds: (performance.now() - started) / 1000,
       stoppedEarly,
       workers: workersUsed,

@@ -54,6 +54,11 @@ export interface Classifier {
   /** How gradients are computed, for reports. */
   readonly gradientPath: string;
   /**
+   * What runs the model's passes: 'onnxruntime' once the onnxruntime executor has been chosen for
+   * it (src/engine/select.ts), else 'tfjs'.
+   */
+  readonly engine?: 'tfjs' | 'onnxruntime';
+  /**
    * Peak bytes of tfjs tensors one input gradient on `x` allocates (every activation and its
    * gradient); sizes default batches. Absent where the model runs outside tfjs.
    */
@@ -189,6 +194,10 @@ class TfjsClassifier implements Classifier {
 
   get gradientPath(): string {
     return this.nativeChosen?.gradientPath ?? this.net().gradientPath;
+  }
+
+  get engine(): 'tfjs' | 'onnxruntime' {
+    return this.nativeChosen ? 'onnxruntime' : 'tfjs';
   }
 
   private onnxruntime(): Promise<OrtNetwork | null> {

@@ -161,6 +161,10 @@ class OnnxClassifier {
     return this.imported !== null;
   }
 
+  get engine(): 'tfjs' | 'onnxruntime' {
+    return this.nativeChosen ? 'onnxruntime' : 'tfjs';
+  }
+
   get gradientPath(): string {
     if (!this.imported) return `none: ${this.noGradients}`;
     return this.nativeChosen?.gradientPath ?? this.net().gradientPath;

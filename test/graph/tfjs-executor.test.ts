@@ -203,6 +203,20 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'average pool counting padded zeros, with pads equal to same',
+    inputShape: [6, 6, 2],
+    build: (g, x) => g.add({ kind: 'avgPool', size: [3, 3], strides: [1, 1], padding: [1, 1, 1, 1], countPadding: true }, [x], 'avg'),
+  },
+  {
+    name: 'one value read by several nodes, the same gradient handed to both inputs of an add',
+    inputShape: [5],
+    build: (g, x) => {
+      const s = g.add({ kind: 'activation', activation: { fn: 'sigmoid' } }, [x], 's');
+      const a = g.add({ kind: 'binary', fn: 'add' }, [x, s], 'a');
+      return g.add({ kind: 'binary', fn: 'max' }, [a, x], 'max');
+    },
+  },
+  {
     name: 'transpose, slice and pad',
     inputShape: [4, 5, 3],
     build: (g, x) => {

@@ -124,8 +124,10 @@ export class GraphNetwork implements Network {
       const handedOn = new Set<tf.Tensor>();
       results.forEach((result, k) => {
         if (!result) return;
-        // The same tensor may be handed to several inputs (Add): each slot owns its own.
-        const gradient = handedOn.has(result.gradient) ? tf.clone(result.gradient) : result.gradient;
+        // The same tensor may be handed to several inputs (Add): each slot owns its own, and only
+        // the last one the original, since a slot that already holds a gradient frees what it adds.
+        const handedLater = results.slice(k + 1).some((r) => r?.gradient === result.gradient);
+        const gradient = handedLater ? tf.clone(result.gradient) : result.gradient;
         handedOn.add(result.gradient);
         const slot = node.inputs[k]!;
         const existing = flowing[slot];

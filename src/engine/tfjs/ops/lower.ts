@@ -61,7 +61,8 @@ export function lowerNode(node: Node, inShape: readonly number[], varying: (slot
     case 'maxPool':
       return [new MaxPool2DOp({ ...op, padding: simplest(op.padding, inShape, op.size, op.strides, [1, 1]) })];
     case 'avgPool': {
-      const padding = simplest(op.padding, inShape, op.size, op.strides, [1, 1]);
+      // 'same' never counts padded zeros, so pads that do count stay explicit.
+      const padding = op.countPadding && typeof op.padding !== 'string' && op.padding.some((p) => p !== 0) ? op.padding : simplest(op.padding, inShape, op.size, op.strides, [1, 1]);
       if (typeof padding === 'string' || !op.countPadding) return [new AvgPool2DOp({ ...op, padding })];
       const [top, bottom, left, right] = padding;
       return [new PadOp([[top, bottom], [left, right], [0, 0]], 0), new AvgPool2DOp({ ...op, padding: 'valid' })];
