@@ -10,8 +10,8 @@ import type { Activation } from '../../graph/types.js';
 export interface ActivationSpec {
   /** Name for messages, e.g. 'relu', 'leakyReLU(0.3)'. */
   readonly name: string;
-  /** Fused activation name for tf.fused ops, when tfjs-layers fuses it too. */
-  readonly fused?: 'relu' | 'elu' | 'linear';
+  /** Its name for tf.fused ops, when they can apply it (its derivative then reads the output alone). */
+  readonly fused?: 'relu' | 'elu' | 'relu6' | 'linear';
   /** The output is relu(·) of the pre-activation: zero exactly where the derivative is. */
   readonly isRelu?: boolean;
   /** The softmax over the last axis (peeled off a model's end). */
@@ -53,8 +53,9 @@ export const ELU: ActivationSpec = {
 };
 
 /** tfjs-layers' 'relu6': minimum(6, relu(x)); derivative 1 on 0 < x < 6. */
-const RELU6: ActivationSpec = {
+export const RELU6: ActivationSpec = {
   name: 'relu6',
+  fused: 'relu6',
   needsInput: false,
   apply: (x) => tf.minimum(6, tf.relu(x)),
   backward: (dy, _x, y) => tf.mul(dy, tf.mul(tf.step(y), tf.step(tf.sub(6, y)))),

@@ -29,7 +29,7 @@ export function compileGraph(graph: ModelGraph): Network {
   const skip = new Set<GraphNode>();
   for (const node of graph.nodes) {
     if (skip.has(node)) continue;
-    // A relu or elu that is the only reader of a convolution or dense output runs fused with it.
+    // A relu, relu6 or elu that is the only reader of a convolution or dense output runs fused with it.
     const linear = node.op.kind === 'conv2d' || node.op.kind === 'depthwiseConv2d' || node.op.kind === 'dense';
     const next = linear && readers.get(node.output) === 1 && node.output !== graph.output ? graph.nodes.find((n) => n.inputs.includes(node.output)) : undefined;
     const fused = next ? fusable(next.op) : null;

@@ -1,12 +1,12 @@
 /**
- * Which engine op runs each graph node. Convolutions and dense nodes whose only reader is a relu
- * or elu take it as a fused activation (tfjs fuses those, and the backward reads the output
+ * Which engine op runs each graph node. Convolutions and dense nodes whose only reader is a relu,
+ * relu6 or elu take it as a fused activation (tfjs fuses those, and the backward reads the output
  * alone). Explicit pads that equal 'same' or 'valid' become those; average pooling that counts
  * padded zeros runs as a pad then an unpadded pool.
  */
 import { explicitPads } from '../../../graph/shapes.js';
 import type { Node, Op as GraphOp, Padding } from '../../../graph/types.js';
-import { activationSpecOf, ELU, LINEAR, RELU, SOFTMAX, type ActivationSpec } from '../activations.js';
+import { activationSpecOf, ELU, LINEAR, RELU, RELU6, SOFTMAX, type ActivationSpec } from '../activations.js';
 import { ActivationOp } from './activation.js';
 import { Conv2DOp, DepthwiseConv2DOp } from './convolution.js';
 import { DenseOp } from './dense.js';
@@ -22,6 +22,7 @@ export function fusable(op: GraphOp): ActivationSpec | null {
   if (op.kind !== 'activation') return null;
   if (op.activation.fn === 'relu') return RELU;
   if (op.activation.fn === 'elu' && op.activation.alpha === 1) return ELU;
+  if (op.activation.fn === 'clip' && op.activation.min === 0 && op.activation.max === 6) return RELU6;
   return null;
 }
 
