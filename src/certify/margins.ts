@@ -61,6 +61,9 @@ export class MarginBounds {
     const output = this.prop.graph.output;
     this.crownRows ??= this.rows.map((c) => this.prop.lowerBound(output, c, this.region, this.state!));
     if (method === 'crown') return this.crownRows;
+    // α-CROWN only where the row is not already positive: the smallest margin is what counts.
+    const open = (k: number) => !(this.crownRows![k]! > 0 && this.bounds[k]! > 0);
+    if (!this.rows.some((_, k) => open(k))) return this.crownRows;
     // Intermediate bounds by α-CROWN too, intersected with CROWN's, where they feed relaxations.
     this.alphaState ??= this.alpha.intermediate
       ? this.prop.linearBounds(this.region, this.checkpoint, {
@@ -71,10 +74,9 @@ export class MarginBounds {
           tighten: this.state,
         })
       : this.state;
-    // α-CROWN only where the row is not already positive: the smallest margin is what counts.
     return this.rows.map((c, k) => {
       const crown = this.crownRows![k]!;
-      if (crown > 0 && this.bounds[k]! > 0) return crown;
+      if (!open(k)) return crown;
       this.checkpoint?.();
       return Math.max(crown, alphaLowerBound(this.prop, output, c, this.region, this.alphaState!, this.alpha));
     });
