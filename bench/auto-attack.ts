@@ -37,6 +37,9 @@ const count = Number(flag('samples', '100'));
 const models = flag('models', 'mlp,cnn,mlp-at').split(',') as (MnistModelName | 'mlp-at')[];
 const skip = flag('skip', '').split(',');
 const SEED = 0;
+// One thread on both sides: the reference runs PyTorch with one, so robustest's onnxruntime
+// executor (when installed) gets one too unless ROBUSTEST_THREADS says otherwise.
+process.env.ROBUSTEST_THREADS ??= '1';
 /** Budgets where undefended MNIST models are partly robust. */
 const SETTINGS = [
   { norm: 'linf', epsilons: [0.05, 0.1] },
@@ -106,7 +109,7 @@ const hasTorch = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' })
 const autoAttackPath = hasTorch ? peerPath('AUTOATTACK_PATH', 'fra31+auto-attack', 'autoattack') : null;
 const foolboxPath = hasTorch ? peerPath('FOOLBOX_PATH', 'bethgelab+foolbox', 'foolbox') : null;
 const work = mkdtempSync(join(tmpdir(), 'robustest-bench-'));
-console.log(`\nAutoAttack and salt-and-pepper vs their references — ${count} MNIST test digits, seed ${SEED}, robustest on ${tf.getBackend()}, references on PyTorch CPU with 1 thread`);
+console.log(`\nAutoAttack and salt-and-pepper vs their references — ${count} MNIST test digits, seed ${SEED}, robustest on ${tf.getBackend()} (onnxruntime threads: ${process.env.ROBUSTEST_THREADS}), references on PyTorch CPU with 1 thread`);
 if (!hasTorch) console.log(`  notice: ${python} cannot import torch (Debian: apt-get install python3-torch); reference columns skipped`);
 else {
   if (!autoAttackPath) console.log('  notice: fra31/auto-attack not found (AUTOATTACK_PATH, or a snapshot in ROBUSTEST_MIRROR); its columns are skipped');
@@ -121,7 +124,8 @@ for (const name of models) {
   const layers = exportLayers(model);
   const base = { layers, shape: digits.inputs.shape, inputs: Array.from(await digits.inputs.data()), labels: digits.labels, logits: Array.from(await logits.data()) };
   logits.dispose();
-  console.log(`  ${name} (${weights}):`);
+  // Which executor runs robustest's side (tfjs, or onnxruntime when installed and able).
+  console.log(`  ${name} (${weights}; robustest gradients: ${clf.gradientPath}):`);
 
   for (const setting of name === 'mlp-at' ? HARDENED_SETTINGS : SETTINGS) {
     // The same attack, with each run's per-member seconds summed over the ε of the curve.
