@@ -69,6 +69,7 @@ const MODELS: Record<string, () => tf.LayersModel> = {
       tf.layers.globalAveragePooling2d({}),
       tf.layers.dense({ units: 5, activation: 'softmax', ...init(7) }),
     ]),
+  'residual add, concatenate, global average (a value read by two nodes)': residualModel,
   'dense with batch norm, leaky relu, reshape': () =>
     sequential([20], (first) => [
       tf.layers.dense({ ...first, units: 16, ...init(8) }),
