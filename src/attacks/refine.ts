@@ -29,7 +29,8 @@ export async function bisectTowardsOriginal(
   for (let s = 0; s < steps; s++) {
     const middle = low.map((l, p) => (l + high[p]!) / 2);
     const point = tf.tidy(() => tf.add(x0, tf.mul(delta, perSampleColumn(middle, delta))));
-    const logits = await ctx.logits(point, rows);
+    // On the runtime the final verdict is taken on, so that the point kept is adversarial there.
+    const logits = await ctx.verdictLogits(point, rows);
     accept(logits, rows).forEach((a, p) => (a ? (high[p] = middle[p]!) : (low[p] = middle[p]!)));
     tf.dispose([point, logits]);
   }

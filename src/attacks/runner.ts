@@ -33,6 +33,11 @@ export interface AttackContext {
   sampleRng(i: number): Rng;
   /** Logits, counting one query per row; `rows` maps rows to batch samples (default: all). */
   logits(x: tf.Tensor, rows?: readonly number[]): Promise<tf.Tensor2D>;
+  /**
+   * Logits from the model's own runtime, the one final verdicts are taken on (Classifier's
+   * verdictLogits); the same as `logits` unless another executor runs the model.
+   */
+  verdictLogits(x: tf.Tensor, rows?: readonly number[]): Promise<tf.Tensor2D>;
   /** Input gradient of a per-sample loss, counting one gradient evaluation per row. */
   gradient(x: tf.Tensor, loss: LossFn, rows?: readonly number[]): Promise<GradientResult>;
   /** The criterion's verdict on logits for the given batch samples. */
@@ -170,6 +175,11 @@ async function runAttack<O extends object>(
           for (const r of which) queries[globalIndex[r]!]!++;
           return clf.logits(input);
         },
+        verdictLogits: async (input, which = all) => {
+          throwIfAborted();
+          for (const r of which) queries[globalIndex[r]!]!++;
+          return clf.verdictLogits?.(input) ?? clf.logits(input);
+        },
         gradient: async (input, loss, which = all) => {
           throwIfAborted();
           gradientEvaluations += which.length;
@@ -233,7 +243,7 @@ interface Verdict {
 
 /** Runs the model on the candidates and keeps only true adversarials inside bounds and ε. */
 async function verify(ctx: AttackContext, candidate: tf.Tensor, epsilon: number | undefined): Promise<Verdict> {
-  const logits = await ctx.clf.logits(candidate);
+  const logits = await (ctx.clf.verdictLogits?.(candidate) ?? ctx.clf.logits(candidate));
   const adversarial = ctx.isAdversarial(logits);
   const [low, high] = ctx.bounds;
   const stats = tf.tidy(() => {

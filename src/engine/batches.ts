@@ -84,14 +84,14 @@ export async function inBatches<T, R>(items: readonly T[], batchSize: number, wo
   return out;
 }
 
-/** Class scores of every row of `inputs`, computed batch by batch, as one [N, classes] array. */
+/** Class scores of every row of `inputs` from the model's own runtime (verdictLogits), batch by batch, as one [N, classes] array. */
 export async function logitsInBatches(clf: Classifier, inputs: tf.Tensor, batchSize: number): Promise<{ data: Float32Array; classes: number }> {
   const rows = [...Array(inputs.shape[0]!).keys()];
   let classes = 0;
   const chunks = await inBatches(rows, batchSize, async (batch) => {
     const x = tf.slice(inputs, batch[0]!, batch.length);
     try {
-      const z = await clf.logits(x);
+      const z = await (clf.verdictLogits?.(x) ?? clf.logits(x));
       classes = z.shape[1];
       const data = (await z.data()) as Float32Array;
       z.dispose();

@@ -1,7 +1,11 @@
 /**
- * Which executor runs a model graph: onnxruntime when onnxruntime-node is installed and can run
- * every node, else the tfjs engine. ROBUSTEST_ENGINE=tfjs|onnxruntime overrides the choice; a
- * requested onnxruntime that cannot run the graph is an error rather than a silent fallback.
+ * Which executor runs a model graph. ONNX models run on onnxruntime when onnxruntime-node is
+ * installed and can run every node: that is their own runtime. tfjs models stay on the tfjs
+ * engine unless ROBUSTEST_ENGINE=onnxruntime asks otherwise: onnxruntime's results differ from
+ * tfjs's in the last bits, which can carry an adversarial that a minimization attack left right on
+ * the decision boundary (C&W) to the other side of it in the model's own runtime.
+ * ROBUSTEST_ENGINE=tfjs|onnxruntime overrides the choice; a requested onnxruntime that cannot run
+ * the graph is an error rather than a silent fallback.
  */
 import type { ModelGraph } from '../graph/types.js';
 import { RobustestError } from '../errors.js';
@@ -32,7 +36,7 @@ type Choice = { readonly network: OrtNetwork; readonly reason: null } | { readon
 
 async function choose(graph: ModelGraph, options: OnnxruntimeOptions): Promise<Choice> {
   const requested = requestedEngine();
-  if (requested === 'tfjs') return { network: null, reason: null };
+  if (requested === 'tfjs' || (requested === null && graph.format !== 'onnx')) return { network: null, reason: null };
   const attempt = await tryOnnxruntimeNetwork(graph, options);
   if (attempt.network) return { network: attempt.network, reason: null };
   if (requested === 'onnxruntime') {

@@ -49,6 +49,12 @@ export interface Classifier {
   readonly differentiable: boolean;
   /** Logits for a batch (log-probabilities for probability outputs). Caller disposes. */
   logits(x: tf.Tensor): Promise<tf.Tensor2D>;
+  /**
+   * Logits from the model's own runtime, where the executor running `logits` is another one (the
+   * onnxruntime executor, whose last bits may differ): clean predictions and the final check of
+   * every adversarial use these, so a verdict is the model's own. Absent when `logits` already is.
+   */
+  verdictLogits?(x: tf.Tensor): Promise<tf.Tensor2D>;
   /** Logits and the input gradient of a per-sample loss on them. Caller disposes. */
   valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult>;
   /** How gradients are computed, for reports. */
@@ -320,6 +326,11 @@ class TfjsClassifier implements Classifier {
       const z = await this.guardAsync(x, () => this.nativeView(native).forward(x));
       return this.checked(x, z);
     }
+    return this.verdictLogits(x);
+  }
+
+  async verdictLogits(x: tf.Tensor): Promise<tf.Tensor2D> {
+    await ensureBackend();
     return this.guard(x, () => {
       this.checkOutputs(x);
       return this.checked(x, this.net().forward(x));

@@ -11,8 +11,8 @@ import { GraphBuilder } from '../../src/graph/builder.js';
 import type { ModelGraph } from '../../src/graph/types.js';
 import { ensureBackend } from '../../src/backend.js';
 
-function tinyGraph(): ModelGraph {
-  const b = new GraphBuilder('tfjs-layers', [3]);
+function tinyGraph(format: ModelGraph['format'] = 'onnx'): ModelGraph {
+  const b = new GraphBuilder(format, [3]);
   const kernel = b.weight(Float32Array.from([1, -1, 0.5, 2, 0, 1]), [3, 2]);
   return b.build(b.add({ kind: 'dense', kernel, bias: null }, [b.input], 'dense'));
 }
@@ -41,6 +41,19 @@ describe('selectNetwork', () => {
     expect(Array.from(z.dataSync())).toEqual([2, 6]);
     tf.dispose([x, z]);
     selected.network.dispose();
+    graph.dispose();
+  });
+
+  it('a tfjs model stays on the tfjs engine unless onnxruntime is asked for', async () => {
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const { selectNetwork } = await import('../../src/engine/select.js');
+    const graph = tinyGraph('tfjs-layers');
+    expect(await selectNetwork(graph)).toMatchObject({ engine: 'tfjs', reason: null });
+    expect(write).not.toHaveBeenCalled();
+    vi.stubEnv('ROBUSTEST_ENGINE', 'onnxruntime');
+    const asked = await selectNetwork(graph);
+    expect(asked.engine).toBe('onnxruntime');
+    asked.network.dispose();
     graph.dispose();
   });
 
@@ -89,7 +102,7 @@ describe('selectNetwork', () => {
   it('a graph onnxruntime cannot run falls back to tfjs with the node named', async () => {
     const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const { selectNetwork } = await import('../../src/engine/select.js');
-    const b = new GraphBuilder('tfjs-layers', [2]);
+    const b = new GraphBuilder('onnx', [2]);
     const graph = b.build(b.add({ kind: 'opaque', name: 'Custom', apply: (ins) => tf.mul(ins[0]!, 2) }, [b.input], 'custom_1', [2]));
     const selected = await selectNetwork(graph);
     expect(selected.engine).toBe('tfjs');

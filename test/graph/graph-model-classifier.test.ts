@@ -8,7 +8,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { classifier, pgd } from '../../src/index.js';
 import { attr, TinyGraph } from '../fixtures/tfjs-graph/graphdef.js';
-import { relativeError } from '../fixtures/tfjs-graph/check.js';
+import { relativeError } from '../support/graph-reference.js';
 
 const NHWC = { data_format: attr.s('NHWC') };
 

@@ -12,9 +12,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compileGraph } from '../../src/engine/tfjs/compile.js';
 import { Rng } from '../../src/engine/random.js';
 import { importOnnx } from '../../src/graph/onnx/index.js';
-import { referenceForward } from '../fixtures/onnx/graph/reference.js';
+import { referenceForward } from '../support/graph-reference.js';
 import { floatTensor, int64Tensor, model } from '../fixtures/onnx/graph/build.js';
-import { checkGradient, GRADIENT_TOLERANCE, sensitivity, FIXTURES, fixtureBytes, type Fixture, OnnxOracle, relativeError, samples } from '../fixtures/onnx/graph/oracle.js';
+import { checkGradient, GRADIENT_TOLERANCE, sensitivity, FIXTURES, fixtureBytes, type Fixture, OnnxOracle, samples } from '../fixtures/onnx/graph/oracle.js';
+import { relativeError } from '../support/graph-reference.js';
 
 const N = 3;
 const FORWARD_TOLERANCE = 1e-5;

@@ -17,7 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileGraph } from '../../src/engine/tfjs/compile.js';
 import { importOnnx } from '../../src/graph/onnx/index.js';
 import type { OpKind } from '../../src/graph/types.js';
-import { sensitivity, OnnxOracle, relativeError, samples } from '../fixtures/onnx/graph/oracle.js';
+import { sensitivity, OnnxOracle, samples } from '../fixtures/onnx/graph/oracle.js';
+import { relativeError } from '../support/graph-reference.js';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../fixtures/onnx/graph/export_torchvision.py', import.meta.url));

@@ -1,127 +1,23 @@
 /**
  * The tfjs executor on hand-built model graphs, node kinds the tfjs-layers importer never emits
  * included (explicit and asymmetric pads, transpose, slice, constants with broadcasting, means,
- * every activation): logits equal an independent plain-tfjs reading of the graph, and input
- * gradients equal tf.grad of that reading on the cpu backend, within 1e-4 relative.
+ * every activation): logits equal an independent plain-tfjs reading of the graph
+ * (test/support/graph-reference.ts), and input gradients equal tf.grad of that reading on the cpu
+ * backend, within 1e-4 relative.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileGraph } from '../../src/engine/tfjs/compile.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
-import type { Activation, ModelGraph, Node, Op } from '../../src/graph/types.js';
+import type { Activation } from '../../src/graph/types.js';
+import { referenceForward, relativeError } from '../support/graph-reference.js';
 
 const TOLERANCE = 1e-4;
-
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / Math.max(scale, 1e-12);
-}
 
 let seed = 1;
 function random(shape: number[], scale = 0.5): Float32Array {
   return tf.tidy(() => tf.randomUniform(shape, -scale, scale, 'float32', seed++).dataSync() as Float32Array);
-}
-
-/** Zero padding of an image as a tfjs pad list. */
-function imagePads(p: readonly [number, number, number, number]): [number, number][] {
-  return [
-    [0, 0],
-    [p[0], p[1]],
-    [p[2], p[3]],
-    [0, 0],
-  ];
-}
-
-const ACTIVATIONS: Record<string, (x: tf.Tensor, a: Activation) => tf.Tensor> = {
-  relu: (x) => tf.relu(x),
-  leakyRelu: (x, a) => tf.leakyRelu(x, (a as { alpha: number }).alpha),
-  clip: (x, a) => tf.clipByValue(x, (a as { min: number }).min, (a as { max: number }).max),
-  sigmoid: (x) => tf.sigmoid(x),
-  tanh: (x) => tf.tanh(x),
-  elu: (x, a) => tf.add(tf.relu(x), tf.mul((a as { alpha: number }).alpha, tf.sub(tf.exp(tf.minimum(x, 0)), 1))),
-  hardSigmoid: (x, a) => tf.clipByValue(tf.add(tf.mul(x, (a as { alpha: number }).alpha), (a as { beta: number }).beta), 0, 1),
-  hardSwish: (x) => tf.mul(x, tf.div(tf.relu6(tf.add(x, 3)), 6)),
-  swish: (x) => tf.mul(x, tf.sigmoid(x)),
-  gelu: (x, a) =>
-    (a as { approximate: boolean }).approximate
-      ? tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x))))))))
-      : tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.div(x, Math.SQRT2)))),
-  softplus: (x) => tf.log(tf.add(1, tf.exp(x))),
-  exp: (x) => tf.exp(x),
-  abs: (x) => tf.abs(x),
-  neg: (x) => tf.neg(x),
-  sqrt: (x) => tf.sqrt(x),
-  reciprocal: (x) => tf.div(1, x),
-};
-
-/** The graph read with plain tfjs ops, one node at a time: the oracle. */
-function reference(graph: ModelGraph, x: tf.Tensor): tf.Tensor {
-  const values: tf.Tensor[] = [];
-  values[graph.input] = x;
-  const run = (node: Node): tf.Tensor => {
-    const [a, b] = node.inputs.map((s) => values[s]!);
-    const op: Op = node.op;
-    switch (op.kind) {
-      case 'constant':
-        return tf.reshape(op.value.tensor(), [1, ...op.value.shape]);
-      case 'conv2d': {
-        const pads = op.padding as [number, number, number, number];
-        const y = tf.conv2d(tf.pad(a!, imagePads(pads)) as tf.Tensor4D, op.filter.tensor() as tf.Tensor4D, op.strides as [number, number], 'valid');
-        return op.bias ? tf.add(y, op.bias.tensor()) : y;
-      }
-      case 'depthwiseConv2d': {
-        const pads = op.padding as [number, number, number, number];
-        const y = tf.depthwiseConv2d(tf.pad(a!, imagePads(pads)) as tf.Tensor4D, op.filter.tensor() as tf.Tensor4D, op.strides as [number, number], 'valid');
-        return op.bias ? tf.add(y, op.bias.tensor()) : y;
-      }
-      case 'dense':
-        return tf.add(tf.matMul(a as tf.Tensor2D, op.kernel.tensor() as tf.Tensor2D), op.bias!.tensor());
-      case 'batchNorm':
-        return tf.add(tf.mul(tf.div(tf.sub(a!, op.mean.tensor()), tf.sqrt(tf.add(op.variance.tensor(), op.epsilon))), op.gamma!.tensor()), op.beta!.tensor());
-      case 'activation':
-        return ACTIVATIONS[op.activation.fn]!(a!, op.activation);
-      case 'softmax':
-        return tf.softmax(a!);
-      case 'maxPool': {
-        const pads = op.padding as [number, number, number, number];
-        return tf.maxPool(tf.pad(a!, imagePads(pads), -1e9) as tf.Tensor4D, op.size as [number, number], op.strides as [number, number], 'valid');
-      }
-      case 'avgPool': {
-        const pads = op.padding as [number, number, number, number];
-        const area = op.size[0] * op.size[1];
-        const sum = tf.mul(tf.avgPool(tf.pad(a!, imagePads(pads)) as tf.Tensor4D, op.size as [number, number], op.strides as [number, number], 'valid'), area);
-        if (op.countPadding) return tf.div(sum, area);
-        const ones = tf.pad(tf.onesLike(a!), imagePads(pads));
-        const counts = tf.mul(tf.avgPool(ones as tf.Tensor4D, op.size as [number, number], op.strides as [number, number], 'valid'), area);
-        return tf.div(sum, counts);
-      }
-      case 'mean':
-        return tf.mean(a!, op.axes.map((i) => i + 1), op.keepDims);
-      case 'binary':
-        return { add: tf.add, sub: tf.sub, mul: tf.mul, div: tf.div, max: tf.maximum, min: tf.minimum }[op.fn](a!, b!);
-      case 'concat':
-        return tf.concat(node.inputs.map((s) => values[s]!), op.axis + 1);
-      case 'pad':
-        return tf.pad(a!, [[0, 0], ...op.pads.map(([p, q]) => [p, q] as [number, number])], op.value);
-      case 'reshape':
-        return tf.reshape(a!, [-1, ...op.shape]);
-      case 'transpose':
-        return tf.transpose(a!, [0, ...op.perm.map((p) => p + 1)]);
-      case 'slice':
-        return tf.slice(a!, [0, ...op.begin], [-1, ...op.size]);
-      case 'opaque':
-        return op.apply([a!]);
-    }
-  };
-  for (const node of graph.nodes) values[node.output] = run(node);
-  return values[graph.output]!;
 }
 
 /** A smooth loss with a dense logit gradient. */
@@ -277,8 +173,8 @@ describe('the tfjs executor on model graphs', () => {
 
       await tf.setBackend('cpu');
       const x = tf.tensor(xValues, [n, ...c.inputShape]);
-      const expectedLogits = tf.tidy(() => reference(graph, x).dataSync() as Float32Array);
-      const expectedGradient = tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(loss(reference(graph, input) as tf.Tensor2D)))(x).dataSync() as Float32Array);
+      const expectedLogits = tf.tidy(() => referenceForward(graph, x).dataSync() as Float32Array);
+      const expectedGradient = tf.tidy(() => tf.grad((input: tf.Tensor) => tf.sum(loss(referenceForward(graph, input) as tf.Tensor2D)))(x).dataSync() as Float32Array);
       x.dispose();
 
       for (const backend of ['cpu', 'wasm']) {

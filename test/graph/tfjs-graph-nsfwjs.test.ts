@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileGraph } from '../../src/engine/tfjs/compile.js';
 import { importGraphModel } from '../../src/graph/tfjs-graph/index.js';
 import type { ModelGraph } from '../../src/graph/types.js';
-import { relativeError } from '../fixtures/tfjs-graph/check.js';
+import { relativeError } from '../support/graph-reference.js';
 import { loadMobileNetV2Mid, MOBILENET_MID_LOGITS } from '../fixtures/tfjs-graph/nsfwjs.js';
 
 describe('nsfwjs MobileNetV2Mid (GraphModel)', () => {
