@@ -15,7 +15,7 @@ import { ensureBackend } from '../../src/backend.js';
 import { Rng } from '../../src/engine/random.js';
 import type { LossFn } from '../../src/engine/tfjs/types.js';
 import type { ModelGraph } from '../../src/graph/types.js';
-import { relativeError } from './onnxruntime-reference.js';
+import { relativeError } from '../support/graph-reference.js';
 import { bundledModel } from './onnxruntime-bundled.js';
 
 const init = (seed: number) => ({ kernelInitializer: tf.initializers.glorotUniform({ seed }), biasInitializer: tf.initializers.randomUniform({ minval: -0.2, maxval: 0.2, seed: seed + 100 }) });

@@ -12,7 +12,7 @@ import { Rng } from '../../src/engine/random.js';
 import { onnxruntimeNetwork, tryOnnxruntimeNetwork, type OrtNetwork, type StridedGradient } from '../../src/engine/onnxruntime/index.js';
 import { attackLoss, criterionMargin } from '../../src/attacks/losses.js';
 import type { LossFn } from '../../src/engine/tfjs/types.js';
-import { referenceGradient, relativeError } from './onnxruntime-reference.js';
+import { referenceGradient, relativeError } from '../support/graph-reference.js';
 
 const rng = new Rng(18);
 
