@@ -19,7 +19,7 @@ import { classifier, evaluate, fgsm, pgd } from '../src/index.js';
 import { batchSizeFor } from '../src/engine/batches.js';
 import { loadMnistModel } from '../examples/mnist/models.js';
 import { mnistSplit } from '../examples/mnist/data.js';
-import { loadNsfwjs } from './nsfwjs.js';
+import { loadNsfwjs } from '../test/fixtures/nsfwjs.js';
 
 const MB = 1024 * 1024;
 const peakMb = (): number => (process.resourceUsage().maxRSS * 1024) / MB;

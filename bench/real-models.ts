@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classifier, deepfool, onnxClassifier, pgd, type Classifier } from '../src/index.js';
-import { loadNsfwjs, type NsfwjsModel } from './nsfwjs.js';
+import { loadNsfwjs, type NsfwjsModel } from '../test/fixtures/nsfwjs.js';
 import { s } from './timing.js';
 
 const argAt = (name: string) => process.argv.indexOf(`--${name}`);

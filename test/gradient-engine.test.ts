@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { layersNetwork } from './support/layers-network.js';
+import { relativeError } from './support/graph-reference.js';
 import type { LossFn, Network } from '../src/engine/tfjs/types.js';
 import { scoped } from '../src/engine/hygiene.js';
 
@@ -35,18 +36,6 @@ function randomLoss(n: number, classes: number, seed: number): LossFn {
     });
 }
 
-/** max |a − b| / max |b|: error relative to the reference's scale. */
-function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / Math.max(scale, 1e-12);
-}
-
 interface EngineRun {
   network: Network;
   logits: Float32Array;
@@ -67,7 +56,7 @@ async function engineOn(backend: Backend, model: tf.LayersModel, x: tf.Tensor, l
   expect(result.gradient.shape).toEqual(x.shape);
   expect(result.loss.shape).toEqual([x.shape[0]]);
   const forward = network!.forward(x);
-  expect(maxRelativeError(forward.dataSync(), logits)).toBeLessThan(TOLERANCE);
+  expect(relativeError(forward.dataSync(), logits)).toBeLessThan(TOLERANCE);
   tf.dispose([result.logits, result.loss, result.gradient, forward]);
   return { network: network!, logits, gradient, leaked: tf.memory().numTensors - before };
 }
@@ -154,8 +143,8 @@ async function expectExact(c: Case): Promise<Network[]> {
     networks.push(got.network);
     expect(got.network.peeledSoftmax, `peeledSoftmax on ${backend}`).toBe(c.peeled ?? false);
     expect(got.leaked, `tensors left by calls on ${backend}`).toBe(0);
-    expect(maxRelativeError(got.logits, ref.logits), `logits on ${backend}`).toBeLessThan(TOLERANCE);
-    expect(maxRelativeError(got.gradient, ref.gradient), `gradient on ${backend}`).toBeLessThan(TOLERANCE);
+    expect(relativeError(got.logits, ref.logits), `logits on ${backend}`).toBeLessThan(TOLERANCE);
+    expect(relativeError(got.gradient, ref.gradient), `gradient on ${backend}`).toBeLessThan(TOLERANCE);
     // The gradient is not trivially zero: the comparison can fail.
     expect(Math.max(...ref.gradient.map(Math.abs))).toBeGreaterThan(1e-6);
   }
@@ -617,8 +606,8 @@ describe('prepared weights and memory', () => {
     model.setWeights(model.getWeights().map((w, i) => tf.tidy(() => tf.add(w, tf.randomNormal(w.shape, 0, 0.5, 'float32', 93 + i)))));
     const second = tf.tidy(() => network.valueAndGradient(x, loss).gradient.dataSync());
     const ref = await referenceOf(model, x, loss);
-    expect(maxRelativeError(second as Float32Array, ref.gradient)).toBeLessThan(TOLERANCE);
-    expect(maxRelativeError(first as Float32Array, ref.gradient)).toBeGreaterThan(1e-2);
+    expect(relativeError(second as Float32Array, ref.gradient)).toBeLessThan(TOLERANCE);
+    expect(relativeError(first as Float32Array, ref.gradient)).toBeGreaterThan(1e-2);
     x.dispose();
   });
 
@@ -773,8 +762,8 @@ describe('through the public classifier', () => {
     const twin = denseModel('relu');
     twin.setWeights(model.getWeights());
     const ref = await referenceOf(twin, x, loss);
-    expect(maxRelativeError(got.logits, ref.logits)).toBeLessThan(TOLERANCE);
-    expect(maxRelativeError(got.gradient, ref.gradient)).toBeLessThan(TOLERANCE);
+    expect(relativeError(got.logits, ref.logits)).toBeLessThan(TOLERANCE);
+    expect(relativeError(got.gradient, ref.gradient)).toBeLessThan(TOLERANCE);
     await tf.setBackend(backend);
     x.dispose();
     delete process.env.ROBUSTEST_ENGINE;
