@@ -113,6 +113,11 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'concatenation with a constant',
+    inputShape: [3, 4],
+    build: (g, x) => g.add({ kind: 'concat', axis: 1 }, [x, g.add({ kind: 'constant', value: w(g, [3, 2]) }, [], 'c')], 'concat'),
+  },
+  {
     name: 'transpose, slice and pad',
     inputShape: [4, 5, 3],
     build: (g, x) => {

@@ -65,12 +65,16 @@ export class ConcatOp implements Op {
   }
 
   forward(inputs: readonly tf.Tensor[]): tf.Tensor {
-    return tf.concat(inputs as tf.Tensor[], this.resolved(inputs[0]!.rank));
+    // A constant input has a batch of one: it is repeated along the batch of the others.
+    const batch = Math.max(...inputs.map((x) => x.shape[0]!));
+    const full = inputs.map((x) => (x.shape[0] === batch ? x : tf.broadcastTo(x, [batch, ...x.shape.slice(1)])));
+    return tf.concat(full, this.resolved(inputs[0]!.rank));
   }
 
   backward(cot: Cotangent, inputs: readonly tf.Tensor[]): (InputGradient | null)[] {
     const axis = this.resolved(cot.dy.rank);
-    return tf.split(cot.dy, inputs.map((x) => x.shape[axis]!), axis).map(plain);
+    const batch = cot.dy.shape[0];
+    return tf.split(cot.dy, inputs.map((x) => x.shape[axis]!), axis).map((g, k) => (inputs[k]!.shape[0] === batch ? plain(g) : null));
   }
 }
 
