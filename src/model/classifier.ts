@@ -52,7 +52,8 @@ export interface Classifier {
   /**
    * Logits from the model's own runtime, where the executor running `logits` is another one (the
    * onnxruntime executor, whose last bits may differ): clean predictions and the final check of
-   * every adversarial use these, so a verdict is the model's own. Absent when `logits` already is.
+   * every adversarial use these, so a verdict is the model's own. The same as `logits` when no
+   * other executor runs the model; absent where `logits` is always the model's own (ONNX sessions).
    */
   verdictLogits?(x: tf.Tensor): Promise<tf.Tensor2D>;
   /** Logits and the input gradient of a per-sample loss on them. Caller disposes. */
