@@ -1,7 +1,7 @@
 /**
  * Certificate matchers.
  *
- *   await expect(model).toBeCertifiedRobust(ε, { on, atLeast, method, norm })
+ *   await expect(model).toBeCertifiedRobust(ε, { on, atLeast, method, norm, timeBudget })
  *     passes when the certified accuracy (a sound lower bound of robust accuracy) at ε is at
  *     least `atLeast`. When some correctly classified samples are not certified, an attack (PGD
  *     in the same norm unless `attack` is given) runs on them so that the message can say which
@@ -70,16 +70,26 @@ function uncertifiedLines(certified: CertificationReport, verified: Verification
   return [`Not certified (${rows.length}):`, ...lines];
 }
 
+/** Said when 'auto' ran out of its time budget before trying every method where one was needed. */
+function budgetNote(report: CertificationReport): string {
+  return report.budget?.exhausted ? `; the ${report.budget.seconds} s time budget ran out before the stronger methods were tried everywhere (raise timeBudget)` : '';
+}
+
 export async function toBeCertifiedRobust(this: MatcherContext, received: unknown, epsilon: unknown, opts?: unknown): Promise<MatcherResult> {
   const where = 'toBeCertifiedRobust(ε, { on, atLeast })';
   const eps = nonNegative(epsilon, 'ε', where);
-  const o = options(opts, where, ['on', 'atLeast', 'method', 'norm', 'attack', 'seed']);
+  const o = options(opts, where, ['on', 'atLeast', 'method', 'norm', 'attack', 'seed', 'timeBudget']);
   const defaults = robustestDefaults();
   const atLeast = o.atLeast === undefined ? defaults.atLeast : checkAtLeast(o.atLeast, `${where}: atLeast`);
   const seed = o.seed === undefined ? defaults.seed : (o.seed as number);
   const norm = (o.norm ?? 'linf') as CertifyNorm;
   if (o.attack !== undefined && !isAttack(o.attack)) throw new RobustestError('INVALID_OPTION', `${where}: attack must be an attack.`, { expected: 'e.g. pgd({ steps: 40 })', received: show(o.attack) });
-  const certified = await certify(received as ModelLike, o.on as Samples, { epsilons: [eps], norm, method: (o.method ?? 'auto') as CertifyMethod });
+  const certified = await certify(received as ModelLike, o.on as Samples, {
+    epsilons: [eps],
+    norm,
+    method: (o.method ?? 'auto') as CertifyMethod,
+    ...(o.timeBudget === undefined ? {} : { timeBudget: o.timeBudget as number }),
+  });
   const isNot = this.isNot === true;
   const accuracy = certified.certifiedAccuracy[0]!;
   const pass = accuracy + SLACK >= atLeast;
@@ -94,7 +104,7 @@ export async function toBeCertifiedRobust(this: MatcherContext, received: unknow
       hint(this, 'toBeCertifiedRobust', 'model', 'ε, options'),
       expectedReceived(this, 'certified accuracy', isNot ? '<' : '≥', atLeast, accuracy),
       table([
-        ['Certificate', `${certified.method}${methods.length > 0 ? ` (certified by ${methods.join(', ')})` : ''}`],
+        ['Certificate', `${certified.method}${methods.length > 0 ? ` (certified by ${methods.join(', ')})` : ''}${budgetNote(certified)}`],
         ['ε', `${eps} (${NORM_SYMBOL[norm]}, within the classifier's bounds)`],
         ['Samples', `${certified.count}, ${Math.round(certified.cleanAccuracy * certified.count)} classified correctly`],
         ['Robust accuracy', verified ? `between ${fixed3(low)} (certified) and ${fixed3(high)} (not falsified by ${verified.attack})` : `${fixed3(low)} (every correct sample certified)`],

@@ -70,6 +70,20 @@ describe('certificate matchers', () => {
     expect(passingNot.meta?.robustest?.record.passed).toBe(true);
   });
 
+  it('passes timeBudget to certify and says when the budget ran out', async () => {
+    const unbudgeted = await certify(model, samples, { epsilons: [0.05], method: 'ibp' });
+    const exhausted = await run('toBeCertifiedRobust', false, model, 0.05, { on: samples, atLeast: 0, timeBudget: 0 });
+    const ibpOnly = await certify(model, samples, { epsilons: [0.05], method: 'auto', timeBudget: 0 });
+    expect(ibpOnly.certifiedAccuracy).toEqual(unbudgeted.certifiedAccuracy);
+    // IBP leaves correct samples uncertified at this ε, so stronger methods were wanted.
+    expect(unbudgeted.certifiedAccuracy[0]!).toBeLessThan(unbudgeted.cleanAccuracy);
+    expect(ibpOnly.budget.exhausted).toBe(true);
+    expect(exhausted.message()).toMatch(/the 0 s time budget ran out before the stronger methods were tried everywhere \(raise timeBudget\)/);
+    const ample = await run('toBeCertifiedRobust', false, model, 0.05, { on: samples, atLeast: 0 });
+    expect(ample.message()).not.toMatch(/time budget ran out/);
+    await expect(run('toBeCertifiedRobust', false, model, 0.05, { on: samples, timeBudget: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+  });
+
   it('toHaveCertifiedRadius certifies a smoothed linear classifier and lists what falls short', async () => {
     const clf = classifier(linearFunction([[0, 0.6], [0, -0.8]], [0, 0.05]), { outputs: 'logits' });
     const smooth = smoothed(clf, { sigma: 0.25 });
