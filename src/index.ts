@@ -1,5 +1,10 @@
 export { classifier, isClassifier } from './model/classifier.js';
 export type { Classifier, ClassifierOptions, ModelLike, OutputKind, Bounds } from './model/classifier.js';
+// The model graph every format is read into (clf.graph()), and its importers.
+export type { ModelGraph, Node as GraphNode, Op as GraphOp, OpKind, Activation, Weight, Padding } from './graph/types.js';
+export { importLayersModel } from './graph/tfjs-layers/import.js';
+export { importGraphModel } from './graph/tfjs-graph/index.js';
+export { importOnnx } from './graph/onnx/index.js';
 export { evaluate } from './evaluate.js';
 // Every attack factory, stamped so that evaluate can rebuild it in a worker thread.
 export {
