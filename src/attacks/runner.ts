@@ -9,7 +9,7 @@ import { scoped, throwIfAborted } from '../engine/hygiene.js';
 import { checkKnownOptions } from './options.js';
 import { batchSizeFor, inBatches, logitsInBatches } from '../engine/batches.js';
 import { DEFAULT_SEED, Rng } from '../engine/random.js';
-import { classifier, type Classifier, type ModelLike } from '../model/classifier.js';
+import { classifier, verdictLogits, type Classifier, type ModelLike } from '../model/classifier.js';
 import { checkEpsilon, prepareSamples, type Samples } from '../samples.js';
 import { normOf, type Norm } from '../norms.js';
 import type { GradientResult, LossFn } from '../engine/tfjs/types.js';
@@ -160,6 +160,14 @@ async function runAttack<O extends object>(
         return tf.tensor(data, [which.length, ...x.shape.slice(1)]);
       };
       const proposed = new Map<number, Readonly<Record<string, number>>>();
+      /** A model query that counts one query per row it is asked for. */
+      const counted =
+        (query: (input: tf.Tensor) => Promise<tf.Tensor2D>) =>
+        async (input: tf.Tensor, which: readonly number[] = all): Promise<tf.Tensor2D> => {
+          throwIfAborted();
+          for (const r of which) queries[globalIndex[r]!]!++;
+          return query(input);
+        };
       const ctx: AttackContext = {
         clf,
         x,
@@ -170,16 +178,8 @@ async function runAttack<O extends object>(
         bounds: clf.bounds,
         norm: def.norm,
         sampleRng: (i) => perSample[i]!,
-        logits: async (input, which = all) => {
-          throwIfAborted();
-          for (const r of which) queries[globalIndex[r]!]!++;
-          return clf.logits(input);
-        },
-        verdictLogits: async (input, which = all) => {
-          throwIfAborted();
-          for (const r of which) queries[globalIndex[r]!]!++;
-          return clf.verdictLogits?.(input) ?? clf.logits(input);
-        },
+        logits: counted((input) => clf.logits(input)),
+        verdictLogits: counted((input) => verdictLogits(clf, input)),
         gradient: async (input, loss, which = all) => {
           throwIfAborted();
           gradientEvaluations += which.length;
@@ -243,7 +243,7 @@ interface Verdict {
 
 /** Runs the model on the candidates and keeps only true adversarials inside bounds and ε. */
 async function verify(ctx: AttackContext, candidate: tf.Tensor, epsilon: number | undefined): Promise<Verdict> {
-  const logits = await (ctx.clf.verdictLogits?.(candidate) ?? ctx.clf.logits(candidate));
+  const logits = await verdictLogits(ctx.clf, candidate);
   const adversarial = ctx.isAdversarial(logits);
   const [low, high] = ctx.bounds;
   const stats = tf.tidy(() => {

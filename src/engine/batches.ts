@@ -3,7 +3,7 @@
  * batch, never by the number of samples; a batch that still does not fit is split and retried.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Classifier } from '../model/classifier.js';
+import { verdictLogits, type Classifier } from '../model/classifier.js';
 import { outOfMemory } from '../model/failure.js';
 
 export const DEFAULT_BATCH_SIZE = 256;
@@ -91,7 +91,7 @@ export async function logitsInBatches(clf: Classifier, inputs: tf.Tensor, batchS
   const chunks = await inBatches(rows, batchSize, async (batch) => {
     const x = tf.slice(inputs, batch[0]!, batch.length);
     try {
-      const z = await (clf.verdictLogits?.(x) ?? clf.logits(x));
+      const z = await verdictLogits(clf, x);
       classes = z.shape[1];
       const data = (await z.data()) as Float32Array;
       z.dispose();

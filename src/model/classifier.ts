@@ -96,6 +96,11 @@ export type ModelLike =
   | ((x: tf.Tensor) => tf.Tensor)
   | Classifier;
 
+/** Logits from the model's own runtime: `verdictLogits` where the classifier has it, else `logits`. */
+export function verdictLogits(clf: Classifier, x: tf.Tensor): Promise<tf.Tensor2D> {
+  return clf.verdictLogits?.(x) ?? clf.logits(x);
+}
+
 export function isClassifier(value: unknown): value is Classifier {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[CLASSIFIER] === true;
 }
