@@ -2,12 +2,15 @@
  * The loop shared by fixed-ε iterative attacks (PGD, MI-FGSM): gradient steps on the samples
  * still unbroken, each sample dropped from later steps as soon as it is adversarial, so no
  * gradient is spent on a sample that is already done. Per-sample state tensors (momentum, …)
- * follow the samples that stay.
+ * follow the samples that stay. Where the executor runs the whole L∞ step, host-iteration.ts
+ * runs the same loop on host memory.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LossFn } from '../engine/tfjs/types.js';
 import type { AttackContext } from './runner.js';
 import { replaceRows, takeRows } from './steps.js';
+import type { LinfStep } from '../engine/fused-step.js';
+import { iterateOnHost } from './host-iteration.js';
 
 /** The first adversarial found for each sample of the batch; the input where none yet. */
 export class Found {
@@ -28,10 +31,16 @@ export class Found {
   record(rows: readonly number[], x: tf.Tensor, positions: readonly number[]): void {
     if (positions.length === 0) return;
     const values = takeRows(x, positions);
-    const next = replaceRows(this.tensor, positions.map((p) => rows[p]!), values);
-    tf.dispose([values, this.tensor]);
+    this.store(positions.map((p) => rows[p]!), values);
+    values.dispose();
+  }
+
+  /** Stores the rows of `values` as found for batch rows `rows`. */
+  store(rows: readonly number[], values: tf.Tensor): void {
+    const next = replaceRows(this.tensor, rows, values);
+    this.tensor.dispose();
     this.tensor = next;
-    for (const p of positions) this.done[rows[p]!] = true;
+    for (const r of rows) this.done[r] = true;
   }
 }
 
@@ -45,6 +54,11 @@ export interface Iteration {
   /** Per-sample state carried between steps (e.g. momentum); taken over by the loop. */
   state?: Record<string, tf.Tensor>;
   /**
+   * Set when `step` is the plain L∞ step of src/engine/fused-step.ts with these parameters and
+   * keeps no state: an executor that runs that step whole (ctx.linfStepper) then takes the loop.
+   */
+  linf?: LinfStep;
+  /**
    * One step: the next iterate and state from the current iterate, its loss gradient, the
    * originals and the state. Must not dispose its arguments.
    */
@@ -52,6 +66,7 @@ export interface Iteration {
 }
 
 export async function iterate(ctx: AttackContext, found: Found, it: Iteration): Promise<void> {
+  if (it.linf && !it.state && (await ctx.linfStepper(it.loss(it.rows)))) return iterateOnHost(ctx, found, it, it.linf);
   let rows = it.rows;
   let x = it.start;
   let x0 = takeRows(ctx.x, rows);

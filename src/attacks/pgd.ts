@@ -118,6 +118,7 @@ export function pgd(options: PgdOptions = {}): Attack {
           start,
           steps,
           loss: (r) => attackLoss(loss, pick(ctx.labels, r), ctx.targets && pick(ctx.targets, r), { k }),
+          linf: norm === 'linf' ? { size, epsilon, bounds: ctx.bounds } : undefined,
           step: (x, gradient, origin) => ({
             x: tf.tidy(() => {
               if (norm === 'linf' && hostLinfStep()) return linfStep(x, gradient, origin, size, epsilon, ctx.bounds);

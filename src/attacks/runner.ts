@@ -13,8 +13,10 @@ import { classifier, verdictLogits, type Classifier, type ModelLike } from '../m
 import { checkEpsilon, prepareSamples, type Samples } from '../samples.js';
 import { normOf, type Norm } from '../norms.js';
 import type { GradientResult, LossFn } from '../engine/tfjs/types.js';
+import type { LinfStepper } from '../engine/fused-step.js';
 import { adversarialMask, argmaxRow, resolveCriterion, resolveTargets, type Criterion } from './criteria.js';
 import type { Attack, AttackRun, AttackRunOptions, CriterionSpec, TargetSpec } from './types.js';
+import { replaceRows, takeRows } from '../engine/tfjs/rows.js';
 
 /** Tolerance for float error in the ε and bounds re-checks. */
 export const VERIFY_TOLERANCE = 1e-6;
@@ -40,6 +42,11 @@ export interface AttackContext {
   verdictLogits(x: tf.Tensor, rows?: readonly number[]): Promise<tf.Tensor2D>;
   /** Input gradient of a per-sample loss, counting one gradient evaluation per row. */
   gradient(x: tf.Tensor, loss: LossFn, rows?: readonly number[]): Promise<GradientResult>;
+  /**
+   * The executor's whole L∞ PGD step on `loss` (Classifier.linfStepper), counting one gradient
+   * evaluation per row; null where the executor has none.
+   */
+  linfStepper(loss: LossFn): Promise<LinfStepper | null>;
   /** The criterion's verdict on logits for the given batch samples. */
   isAdversarial(logits: tf.Tensor2D, rows?: readonly number[]): boolean[];
   /** A [rows, ...] tensor of per-sample uniform noise in [low, high). */
@@ -140,8 +147,8 @@ async function runAttack<O extends object>(
     const queries = new Array<number>(count).fill(1);
     const parameters = new Array<Readonly<Record<string, number>> | null>(count).fill(null);
     let gradientEvaluations = 0;
-    const rows: tf.Tensor[] = [];
-    const outputRows = new Array<tf.Tensor | null>(count).fill(null);
+    // Each batch's verified adversarials, as one tensor with the sample indices of its rows.
+    const verified: { indices: number[]; rows: tf.Tensor }[] = [];
 
     // Samples already adversarial under the criterion are done at distance 0.
     const todo = [...Array(count).keys()].filter((i) => !cleanAdversarial[i]);
@@ -185,6 +192,17 @@ async function runAttack<O extends object>(
           gradientEvaluations += which.length;
           return clf.valueAndGradient(input, loss);
         },
+        linfStepper: async (loss) => {
+          const stepper = (await clf.linfStepper?.(loss)) ?? null;
+          return (
+            stepper &&
+            ((input, origin, rowCount, step) => {
+              throwIfAborted();
+              gradientEvaluations += rowCount;
+              return stepper(input, origin, rowCount, step);
+            })
+          );
+        },
         isAdversarial: (logits, which = all) =>
           adversarialMask(
             logits,
@@ -201,22 +219,28 @@ async function runAttack<O extends object>(
       const candidate = await def.perturb(ctx, options);
       if (candidate.shape.join() !== x.shape.join()) throw new Error(`${def.name} returned candidates of shape [${candidate.shape}] for inputs [${x.shape}]`);
       const verdict = await verify(ctx, candidate, epsilon);
-      verdict.ok.forEach((ok, k) => {
+      const ok: number[] = [];
+      verdict.ok.forEach((isOk, k) => {
         const i = globalIndex[k]!;
         queries[i]!++;
-        if (!ok) return;
+        if (!isOk) return;
+        ok.push(k);
         success[i] = true;
         distances[i] = verdict.distance[k]!;
         adversarialClasses[i] = verdict.predicted[k]!;
         adversarialConfidences[i] = verdict.confidence[k]!;
-        outputRows[i] = batch.keep(tf.slice(candidate, k, 1));
         parameters[i] = proposed.get(k) ?? null;
       });
+      if (ok.length > 0) verified.push({ indices: ok.map((k) => globalIndex[k]!), rows: batch.keep(takeRows(candidate, ok)) });
       tf.dispose([candidate, x]);
       return [];
     }));
-    for (let i = 0; i < count; i++) rows.push(outputRows[i] ?? tf.slice(inputs, i, 1));
-    const adversarials = scope.keep(tf.reshape(tf.concat(rows, 0), inputs.shape));
+    // Row by row, tf.slice on wasm would copy the whole input batch once per sample.
+    const adversarials = scope.keep(
+      verified.length === 0
+        ? tf.clone(inputs)
+        : tf.tidy(() => replaceRows(inputs, verified.flatMap((v) => v.indices), tf.concat(verified.map((v) => v.rows), 0))),
+    );
     return {
       success,
       distances,

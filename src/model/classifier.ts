@@ -19,6 +19,8 @@ import { discardFailedTape } from '../engine/tfjs/tape.js';
 import { onLogProbabilities, onLogProbabilitiesNative } from './log-probabilities.js';
 import { onnxruntimeFor } from '../engine/select.js';
 import type { OrtNetwork } from '../engine/onnxruntime/index.js';
+import type { LinfStepper } from '../engine/fused-step.js';
+import { checkedStepper } from './checked-stepper.js';
 
 export type OutputKind = 'logits' | 'probabilities' | 'auto';
 export type Bounds = readonly [number, number];
@@ -58,6 +60,12 @@ export interface Classifier {
   verdictLogits?(x: tf.Tensor): Promise<tf.Tensor2D>;
   /** Logits and the input gradient of a per-sample loss on them. Caller disposes. */
   valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult>;
+  /**
+   * The whole L∞ PGD step on `loss` in one executor call on host memory (src/engine/fused-step.ts),
+   * where the executor running the model has one for that loss; null (or absent) otherwise, and
+   * before the classifier has checked its outputs on a first prediction.
+   */
+  linfStepper?(loss: LossFn): Promise<LinfStepper | null>;
   /** How gradients are computed, for reports. */
   readonly gradientPath: string;
   /**
@@ -368,6 +376,12 @@ class TfjsClassifier implements Classifier {
     });
   }
 
+  async linfStepper(loss: LossFn): Promise<LinfStepper | null> {
+    const native = await this.onnxruntime();
+    const stepper = native && this.outputsChecked ? this.nativeView(native).linfStepper(loss) : null;
+    return stepper && checkedStepper(stepper, this.name, this.inputShape, (x, error) => this.failure(x, error));
+  }
+
   private checkedResult(x: tf.Tensor, result: GradientResult): GradientResult {
     try {
       checkScores(this.name, result.logits, x.shape[0]!);
@@ -427,7 +441,7 @@ class TfjsClassifier implements Classifier {
     }
   }
 
-  private failure(x: tf.Tensor, error: unknown): Error {
+  private failure(x: Pick<tf.Tensor, 'shape'>, error: unknown): Error {
     return modelFailure(error, {
       name: this.name,
       shape: x.shape,

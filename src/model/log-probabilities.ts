@@ -42,6 +42,8 @@ export function onLogProbabilitiesNative(network: OrtNetwork): OrtNetwork {
       return z;
     },
     valueAndGradient: async (x, loss) => withLogLogits(await network.valueAndGradient(x, onLog(loss))),
+    // Its loss would read the probabilities rather than their log: these steps go through valueAndGradient.
+    linfStepper: () => null,
     gradientPath: network.gradientPath,
     peeledSoftmax: false,
     dispose: () => network.dispose(),

@@ -21,6 +21,8 @@ import { UnsupportedNode, type ModelGraph } from '../graph/types.js';
 import { onLogProbabilities, onLogProbabilitiesNative } from './log-probabilities.js';
 import { onnxruntimeFor } from '../engine/select.js';
 import type { OrtNetwork } from '../engine/onnxruntime/index.js';
+import type { LinfStepper } from '../engine/fused-step.js';
+import { checkedStepper } from './checked-stepper.js';
 import type { Bounds, Classifier, OutputKind } from './classifier.js';
 import { checkFinite, checkScoreLayout, looksLikeProbabilities, notProbabilities } from './outputs.js';
 import { modelFailure } from './failure.js';
@@ -249,10 +251,21 @@ class OnnxClassifier {
     }
     await ensureBackend();
     if (!this.resolvedOutputs) (await this.logits(x)).dispose();
-    this.native ??= onnxruntimeFor(this.imported).then((network) => (this.nativeChosen = network));
-    const native = await this.native;
+    const native = await this.onnxruntime(this.imported);
     if (native) return this.readsProbabilities(native) ? onLogProbabilitiesNative(native) : native;
     return this.tfjsView();
+  }
+
+  private onnxruntime(graph: ModelGraph): Promise<OrtNetwork | null> {
+    this.native ??= onnxruntimeFor(graph).then((network) => (this.nativeChosen = network));
+    return this.native;
+  }
+
+  async linfStepper(loss: LossFn): Promise<LinfStepper | null> {
+    if (!this.imported || !this.resolvedOutputs) return null;
+    const native = await this.onnxruntime(this.imported);
+    const stepper = native && !this.readsProbabilities(native) ? native.linfStepper(loss) : null;
+    return stepper && checkedStepper(stepper, this.name, this.inputShape, (x, error) => this.failure(x, error));
   }
 
   /** The tfjs engine's network as this classifier reads its outputs. */
@@ -273,7 +286,7 @@ class OnnxClassifier {
     }
   }
 
-  private failure(x: tf.Tensor, error: unknown): Error {
+  private failure(x: Pick<tf.Tensor, 'shape'>, error: unknown): Error {
     return modelFailure(error, {
       name: this.name,
       shape: x.shape,

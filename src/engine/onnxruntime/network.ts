@@ -10,6 +10,7 @@ import { RobustestError, shapeString } from '../../errors.js';
 import { lossSpecOf, type LossSpec } from '../loss-spec.js';
 import { logitGradientOf } from '../tfjs/closed-form.js';
 import type { GradientResult, LossFn } from '../tfjs/types.js';
+import type { LinfStepper } from '../fused-step.js';
 import { lossKey, lossKindOf } from './loss-head.js';
 import { classesOf, emitModel, type Head } from './model.js';
 import { sessionOptions, type OrtModule, type OrtSession, type OrtTensor } from './runtime.js';
@@ -21,6 +22,8 @@ export interface OrtNetwork {
   forward(x: tf.Tensor): Promise<tf.Tensor2D>;
   /** Logits, per-sample loss and d(Σ loss)/dx: new tensors the caller disposes, nothing else left live. */
   valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult>;
+  /** The whole L∞ PGD step on `loss`, or null for a loss that has no ONNX form (loss-head.ts). */
+  linfStepper(loss: LossFn): LinfStepper | null;
   readonly gradientPath: string;
   readonly peeledSoftmax: boolean;
   readonly threads: number;
@@ -54,7 +57,7 @@ export class OnnxruntimeNetwork implements OrtNetwork {
   /** The session for `head`, emitting its model on first use. */
   session(head: Head): Promise<OrtSession> {
     if (this.stale()) this.release();
-    const key = head.kind === 'loss' ? `loss:${lossKey(head.loss)}` : head.kind;
+    const key = head.kind === 'loss' || head.kind === 'linf-step' ? `${head.kind}:${lossKey(head.loss)}` : head.kind;
     let session = this.sessions.get(key);
     if (!session) {
       if (this.sessions.size === 0) this.emittedFrom = this.weights.map((w) => weightIdentity(w));
@@ -77,10 +80,8 @@ export class OnnxruntimeNetwork implements OrtNetwork {
     const n = x.shape[0]!;
     const spec = lossSpecOf(loss);
     if (spec) {
-      const kind = lossKindOf(spec);
-      const feeds: Record<string, OrtTensor> = { x: input, own: this.oneHot(spec.labels, n, spec) };
-      if (spec.targets) feeds.target = this.oneHot(spec.targets, n, spec);
-      const session = await this.session({ kind: 'loss', loss: kind });
+      const session = await this.session({ kind: 'loss', loss: lossKindOf(spec) });
+      const feeds = { x: input, ...this.classFeeds(spec, n) };
       const out = await session.run(feeds);
       return { logits: toTf(out.logits!) as tf.Tensor2D, loss: toTf(out.loss!) as tf.Tensor1D, gradient: toTf(out.gradient!) };
     }
@@ -103,6 +104,27 @@ export class OnnxruntimeNetwork implements OrtNetwork {
       tf.dispose([logits, head.loss]);
       throw error;
     }
+  }
+
+  linfStepper(loss: LossFn): LinfStepper | null {
+    const spec = lossSpecOf(loss);
+    if (!spec) return null;
+    const shape = this.graph.shapes[this.graph.input]!;
+    return async (x, origin, rows, step) => {
+      const dims = [rows, ...shape];
+      const scalar = (v: number) => new this.ort.Tensor('float32', Float32Array.of(v), []);
+      const session = await this.session({ kind: 'linf-step', loss: lossKindOf(spec) });
+      const out = await session.run({
+        x: new this.ort.Tensor('float32', x, dims),
+        origin: new this.ort.Tensor('float32', origin, dims),
+        ...this.classFeeds(spec, rows),
+        size: scalar(step.size),
+        epsilon: scalar(step.epsilon),
+        low: scalar(step.bounds[0]),
+        high: scalar(step.bounds[1]),
+      });
+      return { logits: toTf(out.logits!) as tf.Tensor2D, next: out.next!.data as Float32Array };
+    };
   }
 
   dispose(): void {
@@ -132,6 +154,13 @@ export class OnnxruntimeNetwork implements OrtNetwork {
     }
     const data = x.dataSync();
     return new this.ort.Tensor('float32', data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>), x.shape);
+  }
+
+  /** The loss's classes as the one-hot rows its emitted head reads. */
+  private classFeeds(spec: LossSpec, n: number): Record<string, OrtTensor> {
+    const feeds: Record<string, OrtTensor> = { own: this.oneHot(spec.labels, n, spec) };
+    if (spec.targets) feeds.target = this.oneHot(spec.targets, n, spec);
+    return feeds;
   }
 
   private oneHot(classes: Int32Array, n: number, spec: LossSpec): OrtTensor {

@@ -1,6 +1,6 @@
 /**
  * Writes an ONNX model (opset 17) with onnx-proto: nodes with generated value names, float and
- * int64 initializers stored raw, one dynamic batch dimension on every graph input and output.
+ * int64 initializers stored raw, one dynamic batch dimension on every batched graph input and output.
  */
 import onnxProto from 'onnx-proto';
 
@@ -15,6 +15,8 @@ export interface ValueSpec {
   /** Per-sample dimensions; the batch dimension 'N' is prepended. */
   readonly shape: readonly number[];
   readonly type?: 'float32' | 'int64';
+  /** False for a value without the batch dimension (a scalar fed once per run). Default true. */
+  readonly batched?: boolean;
 }
 
 const FLOAT = 1;
@@ -116,7 +118,7 @@ function valueInfo(spec: ValueSpec): onnxProto.onnx.IValueInfoProto {
     type: {
       tensorType: {
         elemType: spec.type === 'int64' ? INT64 : FLOAT,
-        shape: { dim: [{ dimParam: 'N' }, ...spec.shape.map((d) => ({ dimValue: d }))] },
+        shape: { dim: [...(spec.batched === false ? [] : [{ dimParam: 'N' }]), ...spec.shape.map((d) => ({ dimValue: d }))] },
       },
     },
   };
