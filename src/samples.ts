@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError, show, shapeString } from './errors.js';
 import type { Classifier } from './model/classifier.js';
 import { batchRanges, defaultBatchSize } from './engine/batches.js';
+import { sliceRows } from './engine/tfjs/rows.js';
 
 export type NestedArray = number | NestedArray[];
 
@@ -131,7 +132,7 @@ async function checkValues(clf: Classifier, inputs: tf.Tensor, where: string): P
   const block = defaultBatchSize(inputs.size / count);
   for (const [start, end] of batchRanges(count, block)) {
     const stats = tf.tidy(() => {
-      const flat = tf.reshape(tf.slice(inputs, start, end - start), [end - start, -1]);
+      const flat = tf.reshape(sliceRows(inputs, start, end - start), [end - start, -1]);
       const finite = tf.logicalNot(tf.logicalOr(tf.isNaN(flat), tf.isInf(flat)));
       const badFinite = tf.logicalNot(tf.all(finite, 1));
       const clean = tf.where(finite, flat, tf.zerosLike(flat));

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { verdictLogits, type Classifier } from '../model/classifier.js';
 import { outOfMemory } from '../model/failure.js';
+import { sliceRows } from './tfjs/rows.js';
 
 export const DEFAULT_BATCH_SIZE = 256;
 
@@ -89,7 +90,7 @@ export async function logitsInBatches(clf: Classifier, inputs: tf.Tensor, batchS
   const rows = [...Array(inputs.shape[0]!).keys()];
   let classes = 0;
   const chunks = await inBatches(rows, batchSize, async (batch) => {
-    const x = tf.slice(inputs, batch[0]!, batch.length);
+    const x = sliceRows(inputs, batch[0]!, batch.length);
     try {
       const z = await verdictLogits(clf, x);
       classes = z.shape[1];

@@ -10,6 +10,7 @@ import type { Perturbation } from './perturbations/types.js';
 import type { Subject } from './subject.js';
 import { flippedPositions } from './change.js';
 import { throwIfAborted } from '../engine/hygiene.js';
+import { sliceRows } from '../engine/tfjs/rows.js';
 
 export interface CallCounter {
   /** Model calls. */
@@ -31,7 +32,7 @@ export async function classify(clf: Classifier, x: tf.Tensor, batchSize: number,
   const confidences = new Float32Array(n);
   for (let start = 0; start < n; start += batchSize) {
     const size = Math.min(batchSize, n - start);
-    const rows = size === n ? x : tf.slice(x, start, size);
+    const rows = size === n ? x : sliceRows(x, start, size);
     const { c, p } = await predict(clf, rows, counter);
     classes.set(c, start);
     confidences.set(p, start);
@@ -57,7 +58,7 @@ async function predict(clf: Classifier, rows: tf.Tensor, counter: CallCounter): 
 /** The value applied to rows [start, end) of the checked inputs; shape and bounds checked. */
 export function perturbRows(subject: Subject, value: Perturbation, start: number, end: number): tf.Tensor {
   const out = tf.tidy(() => {
-    const rows = end - start === subject.x.shape[0] ? subject.x : tf.slice(subject.x, start, end - start);
+    const rows = end - start === subject.x.shape[0] ? subject.x : sliceRows(subject.x, start, end - start);
     const changed = value.apply(rows, subject.clf.bounds);
     // The rows may be the caller's own tensor: an identity change must not hand it out to be disposed.
     return changed === rows ? tf.clone(rows) : changed;

@@ -53,6 +53,14 @@ export function takeRows(t: tf.Tensor, positions: readonly number[]): tf.Tensor 
   return tf.engine().runKernel(TAKE_ROWS, { x: t }, { rows: [...positions] } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
+/**
+ * Rows [start, start + count) of `t`: tf.slice along axis 0, without the copy of the whole of `t`
+ * that the wasm backend's slice kernel makes first (per batch of a large set, that copy dominates).
+ */
+export function sliceRows(t: tf.Tensor, start: number, count: number): tf.Tensor {
+  return takeRows(t, Array.from({ length: count }, (_, i) => start + i));
+}
+
 /** A copy of `base` whose rows `rows` are the rows of `values` (row k → row rows[k]). */
 export function replaceRows(base: tf.Tensor, rows: readonly number[], values: tf.Tensor): tf.Tensor {
   checkRows('replaceRows', rows, base.shape[0]!);
