@@ -8,6 +8,8 @@
  * (JavaScript is single-threaded, and no call awaits) and the step can be written into `out`.
  */
 
+import { breakpointBuffers, searchBreakpoint } from './fab-breakpoints.js';
+
 export type ProjectionNorm = 'linf' | 'l2' | 'l1';
 
 /**
@@ -124,125 +126,129 @@ function finite(v: number): number {
   return Number.isFinite(v) ? v : 0;
 }
 
+/**
+ * L∞: every coordinate moves by the same λ towards its box face in the direction of −w, and
+ * stops at the face; λ is where Σ |w_i| · min(p_i, λ) reaches the hyperplane, p_i being the
+ * room of coordinate i.
+ */
 export function projectLinf(t: ArrayLike<number>, w0: ArrayLike<number>, b0: number, out?: Float64Array): Float64Array {
   const n = t.length;
-  const {
-    f: [w, a, p, s, sb, keys],
-    i: [indp],
-  } = work.ensure(n);
   const d = result(out, n);
-  for (let i = 0; i < n; i++) w[i] = w0[i]!;
-  const wt = dot(w, t, n);
+  const wt = dot(w0, t, n);
   const sign = wt - b0 >= 0 ? 1 : -1;
-  for (let i = 0; i < n; i++) w[i]! *= sign;
-  let b = b0 * sign;
-
-  for (let i = 0; i < n; i++) {
-    a[i] = w[i]! < 0 ? 1 : 0;
-    d[i] = w[i] !== 0 ? a[i]! - t[i]! : 0;
-    p[i] = a[i]! - t[i]! * (2 * a[i]! - 1);
-  }
-  argsort(p, n, keys, indp);
   // w·t after the flip: negation is exact, so this is the flipped sum bit for bit.
-  b -= sign * wt;
-  const bd = dot(w, d, n);
-  // Coordinates in decreasing p: the cumulative |w| and the hyperplane offset reached when the
-  // first k of them are saturated.
-  let cs = 0;
-  let csb = 0;
-  for (let k = 0; k < n; k++) {
-    const i = indp[n - 1 - k]!;
-    cs += Math.abs(w[i]!);
-    csb += -w[i]! * d[i]!;
-    s[k] = cs;
-    sb[k] = csb + bd;
-  }
-  const reachesWithAll = b - (sb[n - 1]! - s[n - 1]! * p[indp[0]!]!) > 0;
-  const between = b - bd > 0 && !reachesWithAll;
-  if (reachesWithAll) {
-    const lambda = Math.max(finite((b - sb[n - 1]!) / -s[n - 1]!), 0);
-    for (let i = 0; i < n; i++) d[i] = (2 * a[i]! - 1) * lambda;
-  } else if (between) {
-    let lb = 0;
-    let ub = n - 1;
-    for (let it = 0, iters = Math.ceil(Math.log2(n)); it < iters; it++) {
-      const mid = Math.floor((lb + ub) / 2);
-      const current = indp[n - 1 - mid]!;
-      if (b - (sb[mid]! - s[mid]! * p[current]!) > 0) lb = mid;
-      else ub = mid;
+  const b = b0 * sign - sign * wt;
+  // Per coordinate: the room p_i towards the face that −w points to (1 − t_i when w_i < 0, t_i
+  // otherwise), the step d_i to that face, and the weight |w_i|; the candidates of the search
+  // are the coordinates of non-zero weight.
+  const { keys, weights } = breakpointBuffers(n);
+  let m = 0;
+  let pMin = Infinity;
+  let pMax = -Infinity;
+  let weight = 0;
+  let bd = 0;
+  for (let i = 0; i < n; i++) {
+    const wi = w0[i]! * sign;
+    const ti = t[i]!;
+    const a = wi < 0 ? 1 : 0;
+    const pi = a - ti * (2 * a - 1);
+    if (pi < pMin) pMin = pi;
+    const di = wi !== 0 ? a - ti : 0;
+    d[i] = di;
+    bd += wi * di;
+    const vi = Math.abs(wi);
+    weight += vi;
+    if (vi !== 0) {
+      keys[m] = pi;
+      weights[m++] = vi;
+      if (pi > pMax) pMax = pi;
     }
-    const lambda = Math.max(finite((b - sb[lb]!) / -s[lb]!), 0);
-    for (let i = 0; i < n; i++) d[i] = a[i] ? Math.min(lambda, d[i]!) : Math.max(-lambda, d[i]!);
   }
-  for (let i = 0; i < n; i++) if (w[i] === 0) d[i] = 0;
+  // −b is what Σ |w_i| · min(p_i, λ) has to reach; b − bd > 0: the full corner step reaches it.
+  const reachesWithAll = b + weight * pMin > 0;
+  if (reachesWithAll) {
+    const lambda = Math.max(finite(-b / weight), 0);
+    for (let i = 0; i < n; i++) {
+      const wi = w0[i]! * sign;
+      d[i] = wi === 0 ? 0 : wi < 0 ? lambda : -lambda;
+    }
+  } else if (b - bd > 0) {
+    // The smallest room that overshoots; λ lies on the linear piece just below it.
+    const at = searchBreakpoint(n, m, 0, -b, 'above');
+    const lambda = Number.isNaN(at.at) ? pMax : Math.max(finite(at.at - (at.value + b) / at.slope), 0);
+    for (let i = 0; i < n; i++) {
+      const wi = w0[i]! * sign;
+      d[i] = wi === 0 ? 0 : wi < 0 ? Math.min(lambda, d[i]!) : Math.max(-lambda, d[i]!);
+    }
+  }
   return d;
 }
 
 const BIG = 1e12;
 
+/**
+ * L2: the step is −λ·w, each coordinate stopping at its face; λ is where
+ * Σ w_i² · min(r_i, λ) reaches the hyperplane, r_i being the λ at which coordinate i saturates.
+ */
 export function projectL2(t: ArrayLike<number>, w0: ArrayLike<number>, b: number, out?: Float64Array): Float64Array {
   const n = t.length;
   const {
-    f: [w, r, rs, rs2, w3s, ws, s, keys],
-    i: [indr],
+    f: [r],
   } = work.ensure(n);
   const d = result(out, n);
-  for (let i = 0; i < n; i++) w[i] = w0[i]!;
-  let c = dot(w, t, n) - b;
+  let c = dot(w0, t, n) - b;
   const sign = c >= 0 ? 1 : -1;
-  for (let i = 0; i < n; i++) w[i]! *= sign;
   c *= sign;
-
-  // r_i: how far along −w coordinate i can move before it hits the box.
-  for (let i = 0; i < n; i++) {
-    let v = Math.max(t[i]! / w[i]!, (t[i]! - 1) / w[i]!);
-    v = Number.isNaN(v) ? BIG : Math.min(BIG, Math.max(-BIG, v));
-    if (Math.abs(w[i]!) < 1e-8 || v === -BIG) v = BIG;
-    r[i] = v;
-  }
-  argsort(r, n, keys, indr);
-  for (let k = 0; k < n; k++) {
-    const i = indr[k]!;
-    rs[k] = r[i]!;
-    w3s[k] = w[i]! * w[i]!;
-  }
-  for (let k = 0; k + 1 < n; k++) rs2[k] = rs[k + 1]!;
-  rs2[n - 1] = 0;
-  for (let k = 0; k < n; k++) {
-    if (rs[k] === BIG) rs[k] = 0;
-    if (rs2[k] === BIG) rs2[k] = 0;
-  }
+  // r_i: how far along −w coordinate i can move before it hits the box. BIG: it barely moves the
+  // hyperplane (|w_i| < 1e-8) and never saturates; its weight only adds to the slope.
+  const { keys, weights } = breakpointBuffers(n);
+  let m = 0;
   let w5 = 0;
-  for (let k = 0; k < n; k++) w5 += w3s[k]!;
-  let cum = 0;
-  for (let k = 0; k < n; k++) {
-    cum += w3s[k]!;
-    ws[k] = w5 - cum;
+  let saturating = Infinity;
+  let neverSaturating = 0;
+  let dw = 0;
+  for (let i = 0; i < n; i++) {
+    const wi = w0[i]! * sign;
+    const ti = t[i]!;
+    // The larger of t_i / w_i and (t_i − 1) / w_i, whose sign is w_i's.
+    let ri = (wi > 0 ? ti : ti - 1) / wi;
+    ri = Number.isNaN(ri) ? BIG : Math.min(BIG, Math.max(-BIG, ri));
+    const wi2 = wi * wi;
+    w5 += wi2;
+    if (Math.abs(wi) < 1e-8 || ri === -BIG || Number.isNaN(wi)) {
+      r[i] = BIG;
+      neverSaturating += wi2;
+      d[i] = 0;
+    } else {
+      r[i] = ri;
+      if (ri < saturating) saturating = ri;
+      if (ri === BIG) neverSaturating += wi2;
+      else {
+        keys[m] = ri;
+        weights[m++] = wi2;
+      }
+      // |w_i| = 1e-8 exactly: a room, but no step (the reference's two tests differ there).
+      const di = Math.abs(wi) > 1e-8 ? -(ri * wi) : 0;
+      d[i] = di;
+      dw += di * wi;
+    }
   }
-  for (let i = 0; i < n; i++) d[i] = Math.abs(w[i]!) > 1e-8 ? -(r[i]! * w[i]!) : 0;
-  s[0] = -w5 * rs[0]!;
-  let acc = 0;
-  for (let k = 0; k < n; k++) {
-    acc += (-rs2[k]! + rs[k]!) * ws[k]!;
-    s[k + 1] = acc - w5 * rs[0]!;
-  }
-  const unconstrained = s[0]! + c < 0;
-  const unreachable = dot(d, w, n) + c > 0;
+  // The reference's smallest room, where a room of BIG counts as 0.
+  const r0 = saturating === Infinity || saturating === BIG ? 0 : saturating;
+  const unconstrained = -w5 * r0 + c < 0;
+  const unreachable = dw + c > 0;
   if (unconstrained) {
     const alpha = c / w5;
-    for (let i = 0; i < n; i++) d[i] = finite(-alpha * w[i]!);
-  } else if (!unreachable) {
-    let lb = 0;
-    let ub = n - 1;
-    for (let it = 0, iters = Math.ceil(Math.log2(n)); it < iters; it++) {
-      const mid = Math.floor((lb + ub) / 2);
-      if (s[mid]! + c > 0) lb = mid;
-      else ub = mid;
+    for (let i = 0; i < n; i++) {
+      const wi = w0[i]! * sign;
+      d[i] = Math.abs(wi) > 1e-8 ? finite(-alpha * wi) : 0;
     }
-    const alpha = ws[lb] === 0 ? 0 : finite((s[lb]! + c) / ws[lb]! + rs[lb]!);
-    for (let i = 0; i < n; i++) if (!(alpha > r[i]!)) d[i] = -alpha * w[i]!;
+  } else if (!unreachable) {
+    // The largest room that falls short; λ lies on the linear piece just above it.
+    const at = searchBreakpoint(n, m, neverSaturating, c, 'below');
+    const alpha = Number.isNaN(at.at) ? r0 : at.slope === 0 ? 0 : finite((c - at.value) / at.slope + at.at);
+    for (let i = 0; i < n; i++) if (!(alpha > r[i]!)) d[i] = Math.abs(w0[i]!) > 1e-8 ? -alpha * (w0[i]! * sign) : 0;
   }
-  for (let i = 0; i < n; i++) if (Math.abs(w[i]!) <= 1e-8) d[i] = 0;
   return d;
 }
 
