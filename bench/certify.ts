@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { lowerLayersModel } from '../src/certify/model.js';
-import { MarginBounds } from '../src/certify/margins.js';
+import { MarginBounds, shareIntervals } from '../src/certify/margins.js';
 import { BoundPropagation } from '../src/certify/propagation.js';
 import { region, type CertifyNorm } from '../src/certify/region.js';
 import type { BoundMethod } from '../src/certify/report.js';
@@ -117,17 +117,18 @@ async function benchOne(name: MnistModelName): Promise<void> {
   for (const norm of NORMS) for (const method of methodsFor(name)) {
     for (const epsilon of EPSILONS[norm]) {
       // An untimed run on two digits first (the JIT's warm-up), as auto_LiRPA gets one.
-      const warm = [0, 1].map((i) => new MarginBounds(prop, region(digits.images.subarray(i * perSample, (i + 1) * perSample), epsilon, norm, [0, 1]), digits.labels[i]!));
-      if (method.ours === 'ibp') prop.intervalRowsBatch(warm.map((b) => b.region), warm.map((b) => b.rows));
-      else warm.forEach((b) => b.refine(method.ours));
+      const boundAll = (digitCount: number) => {
+        const all = Array.from({ length: digitCount }, (_, i) => new MarginBounds(prop, region(digits.images.subarray(i * perSample, (i + 1) * perSample), epsilon, norm, [0, 1]), digits.labels[i]!));
+        // As certify() runs them: the IBP bounds of all digits at once, then each method a digit at a time from them.
+        shareIntervals(prop, all);
+        return all.map((bounds) => {
+          bounds.refine(method.ours);
+          return bounds.bounds;
+        });
+      };
+      boundAll(2);
       const start = performance.now();
-      const all = Array.from({ length: count }, (_, i) => new MarginBounds(prop, region(digits.images.subarray(i * perSample, (i + 1) * perSample), epsilon, norm, [0, 1]), digits.labels[i]!));
-      // IBP of all digits at once, as certify() runs it; the others one digit at a time.
-      const batched = method.ours === 'ibp' ? prop.intervalRowsBatch(all.map((b) => b.region), all.map((b) => b.rows)) : null;
-      const rows = all.map((bounds, i) => {
-        bounds.refine(method.ours, batched?.[i]);
-        return bounds.bounds;
-      });
+      const rows = boundAll(count);
       const ours = (performance.now() - start) / 1000;
       const certified = rows.filter((r, i) => correct[i] && Math.min(...r) > 0).length;
       const head = `  ${method.label} ${norm === 'linf' ? 'L∞' : 'L2'} ε ${epsilon}: certified ${certified}/${count} in ${s(ours)}`;

@@ -8,7 +8,7 @@ import { RobustestError, show } from '../errors.js';
 import { scoped, throwIfAborted } from '../engine/hygiene.js';
 import type { Classifier, ModelLike } from '../model/classifier.js';
 import { checkEpsilon, prepareSamples, type Samples } from '../samples.js';
-import { MarginBounds } from './margins.js';
+import { MarginBounds, shareIntervals } from './margins.js';
 import { boundModel } from './model.js';
 import { BoundPropagation } from './propagation.js';
 import { region, type CertifyNorm } from './region.js';
@@ -122,9 +122,12 @@ export async function certify(model: Classifier | ModelLike, samples: Samples, o
         }
         continue;
       }
+      const isOpen = (c: Cell) => c.by === null && (p === 0 || correct[c.sample]);
       for (let i = 0; i < count; i++) {
         throwIfAborted();
-        const open = cells[i]!.filter((c) => c.by === null && (p === 0 || correct[i]));
+        // CROWN starts from IBP bounds: those of a block of samples are found together.
+        if (i % IBP_CHUNK === 0) shareIntervals(prop, cells.slice(i, i + IBP_CHUNK).flat().filter((c) => isOpen(c) && !c.bounds.linearized).map((c) => c.bounds));
+        const open = cells[i]!.filter(isOpen);
         if (method === 'auto' && p > 0 && open.length > 0 && performance.now() > deadline) {
           exhausted = true;
           break;

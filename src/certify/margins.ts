@@ -4,7 +4,7 @@
  * them folded into its weights.
  */
 import { ALPHA_DEFAULTS, alphaLowerBound, type AlphaOptions } from './alpha.js';
-import type { Vec } from './ops/bound-op.js';
+import type { Interval, Vec } from './ops/bound-op.js';
 import type { BoundPropagation, LinearBounds } from './propagation.js';
 import type { Region } from './region.js';
 import type { BoundMethod } from './report.js';
@@ -28,6 +28,8 @@ export class MarginBounds {
   private state: LinearBounds | null = null;
   private alphaState: LinearBounds | null = null;
   private crownRows: number[] | null = null;
+  /** The region's IBP bounds when computed together with other regions'. */
+  private ibp: Interval[] | undefined;
 
   constructor(
     private readonly prop: BoundPropagation,
@@ -45,6 +47,16 @@ export class MarginBounds {
     return this.rows.length === 0 ? Infinity : Math.min(...this.bounds);
   }
 
+  /** Whether CROWN's relaxations exist yet (IBP bounds handed over after that go unused). */
+  get linearized(): boolean {
+    return this.state !== null;
+  }
+
+  /** Hands over the region's IBP bounds (from intervalViews of many regions): IBP and CROWN start from them. */
+  useIntervals(slots: Interval[]): void {
+    this.ibp ??= slots;
+  }
+
   /**
    * Tightens the bounds with `method`; returns this method's own margin bound. `computed`: the
    * method's row bounds when found elsewhere (IBP of many samples at once).
@@ -56,10 +68,10 @@ export class MarginBounds {
   }
 
   private compute(method: BoundMethod): number[] {
-    if (method === 'ibp') return this.prop.intervalRows(this.region, this.rows);
-    this.state ??= this.prop.linearBounds(this.region, this.checkpoint);
+    if (method === 'ibp') return this.ibp ? this.prop.intervalRowsFrom(this.region, this.rows, this.ibp) : this.prop.intervalRows(this.region, this.rows);
+    this.state ??= this.prop.linearBounds(this.region, this.checkpoint, undefined, this.ibp);
     const output = this.prop.graph.output;
-    this.crownRows ??= this.rows.map((c) => this.prop.lowerBound(output, c, this.region, this.state!));
+    this.crownRows ??= Array.from(this.prop.lowerBounds(output, this.rows.length, (k, into) => into.set(this.rows[k]!), this.region, this.state));
     if (method === 'crown') return this.crownRows;
     // α-CROWN only where the row is not already positive: the smallest margin is what counts.
     const open = (k: number) => !(this.crownRows![k]! > 0 && this.bounds[k]! > 0);
@@ -72,7 +84,7 @@ export class MarginBounds {
             return alphaLowerBound(this.prop, slot, c, this.region, state, this.alpha);
           },
           tighten: this.state,
-        })
+        }, this.state.ibp)
       : this.state;
     return this.rows.map((c, k) => {
       const crown = this.crownRows![k]!;
@@ -81,4 +93,10 @@ export class MarginBounds {
       return Math.max(crown, alphaLowerBound(this.prop, output, c, this.region, this.alphaState!, this.alpha));
     });
   }
+}
+
+/** IBP of many regions at once, handed to each: what IBP and CROWN of each then start from. */
+export function shareIntervals(prop: BoundPropagation, all: readonly MarginBounds[]): void {
+  if (all.length === 0) return;
+  prop.intervalViews(all.map((b) => b.region)).forEach((slots, k) => all[k]!.useIntervals(slots));
 }

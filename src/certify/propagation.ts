@@ -35,6 +35,12 @@ export interface Refinement {
   tighten?: LinearBounds;
 }
 
+/** Rows carried back together: each weight is read once per block (see ops' transposeRows). */
+const ROW_BLOCK = 16;
+
+/** Writes row j of a block into `into` (zeros on entry). */
+export type RowWriter = (j: number, into: Vec) => void;
+
 function isPool(r: Relaxation): r is PoolRelaxation {
   return 'chosen' in r;
 }
@@ -43,6 +49,8 @@ export class BoundPropagation {
   private readonly sizes: number[];
   private readonly producer: number[];
   private readonly buffers: Float64Array[];
+  /** Per slot, ROW_BLOCK rows of coefficients end to end (allocated on first use). */
+  private readonly blocks: (Float64Array | undefined)[] = [];
 
   /** Slots that are an affine function of the input (no relaxation between). */
   private readonly affineInInput: boolean[];
@@ -142,20 +150,12 @@ export class BoundPropagation {
   private rowNormsOf(slot: number): Vec {
     let norms = this.rowNorms.get(slot);
     if (norms) return norms;
-    const n = this.sizes[slot]!;
-    norms = new Float64Array(n);
     const none: LinearBounds = { slots: [], relaxations: [] };
-    const c = new Float64Array(n);
-    const a = this.buffers[this.graph.input]!;
-    for (let j = 0; j < n; j++) {
-      c[j] = 1;
-      const reached = this.backward(slot, c, none);
+    norms = this.backwardRows(slot, this.sizes[slot]!, unitRow, none, (_, a) => {
       let sum = 0;
       for (let i = 0; i < a.length; i++) sum += a[i]! * a[i]!;
-      norms[j] = Math.sqrt(sum);
-      this.clear(reached.slots);
-      c[j] = 0;
-    }
+      return Math.sqrt(sum);
+    });
     this.rowNorms.set(slot, norms);
     return norms;
   }
@@ -164,15 +164,12 @@ export class BoundPropagation {
   private exactSlot(slot: number, r: Region): Interval {
     const n = this.sizes[slot]!;
     const none: LinearBounds = { slots: [], relaxations: [] };
-    const c = new Float64Array(n);
+    const found = this.lowerBounds(slot, 2 * n, signedUnitRow, r, none);
     const lower = new Float64Array(n);
     const upper = new Float64Array(n);
     for (let j = 0; j < n; j++) {
-      c[j] = 1;
-      lower[j] = this.lowerBound(slot, c, r, none);
-      c[j] = -1;
-      upper[j] = -this.lowerBound(slot, c, r, none);
-      c[j] = 0;
+      lower[j] = found[2 * j]!;
+      upper[j] = -found[2 * j + 1]!;
     }
     return { lower, upper };
   }
@@ -203,7 +200,9 @@ export class BoundPropagation {
 
   /**
    * IBP of several regions at once: every slot holds the samples' bounds end to end. Ops with a
-   * batched path (dense, conv2d) read their weights once per block of samples.
+   * batched path (dense, conv2d) read their weights once per block of samples. Under L2 an affine
+   * function of the input that a relaxation reads is bounded over each ball as interval() does,
+   * its centres and boxes computed for all regions together.
    */
   intervalBatch(rs: readonly Region[]): Interval[] {
     const batch = rs.length;
@@ -216,46 +215,90 @@ export class BoundPropagation {
       upper.set(r.upper, b * n0);
     });
     slots[this.graph.input] = { lower, upper };
-    const view = (slot: number, b: number): Interval => {
-      const n = this.sizes[slot]!;
-      return { lower: slots[slot]!.lower.subarray(b * n, (b + 1) * n), upper: slots[slot]!.upper.subarray(b * n, (b + 1) * n) };
-    };
+    const l2 = rs[0]?.norm === 'l2';
+    let centres: Vec[] | undefined;
     for (const node of this.graph.nodes) {
       const op = node.op;
-      const exact = rs[0]?.norm === 'l2' && this.exactUnderL2[node.output];
-      if (!exact && op.affine && op.intervalBatch && node.inputs.length === 1) {
-        slots[node.output] = op.intervalBatch(slots[node.inputs[0]!]!, batch);
+      const exact = l2 && this.exactUnderL2[node.output];
+      if (exact && !this.intervalExact[node.output]) {
+        slots[node.output] = this.joined(rs.map((r) => this.exactSlot(node.output, r)));
         continue;
       }
-      if (!op.affine && op.elementwise) {
-        slots[node.output] = op.interval(slots[node.inputs[0]!]!);
-        continue;
+      const box = op.affine && op.intervalBatch && node.inputs.length === 1
+        ? op.intervalBatch(slots[node.inputs[0]!]!, batch)
+        : !op.affine && op.elementwise
+          ? op.interval(slots[node.inputs[0]!]!)
+          : this.joined(rs.map((_, b) => this.intervalOfInputs(node, node.inputs.map((s) => this.view(slots[s]!, s, b)))));
+      if (exact) {
+        centres ??= this.centresBatch(rs);
+        const n = this.sizes[node.output]!;
+        const centre = centres[node.output]!;
+        const norms = this.rowNormsOf(node.output);
+        rs.forEach((r, b) => {
+          for (let j = 0; j < n; j++) {
+            const o = b * n + j;
+            box.lower[o] = Math.max(box.lower[o]!, centre[o]! - r.epsilon * norms[j]!);
+            box.upper[o] = Math.min(box.upper[o]!, centre[o]! + r.epsilon * norms[j]!);
+          }
+        });
       }
-      const n = this.sizes[node.output]!;
-      const out = { lower: new Float64Array(batch * n), upper: new Float64Array(batch * n) };
-      for (let b = 0; b < batch; b++) {
-        const one = exact ? this.overBall(node, this.graph.shapes.map((_, slot) => (slots[slot] ? view(slot, b) : undefined)), rs[b]!) : this.intervalOfInputs(node, node.inputs.map((s) => view(s, b)));
-        out.lower.set(one.lower, b * n);
-        out.upper.set(one.upper, b * n);
-      }
-      slots[node.output] = out;
+      slots[node.output] = box;
     }
     return slots;
   }
 
+  /** Region b's part of a batched slot. */
+  private view(box: Interval, slot: number, b: number): Interval {
+    const n = this.sizes[slot]!;
+    return { lower: box.lower.subarray(b * n, (b + 1) * n), upper: box.upper.subarray(b * n, (b + 1) * n) };
+  }
+
+  private joined(parts: readonly Interval[]): Interval {
+    const n = parts[0]?.lower.length ?? 0;
+    const out = { lower: new Float64Array(parts.length * n), upper: new Float64Array(parts.length * n) };
+    parts.forEach((p, b) => {
+      out.lower.set(p.lower, b * n);
+      out.upper.set(p.upper, b * n);
+    });
+    return out;
+  }
+
+  /** The value of every affine-in-input slot at each region's centre (end to end). */
+  private centresBatch(rs: readonly Region[]): Vec[] {
+    const batch = rs.length;
+    const values: Vec[] = [];
+    const n0 = this.sizes[this.graph.input]!;
+    const x = new Float64Array(batch * n0);
+    rs.forEach((r, b) => x.set(r.center, b * n0));
+    values[this.graph.input] = x;
+    for (const node of this.graph.nodes) {
+      if (!this.affineInInput[node.output]) continue;
+      const op = node.op as AffineOp;
+      if (op.linearBatch && node.inputs.length === 1) {
+        values[node.output] = op.linearBatch(values[node.inputs[0]!]!, batch);
+        continue;
+      }
+      const n = this.sizes[node.output]!;
+      const out = new Float64Array(batch * n);
+      for (let b = 0; b < batch; b++) {
+        const one = out.subarray(b * n, (b + 1) * n);
+        op.linear(node.inputs.map((s) => values[s]!.subarray(b * this.sizes[s]!, (b + 1) * this.sizes[s]!)), one, false);
+        if (op.bias) for (let i = 0; i < n; i++) one[i]! += op.bias[i]!;
+      }
+      values[node.output] = out;
+    }
+    return values;
+  }
+
+  /** intervalBatch(), split into each region's own slots. */
+  intervalViews(rs: readonly Region[]): Interval[][] {
+    const slots = this.intervalBatch(rs);
+    return rs.map((_, b) => slots.map((box, slot) => box && this.view(box, slot, b)));
+  }
+
   /** intervalRows for several regions at once (rows per region), from one batched IBP. */
   intervalRowsBatch(rs: readonly Region[], rows: readonly (readonly Vec[])[]): number[][] {
-    const slots = this.intervalBatch(rs);
-    return rs.map((r, b) =>
-      this.foldRows(
-        r,
-        rows[b]!,
-        slots.map((box, slot) => {
-          const n = this.sizes[slot]!;
-          return box && { lower: box.lower.subarray(b * n, (b + 1) * n), upper: box.upper.subarray(b * n, (b + 1) * n) };
-        }),
-      ),
-    );
+    return this.intervalViews(rs).map((slots, b) => this.intervalRowsFrom(rs[b]!, rows[b]!, slots));
   }
 
   /**
@@ -263,10 +306,11 @@ export class BoundPropagation {
    * on c·W directly (the specification folded into the last layer, as auto_LiRPA does).
    */
   intervalRows(r: Region, rows: readonly Vec[]): number[] {
-    return this.foldRows(r, rows, this.interval(r));
+    return this.intervalRowsFrom(r, rows, this.interval(r));
   }
 
-  private foldRows(r: Region, rows: readonly Vec[], slots: (Interval | undefined)[]): number[] {
+  /** intervalRows() from the region's IBP bounds computed already. */
+  intervalRowsFrom(r: Region, rows: readonly Vec[], slots: readonly (Interval | undefined)[]): number[] {
     const last = this.graph.nodes[this.producer[this.graph.output]!];
     if (!last || !last.op.affine) return rows.map((c) => intervalDot(c, slots[this.graph.output]!));
     const op = last.op;
@@ -285,12 +329,13 @@ export class BoundPropagation {
    * CROWN: bounds of every slot a nonlinear node reads, each from a backward pass over the nodes
    * before it. Outputs of elementwise activations and of ops that only move values (reshape,
    * transpose, slice, pad) get the interval image of their input's bounds, as auto_LiRPA does.
+   * `ibp`: the region's IBP bounds when already computed (intervalViews of many regions at once).
    */
-  linearBounds(r: Region, checkpoint?: () => void, refinement?: Refinement): LinearBounds {
+  linearBounds(r: Region, checkpoint?: () => void, refinement?: Refinement, ibp?: Interval[]): LinearBounds {
     const slots: (Interval | undefined)[] = [];
     const relaxations: (Relaxation | undefined)[] = [];
     slots[this.graph.input] = { lower: r.lower, upper: r.upper };
-    const state: LinearBounds = { slots, relaxations };
+    const state: LinearBounds = { slots, relaxations, ibp };
     let intervals: Interval[] | undefined;
     this.graph.nodes.forEach((node, i) => {
       if (node.op.affine) return;
@@ -334,23 +379,122 @@ export class BoundPropagation {
     const n = this.sizes[slot]!;
     const lower = reference ? Float64Array.from(reference.lower) : new Float64Array(n);
     const upper = reference ? Float64Array.from(reference.upper) : new Float64Array(n);
-    const c = new Float64Array(n);
+    const open: number[] = [];
+    for (let j = 0; j < n; j++) if (!(reference && (reference.upper[j]! <= 0 || (!inactiveOnly && reference.lower[j]! >= 0)))) open.push(j);
+    // Rows +e_j and −e_j of every open neuron, carried back a block at a time.
+    const found = this.lowerBounds(slot, 2 * open.length, (k, into) => (into[open[k >> 1]!] = k & 1 ? -1 : 1), r, state);
     const earlier = refinement?.tighten?.slots[slot];
-    for (let j = 0; j < n; j++) {
-      if (reference && (reference.upper[j]! <= 0 || (!inactiveOnly && reference.lower[j]! >= 0))) continue;
-      c[j] = 1;
-      lower[j] = this.lowerBound(slot, c, r, state);
-      if (refinement && lower[j]! < 0) lower[j] = Math.max(lower[j]!, refinement.refine(slot, c, state));
-      c[j] = -1;
-      upper[j] = -this.lowerBound(slot, c, r, state);
-      if (refinement && upper[j]! > 0) upper[j] = Math.min(upper[j]!, -refinement.refine(slot, c, state));
-      c[j] = 0;
+    const c = refinement ? new Float64Array(n) : null;
+    open.forEach((j, k) => {
+      lower[j] = found[2 * k]!;
+      upper[j] = -found[2 * k + 1]!;
+      if (c) {
+        c[j] = 1;
+        if (lower[j]! < 0) lower[j] = Math.max(lower[j]!, refinement!.refine(slot, c, state));
+        c[j] = -1;
+        if (upper[j]! > 0) upper[j] = Math.min(upper[j]!, -refinement!.refine(slot, c, state));
+        c[j] = 0;
+      }
       if (earlier) {
         lower[j] = Math.max(lower[j]!, earlier.lower[j]!);
         upper[j] = Math.min(upper[j]!, earlier.upper[j]!);
       }
-    }
+    });
     return { lower, upper };
+  }
+
+  /** Lower bounds of c·(slot) over the region for `count` rows c (written by `write`), by backward passes a block of rows at a time. */
+  lowerBounds(slot: number, count: number, write: RowWriter, r: Region, state: LinearBounds): Float64Array {
+    return this.backwardRows(slot, count, write, state, (bias, a) => bias + minimize(r, a));
+  }
+
+  /**
+   * Carries `count` rows back from `slot` to the input, ROW_BLOCK at a time, and returns
+   * `visit(bias, input coefficients)` per row.
+   */
+  private backwardRows(slot: number, count: number, write: RowWriter, state: LinearBounds, visit: (bias: number, a: Vec) => number): Float64Array {
+    const out = new Float64Array(count);
+    const size = this.sizes[slot]!;
+    const inputSize = this.sizes[this.graph.input]!;
+    const top = this.block(slot);
+    const bias = new Float64Array(ROW_BLOCK);
+    for (let from = 0; from < count; from += ROW_BLOCK) {
+      const k = Math.min(ROW_BLOCK, count - from);
+      for (let j = 0; j < k; j++) write(from + j, top.subarray(j * size, (j + 1) * size));
+      bias.fill(0);
+      const reached = this.backwardBlock(slot, k, state, bias);
+      const a = this.block(this.graph.input);
+      for (let j = 0; j < k; j++) out[from + j] = visit(bias[j]!, a.subarray(j * inputSize, (j + 1) * inputSize));
+      for (const s of reached) this.blocks[s]!.fill(0, 0, k * this.sizes[s]!);
+    }
+    return out;
+  }
+
+  private block(slot: number): Float64Array {
+    return (this.blocks[slot] ??= new Float64Array(ROW_BLOCK * this.sizes[slot]!));
+  }
+
+  /** backward() for `rows` rows in this.blocks; adds each row's constant into `bias`. */
+  private backwardBlock(slot: number, rows: number, state: LinearBounds, bias: Float64Array): Set<number> {
+    const reached = new Set<number>([slot]);
+    for (let i = this.producer[slot]!; i >= 0; i--) {
+      const node = this.graph.nodes[i]!;
+      if (!reached.has(node.output)) continue;
+      const n = this.sizes[node.output]!;
+      const a = this.block(node.output);
+      for (const s of node.inputs) reached.add(s);
+      const into = node.inputs.map((s) => this.block(s));
+      if (node.op.affine) {
+        const b = node.op.bias;
+        if (b) for (let j = 0; j < rows; j++) bias[j]! += dot(a.subarray(j * n, (j + 1) * n), b);
+        if (node.op.transposeRows) node.op.transposeRows(a, rows, into);
+        else {
+          for (let j = 0; j < rows; j++) {
+            node.op.transpose(
+              a.subarray(j * n, (j + 1) * n),
+              node.inputs.map((s, t) => into[t]!.subarray(j * this.sizes[s]!, (j + 1) * this.sizes[s]!)),
+            );
+          }
+        }
+        continue;
+      }
+      const relaxation = state.relaxations[i]!;
+      const x = into[0]!;
+      if (isPool(relaxation)) {
+        const m = this.sizes[node.inputs[0]!]!;
+        for (let j = 0; j < rows; j++) {
+          const ao = j * n;
+          const xo = j * m;
+          let add = 0;
+          for (let o = 0; o < n; o++) {
+            const w = a[ao + o]!;
+            if (w === 0) continue;
+            if (w > 0 || relaxation.exact[o]) x[xo + relaxation.chosen[o]!]! += w;
+            else add += w * relaxation.ceiling[o]!;
+          }
+          bias[j]! += add;
+        }
+        continue;
+      }
+      const { lowerSlope, lowerIntercept, upperSlope, upperIntercept } = relaxation;
+      for (let j = 0; j < rows; j++) {
+        const o = j * n;
+        let add = 0;
+        for (let e = 0; e < n; e++) {
+          const w = a[o + e]!;
+          if (w === 0) continue;
+          if (w > 0) {
+            x[o + e]! += w * lowerSlope[e]!;
+            add += w * lowerIntercept[e]!;
+          } else {
+            x[o + e]! += w * upperSlope[e]!;
+            add += w * upperIntercept[e]!;
+          }
+        }
+        bias[j]! += add;
+      }
+    }
+    return reached;
   }
 
   /** A lower bound of c·(slot) over the region, by one backward pass. */
@@ -454,6 +598,9 @@ export class BoundPropagation {
     for (const s of slots) this.buffers[s]!.fill(0);
   }
 }
+
+const unitRow: RowWriter = (j, into) => (into[j] = 1);
+const signedUnitRow: RowWriter = (k, into) => (into[k >> 1] = k & 1 ? -1 : 1);
 
 function centre(b: Interval): Vec {
   const out = new Float64Array(b.lower.length);

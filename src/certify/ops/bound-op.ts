@@ -34,10 +34,17 @@ export interface AffineOp {
   /** Adds aᵀL into each input's coefficients (transposed product); skips zeros of `a`. */
   transpose(a: Vec, into: readonly Vec[]): void;
   /**
+   * transpose() of `rows` coefficient vectors laid end to end (each input's coefficients likewise),
+   * for ops with a faster path than one row at a time.
+   */
+  transposeRows?(a: Vec, rows: number, into: readonly Vec[]): void;
+  /**
    * IBP of `batch` boxes laid end to end (single-input ops with a faster path than one box at a
    * time: the weights are read once for several samples, centre and radius in one pass).
    */
   intervalBatch?(input: Interval, batch: number): Interval;
+  /** L(x) + b for `batch` vectors laid end to end (single-input ops with a faster path). */
+  linearBatch?(input: Vec, batch: number): Vec;
 }
 
 /** y ≥ lowerSlope·x + lowerIntercept and y ≤ upperSlope·x + upperIntercept, elementwise. */

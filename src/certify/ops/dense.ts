@@ -3,8 +3,9 @@
  * vector), its weights kept transposed.
  */
 import type { AffineOp, Interval, Vec } from './bound-op.js';
+import { DenseWeights } from './dense-batch.js';
 
-/** Samples whose products share one read of the weights. */
+/** Coefficient vectors that share one read of the weights in transpose(). */
 const BLOCK = 4;
 
 export class DenseBound implements AffineOp {
@@ -16,6 +17,7 @@ export class DenseBound implements AffineOp {
   /** Wᵀ, [units, inputs]: each output's weights are contiguous. */
   private readonly rows: Float64Array;
   private readonly absRows: Float64Array;
+  private readonly weights: DenseWeights;
   private readonly inputs: number;
   private readonly units: number;
   private readonly positions: number;
@@ -34,9 +36,9 @@ export class DenseBound implements AffineOp {
     this.positions = inShape.slice(0, -1).reduce((a, b) => a * b, 1);
     this.outputShape = [...inShape.slice(0, -1), units];
     this.outputSize = this.positions * units;
-    this.rows = new Float64Array(inputs * units);
-    for (let i = 0; i < inputs; i++) for (let u = 0; u < units; u++) this.rows[u * inputs + i] = kernel[i * units + u]!;
-    this.absRows = this.rows.map(Math.abs);
+    this.weights = new DenseWeights(kernel, inputs, units);
+    this.rows = this.weights.rows;
+    this.absRows = this.weights.absRows;
     if (bias && this.positions > 1) {
       const repeated = new Float64Array(this.outputSize);
       for (let p = 0; p < this.positions; p++) repeated.set(bias, p * units);
@@ -61,81 +63,83 @@ export class DenseBound implements AffineOp {
   }
 
   transpose(a: Vec, [into]: readonly Vec[]): void {
+    this.accumulate(a, this.positions, into!);
+  }
+
+  transposeRows(a: Vec, rows: number, [into]: readonly Vec[]): void {
+    this.accumulate(a, rows * this.positions, into!);
+  }
+
+  /**
+   * into[v] += a[v]·Wᵀ for `count` vectors of `units` coefficients laid end to end. Four vectors
+   * share each read of a weight row, and a unit whose four coefficients are all zero (an inactive
+   * relu) is skipped.
+   */
+  private accumulate(a: Vec, count: number, t: Vec): void {
     const n = this.inputs;
-    const t = into!;
-    for (let p = 0; p < this.positions; p++) {
-      const xb = p * n;
-      const ob = p * this.units;
-      for (let u = 0; u < this.units; u++) {
-        const w = a[ob + u]!;
-        if (w === 0) continue;
+    const units = this.units;
+    const w = this.rows;
+    let v = 0;
+    for (; v + BLOCK <= count; v += BLOCK) {
+      const a0 = v * units;
+      const o0 = v * n;
+      const o1 = o0 + n;
+      const o2 = o1 + n;
+      const o3 = o2 + n;
+      for (let u = 0; u < units; u++) {
+        const c0 = a[a0 + u]!;
+        const c1 = a[a0 + units + u]!;
+        const c2 = a[a0 + 2 * units + u]!;
+        const c3 = a[a0 + 3 * units + u]!;
+        if (c0 === 0 && c1 === 0 && c2 === 0 && c3 === 0) continue;
         const base = u * n;
-        for (let i = 0; i < n; i++) t[xb + i]! += w * this.rows[base + i]!;
+        for (let i = 0; i < n; i++) {
+          const x = w[base + i]!;
+          t[o0 + i]! += c0 * x;
+          t[o1 + i]! += c1 * x;
+          t[o2 + i]! += c2 * x;
+          t[o3 + i]! += c3 * x;
+        }
+      }
+    }
+    for (; v < count; v++) {
+      const a0 = v * units;
+      const o0 = v * n;
+      for (let u = 0; u < units; u++) {
+        const c = a[a0 + u]!;
+        if (c === 0) continue;
+        const base = u * n;
+        for (let i = 0; i < n; i++) t[o0 + i]! += c * w[base + i]!;
       }
     }
   }
 
   intervalBatch(input: Interval, batch: number): Interval {
-    const n = this.inputs;
-    const units = this.units;
     const count = batch * this.positions;
-    const mid = new Float64Array(count * n);
-    const rad = new Float64Array(count * n);
+    const mid = new Float64Array(count * this.inputs);
+    const rad = new Float64Array(count * this.inputs);
     for (let i = 0; i < mid.length; i++) {
       mid[i] = (input.lower[i]! + input.upper[i]!) / 2;
       rad[i] = (input.upper[i]! - input.lower[i]!) / 2;
     }
-    const lower = new Float64Array(count * units);
-    const upper = new Float64Array(count * units);
-    const rows = this.rows;
-    const abs = this.absRows;
+    const lower = new Float64Array(count * this.units);
+    const upper = new Float64Array(count * this.units);
+    this.weights.products(mid, rad, count, lower, upper);
     const bias = this.bias;
-    const write = (p: number, u: number, m: number, r: number) => {
-      const o = p * units + u;
-      const c = m + (bias ? bias[o % bias.length]! : 0);
+    for (let o = 0; o < lower.length; o++) {
+      const c = lower[o]! + (bias ? bias[o % bias.length]! : 0);
+      const r = upper[o]!;
       lower[o] = c - r;
       upper[o] = c + r;
-    };
-    let p = 0;
-    for (; p + BLOCK <= count; p += BLOCK) {
-      const x0 = p * n;
-      const x1 = x0 + n;
-      const x2 = x1 + n;
-      const x3 = x2 + n;
-      for (let u = 0; u < units; u++) {
-        const base = u * n;
-        let m0 = 0, m1 = 0, m2 = 0, m3 = 0, r0 = 0, r1 = 0, r2 = 0, r3 = 0;
-        for (let i = 0; i < n; i++) {
-          const w = rows[base + i]!;
-          const a = abs[base + i]!;
-          m0 += w * mid[x0 + i]!;
-          m1 += w * mid[x1 + i]!;
-          m2 += w * mid[x2 + i]!;
-          m3 += w * mid[x3 + i]!;
-          r0 += a * rad[x0 + i]!;
-          r1 += a * rad[x1 + i]!;
-          r2 += a * rad[x2 + i]!;
-          r3 += a * rad[x3 + i]!;
-        }
-        write(p, u, m0, r0);
-        write(p + 1, u, m1, r1);
-        write(p + 2, u, m2, r2);
-        write(p + 3, u, m3, r3);
-      }
-    }
-    for (; p < count; p++) {
-      const x0 = p * n;
-      for (let u = 0; u < units; u++) {
-        const base = u * n;
-        let m = 0;
-        let r = 0;
-        for (let i = 0; i < n; i++) {
-          m += rows[base + i]! * mid[x0 + i]!;
-          r += abs[base + i]! * rad[x0 + i]!;
-        }
-        write(p, u, m, r);
-      }
     }
     return { lower, upper };
+  }
+
+  linearBatch(input: Vec, batch: number): Vec {
+    const count = batch * this.positions;
+    const out = new Float64Array(count * this.units);
+    this.weights.products(input, null, count, out, null);
+    if (this.bias) for (let o = 0; o < out.length; o++) out[o]! += this.bias[o % this.bias.length]!;
+    return out;
   }
 }
