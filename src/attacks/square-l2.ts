@@ -13,6 +13,12 @@ export class L2Squares extends SquareSearch {
   private readonly delta: Float32Array;
   /** Σ delta² per sample, summed in index order. */
   private readonly deltaNorm2: Float64Array;
+  /**
+   * Running sums of delta² per sample, the layout of `best`: entry j holds the sum of the terms
+   * before j. A candidate's δ equals its best δ before the first window, so its norm's sum
+   * resumes there, in the same order, and comes out the same to the last bit.
+   */
+  private readonly prefix: Float64Array;
   /** The candidate's δ while it is built. */
   private readonly work: Float32Array;
   private readonly fresh: Float64Array;
@@ -24,6 +30,7 @@ export class L2Squares extends SquareSearch {
     super(ctx, originals, budget, epsilon, pInit);
     this.delta = new Float32Array(this.count * this.size);
     this.deltaNorm2 = new Float64Array(this.count);
+    this.prefix = new Float64Array(this.count * this.size);
     this.work = new Float32Array(this.size);
     this.fresh = new Float64Array(this.size);
     this.windowNorm2 = new Float64Array(this.channels);
@@ -47,13 +54,14 @@ export class L2Squares extends SquareSearch {
           for (let a = 0; a < bh; a++) for (let b = 0; b < bw; b++) delta[this.index(top + a, left + b, c)]! += sign * bump[a * bw + b]!;
         }
       }
-    this.place(i, delta, out, at);
+    this.place(i, delta, out, at, 0, 0);
   }
 
   protected moved(i: number): void {
-    const { size, originals: x, best, delta } = this;
+    const { size, originals: x, best, delta, prefix } = this;
     let n2 = 0;
     for (let j = i * size; j < (i + 1) * size; j++) {
+      prefix[j] = n2;
       delta[j] = best[j]! - x[j]!;
       n2 += delta[j]! * delta[j]!;
     }
@@ -118,14 +126,18 @@ export class L2Squares extends SquareSearch {
     for (let h = top2; h < top2 + sh; h++) for (let w = left2; w < left2 + sw; w++) for (let c = 0; c < C; c++) work[this.index(h, w, c)] = 0;
     for (let c = 0; c < C; c++)
       for (let a = 0; a < sh; a++) for (let b = 0; b < sw; b++) work[this.index(top1 + a, left1 + b, c)] = fresh[c * area + a * sw + b]!;
-    this.place(i, work, out, at);
+    const first = Math.min(this.index(top1, left1, 0), this.index(top2, left2, 0));
+    this.place(i, work, out, at, first, this.prefix[base + first]!);
   }
 
-  /** x + ε δ/‖δ‖, clipped, at out[at…); a hair inside ε so float32 rounding cannot step over it. */
-  private place(i: number, delta: Float32Array, out: Float32Array, at: number): void {
+  /**
+   * x + ε δ/‖δ‖, clipped, at out[at…); a hair inside ε so float32 rounding cannot step over it.
+   * ‖δ‖² is summed in index order from `from`, where the terms before it sum to `before`.
+   */
+  private place(i: number, delta: Float32Array, out: Float32Array, at: number, from: number, before: number): void {
     const { size, originals: x, low, high } = this;
-    let n2 = 0;
-    for (let j = 0; j < size; j++) n2 += delta[j]! * delta[j]!;
+    let n2 = before;
+    for (let j = from; j < size; j++) n2 += delta[j]! * delta[j]!;
     const scale = n2 > 0 ? (this.epsilon * (1 - 1e-6)) / Math.sqrt(n2) : 0;
     const base = i * size;
     for (let j = 0; j < size; j++) {

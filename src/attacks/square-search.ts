@@ -55,7 +55,8 @@ export abstract class SquareSearch {
     this.size = ctx.x.size / this.count;
     ({ height: this.height, width: this.width, channels: this.channels } = geometry(ctx.x.shape.slice(1)));
     [this.low, this.high] = ctx.bounds;
-    this.originals = originals;
+    // A copy of our own: typed arrays handed out by a backend can be slower to index.
+    this.originals = originals.slice();
     this.best = originals.slice();
     this.rngs = Array.from({ length: this.count }, (_, i) => ctx.sampleRng(i).split('square'));
     this.spent = new Int32Array(this.count);
