@@ -3,9 +3,11 @@
  * the smallest perturbation d, in L∞, L2 or L1, that puts t + d on the hyperplane
  * w·z = b while keeping t + d inside the unit box. Where the hyperplane cannot be reached
  * inside the box, d goes to the box corner that gets closest to it, as the reference does.
- * One sample at a time, on plain arrays: each is a sort and a bisection over the coordinates.
- * FAB runs two of these per sample and step, so the working arrays are reused from call to call
- * (JavaScript is single-threaded, and no call awaits) and the step can be written into `out`.
+ * One sample at a time, on plain arrays. The reference sorts the coordinates and bisects over
+ * them; L∞ and L2 here find the one breakpoint that matters by selection (fab-breakpoints.ts),
+ * L1 sorts. FAB runs two of these per sample and step, so the working arrays are reused from
+ * call to call (JavaScript is single-threaded, and no call awaits) and the step is written into
+ * the caller's array.
  */
 
 import { breakpointBuffers, searchBreakpoint } from './fab-breakpoints.js';
@@ -126,27 +128,58 @@ function finite(v: number): number {
   return Number.isFinite(v) ? v : 0;
 }
 
+export function projectLinf(t: ArrayLike<number>, w: ArrayLike<number>, b: number, out?: Float64Array): Float64Array {
+  const d = result(out, t.length);
+  stepLinf(t, w, dot(w, t), b, d);
+  return d;
+}
+
+export function projectL2(t: ArrayLike<number>, w: ArrayLike<number>, b: number, out?: Float64Array): Float64Array {
+  const d = result(out, t.length);
+  stepL2(t, w, dot(w, t), b, d);
+  return d;
+}
+
+/**
+ * FAB's form of a projection: the step into `d` (of t's length), from w·t already summed by the
+ * caller in index order, returning the step's size in the norm.
+ */
+export function projectionStep(norm: ProjectionNorm, t: ArrayLike<number>, w: ArrayLike<number>, wt: number, b: number, d: Float64Array): number {
+  switch (norm) {
+    case 'linf':
+      return stepLinf(t, w, wt, b, d);
+    case 'l2':
+      return stepL2(t, w, wt, b, d);
+    case 'l1': {
+      projectL1(t, w, b, d);
+      let size = 0;
+      for (let i = 0; i < d.length; i++) size += Math.abs(d[i]!);
+      return size;
+    }
+  }
+}
+
 /**
  * L∞: every coordinate moves by the same λ towards its box face in the direction of −w, and
  * stops at the face; λ is where Σ |w_i| · min(p_i, λ) reaches the hyperplane, p_i being the
- * room of coordinate i.
+ * room of coordinate i. Returns max |d_i|.
  */
-export function projectLinf(t: ArrayLike<number>, w0: ArrayLike<number>, b0: number, out?: Float64Array): Float64Array {
+function stepLinf(t: ArrayLike<number>, w0: ArrayLike<number>, wt: number, b0: number, d: Float64Array): number {
   const n = t.length;
-  const d = result(out, n);
-  const wt = dot(w0, t, n);
   const sign = wt - b0 >= 0 ? 1 : -1;
   // w·t after the flip: negation is exact, so this is the flipped sum bit for bit.
   const b = b0 * sign - sign * wt;
   // Per coordinate: the room p_i towards the face that −w points to (1 − t_i when w_i < 0, t_i
-  // otherwise), the step d_i to that face, and the weight |w_i|; the candidates of the search
-  // are the coordinates of non-zero weight.
+  // otherwise), the step d_i to that face, and the weight |w_i|. The candidates of the search are
+  // the coordinates with weight and room: one without room (p_i = 0) is never where
+  // Σ |w_i| · min(p_i, λ) overshoots −b ≥ 0, and adds nothing to the sums.
   const { keys, weights } = breakpointBuffers(n);
   let m = 0;
   let pMin = Infinity;
   let pMax = -Infinity;
   let weight = 0;
   let bd = 0;
+  let corner = 0;
   for (let i = 0; i < n; i++) {
     const wi = w0[i]! * sign;
     const ti = t[i]!;
@@ -156,21 +189,27 @@ export function projectLinf(t: ArrayLike<number>, w0: ArrayLike<number>, b0: num
     const di = wi !== 0 ? a - ti : 0;
     d[i] = di;
     bd += wi * di;
+    corner = Math.max(corner, Math.abs(di));
     const vi = Math.abs(wi);
     weight += vi;
     if (vi !== 0) {
-      keys[m] = pi;
-      weights[m++] = vi;
       if (pi > pMax) pMax = pi;
+      if (pi !== 0) {
+        keys[m] = pi;
+        weights[m++] = vi;
+      }
     }
   }
   // −b is what Σ |w_i| · min(p_i, λ) has to reach; b − bd > 0: the full corner step reaches it.
-  const reachesWithAll = b + weight * pMin > 0;
-  if (reachesWithAll) {
+  let size = 0;
+  if (b + weight * pMin > 0) {
+    // Even the smallest room is more than enough: every coordinate moves by λ.
     const lambda = Math.max(finite(-b / weight), 0);
     for (let i = 0; i < n; i++) {
       const wi = w0[i]! * sign;
-      d[i] = wi === 0 ? 0 : wi < 0 ? lambda : -lambda;
+      const di = wi === 0 ? 0 : wi < 0 ? lambda : -lambda;
+      d[i] = di;
+      size = Math.max(size, Math.abs(di));
     }
   } else if (b - bd > 0) {
     // The smallest room that overshoots; λ lies on the linear piece just below it.
@@ -178,10 +217,12 @@ export function projectLinf(t: ArrayLike<number>, w0: ArrayLike<number>, b0: num
     const lambda = Number.isNaN(at.at) ? pMax : Math.max(finite(at.at - (at.value + b) / at.slope), 0);
     for (let i = 0; i < n; i++) {
       const wi = w0[i]! * sign;
-      d[i] = wi === 0 ? 0 : wi < 0 ? Math.min(lambda, d[i]!) : Math.max(-lambda, d[i]!);
+      const di = wi === 0 ? 0 : wi < 0 ? Math.min(lambda, d[i]!) : Math.max(-lambda, d[i]!);
+      d[i] = di;
+      size = Math.max(size, Math.abs(di));
     }
-  }
-  return d;
+  } else size = corner;
+  return size;
 }
 
 const BIG = 1e12;
@@ -189,24 +230,28 @@ const BIG = 1e12;
 /**
  * L2: the step is −λ·w, each coordinate stopping at its face; λ is where
  * Σ w_i² · min(r_i, λ) reaches the hyperplane, r_i being the λ at which coordinate i saturates.
+ * Returns ‖d‖₂.
  */
-export function projectL2(t: ArrayLike<number>, w0: ArrayLike<number>, b: number, out?: Float64Array): Float64Array {
+function stepL2(t: ArrayLike<number>, w0: ArrayLike<number>, wt: number, b: number, d: Float64Array): number {
   const n = t.length;
   const {
     f: [r],
   } = work.ensure(n);
-  const d = result(out, n);
-  let c = dot(w0, t, n) - b;
+  let c = wt - b;
   const sign = c >= 0 ? 1 : -1;
   c *= sign;
   // r_i: how far along −w coordinate i can move before it hits the box. BIG: it barely moves the
-  // hyperplane (|w_i| < 1e-8) and never saturates; its weight only adds to the slope.
+  // hyperplane (|w_i| < 1e-8) and never saturates; its weight only adds to the slope. Rooms of 0
+  // are not candidates either: Σ w_i² · min(r_i, 0) = 0 falls short of c > 0 at once, so 0 is the
+  // answer only when no other room falls short, and adds nothing to the sums.
   const { keys, weights } = breakpointBuffers(n);
   let m = 0;
   let w5 = 0;
   let saturating = Infinity;
   let neverSaturating = 0;
+  let zeroRooms = 0;
   let dw = 0;
+  let corner = 0;
   for (let i = 0; i < n; i++) {
     const wi = w0[i]! * sign;
     const ti = t[i]!;
@@ -223,6 +268,7 @@ export function projectL2(t: ArrayLike<number>, w0: ArrayLike<number>, b: number
       r[i] = ri;
       if (ri < saturating) saturating = ri;
       if (ri === BIG) neverSaturating += wi2;
+      else if (ri === 0) zeroRooms += wi2;
       else {
         keys[m] = ri;
         weights[m++] = wi2;
@@ -231,25 +277,32 @@ export function projectL2(t: ArrayLike<number>, w0: ArrayLike<number>, b: number
       const di = Math.abs(wi) > 1e-8 ? -(ri * wi) : 0;
       d[i] = di;
       dw += di * wi;
+      corner += di * di;
     }
   }
   // The reference's smallest room, where a room of BIG counts as 0.
   const r0 = saturating === Infinity || saturating === BIG ? 0 : saturating;
-  const unconstrained = -w5 * r0 + c < 0;
-  const unreachable = dw + c > 0;
-  if (unconstrained) {
+  let size = 0;
+  if (-w5 * r0 + c < 0) {
+    // No coordinate saturates.
     const alpha = c / w5;
     for (let i = 0; i < n; i++) {
       const wi = w0[i]! * sign;
-      d[i] = Math.abs(wi) > 1e-8 ? finite(-alpha * wi) : 0;
+      const di = Math.abs(wi) > 1e-8 ? finite(-alpha * wi) : 0;
+      d[i] = di;
+      size += di * di;
     }
-  } else if (!unreachable) {
+  } else if (dw + c <= 0) {
     // The largest room that falls short; λ lies on the linear piece just above it.
-    const at = searchBreakpoint(n, m, neverSaturating, c, 'below');
+    let at = searchBreakpoint(n, m, neverSaturating, c, 'below');
+    if (Number.isNaN(at.at) && zeroRooms > 0 && c > 0) at = { at: 0, value: 0, slope: w5 - zeroRooms };
     const alpha = Number.isNaN(at.at) ? r0 : at.slope === 0 ? 0 : finite((c - at.value) / at.slope + at.at);
-    for (let i = 0; i < n; i++) if (!(alpha > r[i]!)) d[i] = Math.abs(w0[i]!) > 1e-8 ? -alpha * (w0[i]! * sign) : 0;
-  }
-  return d;
+    for (let i = 0; i < n; i++) {
+      if (!(alpha > r[i]!)) d[i] = Math.abs(w0[i]!) > 1e-8 ? -alpha * (w0[i]! * sign) : 0;
+      size += d[i]! * d[i]!;
+    }
+  } else size = corner;
+  return Math.sqrt(size);
 }
 
 export function projectL1(t: ArrayLike<number>, w0: ArrayLike<number>, b: number, out?: Float64Array): Float64Array {

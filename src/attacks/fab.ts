@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { NORM_SYMBOL } from '../norms.js';
 import { defineAttack, type AttackContext } from './runner.js';
 import { checkBoolean, checkCriterion, checkInteger, checkKnownOptions, checkNorm, checkNumber } from './options.js';
-import { projectOntoHyperplane, type ProjectionNorm } from './fab-projections.js';
+import { projectionStep, type ProjectionNorm } from './fab-projections.js';
 import { withLogitGradient } from '../engine/tfjs/closed-form.js';
 import type { LossFn } from '../engine/tfjs/types.js';
 import type { Attack, CriterionSpec } from './types.js';
@@ -118,6 +118,7 @@ class FabSearch {
   private readonly low: number;
   private readonly width: number;
   private lanes: Lane[] = [];
+  private readonly buffers = new StepBuffers();
 
   private constructor(
     private readonly ctx: AttackContext,
@@ -226,34 +227,38 @@ class FabSearch {
     // A sample's passes after the first that settled would not run in sequence.
     const firstSettled = new Array<number>(this.originals.length).fill(Infinity);
     let active = this.lanes;
+    const width = this.width;
+    const { eta, alphaMax, beta, norm } = o;
 
     for (let step = 0; step < o.steps && active.length > 0; step++) {
       const n = active.length;
       const shape = [n, ...ctx.x.shape.slice(1)];
       const rows = active.map((l) => l.row);
       const { df, dg } = await this.nearestBoundary(active, shape);
-      const next = new Float32Array(n * size);
+      const next = this.buffers.next(n * size);
       for (let k = 0; k < n; k++) {
         const u0 = unit[rows[k]!]!;
         // The linearised boundary f(x1) + g·(z − x1) = 0, in unit-box coordinates u = (z − low)/width.
-        const g = dg.subarray(k * size, (k + 1) * size);
+        const offset = k * size;
         const xk = active[k]!.x;
         let wu1 = 0;
+        let wu0 = 0;
         for (let j = 0; j < size; j++) {
-          w[j] = g[j]! * this.width;
-          u1[j] = (xk[j]! - low) / this.width;
-          wu1 += w[j]! * u1[j]!;
+          const wj = dg[offset + j]! * width;
+          const uj = (xk[j]! - low) / width;
+          w[j] = wj;
+          u1[j] = uj;
+          wu1 += wj * uj;
+          wu0 += wj * u0[j]!;
         }
         const b = -df[k]! + wu1;
-        projectOntoHyperplane(o.norm, u1, w, b, d1);
-        projectOntoHyperplane(o.norm, u0, w, b, d2);
-        const a1 = Math.max(this.magnitude(d1), 1e-8);
-        const a2 = Math.max(this.magnitude(d2), 1e-8);
-        const alpha = Math.min(Math.max(a1 / (a1 + a2), 0), o.alphaMax);
-        const x = next.subarray(k * size, (k + 1) * size);
+        const a1 = Math.max(projectionStep(norm, u1, w, wu1, b, d1), 1e-8);
+        const a2 = Math.max(projectionStep(norm, u0, w, wu0, b, d2), 1e-8);
+        const alpha = Math.min(Math.max(a1 / (a1 + a2), 0), alphaMax);
+        const keep = 1 - alpha;
         for (let j = 0; j < size; j++) {
-          const u = (u1[j]! + o.eta * d1[j]!) * (1 - alpha) + (u0[j]! + o.eta * d2[j]!) * alpha;
-          x[j] = Math.min(high, Math.max(low, low + Math.min(1, Math.max(0, u)) * this.width));
+          const u = (u1[j]! + eta * d1[j]!) * keep + (u0[j]! + eta * d2[j]!) * alpha;
+          next[offset + j] = Math.min(high, Math.max(low, low + Math.min(1, Math.max(0, u)) * width));
         }
       }
       const verdict = await this.adversarial(next, rows, shape);
@@ -273,7 +278,7 @@ class FabSearch {
             lane.settled = true;
             firstSettled[lane.row] = Math.min(firstSettled[lane.row]!, lane.pass);
           }
-          for (let j = 0; j < size; j++) x[j] = x0[j]! + (x[j]! - x0[j]!) * o.beta;
+          for (let j = 0; j < size; j++) x[j] = x0[j]! + (x[j]! - x0[j]!) * beta;
         }
       }
       active = active.filter((l) => !l.settled && l.pass < firstSettled[l.row]!);
@@ -298,20 +303,31 @@ class FabSearch {
     const size = this.size;
     const rows = lanes.map((l) => l.row);
     const labels = Int32Array.from(rows, (i) => this.ctx.labels[i]!);
-    const packed = new Float32Array(n * size);
+    const packed = this.buffers.packed(n * size);
     lanes.forEach((l, k) => packed.set(l.x, k * size));
     const input = tf.tensor(packed, shape);
-    const targeted = lanes[0]?.target !== null;
     const df = new Float64Array(n).fill(Infinity);
-    const nearest = new Float64Array(n).fill(Infinity);
-    const dg = new Float32Array(n * size);
-    const candidates = targeted ? [Int32Array.from(lanes, (l) => l.target!)] : [...Array(this.ctx.numClasses).keys()].map((c) => Int32Array.from(labels, () => c));
     try {
-      for (const other of candidates) {
-        const result = await this.ctx.gradient(input, logitDifference(other, labels), rows);
-        const values = (await result.loss.data()) as Float32Array;
-        const gradient = (await result.gradient.data()) as Float32Array;
-        tf.dispose([result.logits, result.loss, result.gradient]);
+      if (lanes[0]?.target !== null) {
+        // FAB-T: one boundary per lane, its gradient rows used as they come.
+        const other = Int32Array.from(lanes, (l) => l.target!);
+        const boundary = await this.boundary(input, other, labels, rows);
+        const { values } = boundary;
+        // A lane whose target is its label has no boundary: no step (rows of the engine's array
+        // are not written over; it may share them).
+        const gradient = other.some((c, k) => c === labels[k]) ? boundary.gradient.slice() : boundary.gradient;
+        for (let k = 0; k < n; k++) {
+          if (other[k] === labels[k]) gradient.fill(0, k * size, (k + 1) * size);
+          else df[k] = values[k]!;
+        }
+        for (let k = 0; k < n; k++) if (!Number.isFinite(df[k]!)) df[k] = 0;
+        return { df, dg: gradient };
+      }
+      const nearest = new Float64Array(n).fill(Infinity);
+      const dg = new Float32Array(n * size);
+      for (let c = 0; c < this.ctx.numClasses; c++) {
+        const other = Int32Array.from(labels, () => c);
+        const { values, gradient } = await this.boundary(input, other, labels, rows);
         for (let k = 0; k < n; k++) {
           if (other[k] === labels[k]) continue;
           const g = gradient.subarray(k * size, (k + 1) * size);
@@ -331,11 +347,42 @@ class FabSearch {
           }
         }
       }
+      for (let k = 0; k < n; k++) if (!Number.isFinite(df[k]!)) df[k] = 0;
+      return { df, dg };
     } finally {
       input.dispose();
     }
-    for (let k = 0; k < n; k++) if (!Number.isFinite(df[k]!)) df[k] = 0;
-    return { df, dg };
+  }
+
+  /** f_other − f_label per lane at the input, with its gradient, on the host. */
+  private async boundary(input: tf.Tensor, other: Int32Array, labels: Int32Array, rows: number[]): Promise<{ values: Float32Array; gradient: Float32Array }> {
+    const result = await this.ctx.gradient(input, logitDifference(other, labels), rows);
+    try {
+      return { values: (await result.loss.data()) as Float32Array, gradient: (await result.gradient.data()) as Float32Array };
+    } finally {
+      tf.dispose([result.logits, result.loss, result.gradient]);
+    }
+  }
+}
+
+/**
+ * Host arrays that live across FAB's steps: each step's tensors are made from them and disposed
+ * within the step, so the next step can overwrite them.
+ */
+class StepBuffers {
+  private packedArray = new Float32Array(0);
+  private nextArray = new Float32Array(0);
+
+  /** The iterates of the lanes, packed for the gradient call. */
+  packed(length: number): Float32Array {
+    if (this.packedArray.length < length) this.packedArray = new Float32Array(length);
+    return this.packedArray.subarray(0, length);
+  }
+
+  /** The next iterates, for the verdict call. */
+  next(length: number): Float32Array {
+    if (this.nextArray.length < length) this.nextArray = new Float32Array(length);
+    return this.nextArray.subarray(0, length);
   }
 }
 
