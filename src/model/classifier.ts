@@ -109,6 +109,11 @@ export function verdictLogits(clf: Classifier, x: tf.Tensor): Promise<tf.Tensor2
   return clf.verdictLogits?.(x) ?? clf.logits(x);
 }
 
+/** Whether final verdicts come from another runtime than the executor that answers `logits`. */
+export function verdictsElsewhere(clf: Classifier): boolean {
+  return clf.engine === 'onnxruntime' && clf.verdictLogits !== undefined;
+}
+
 export function isClassifier(value: unknown): value is Classifier {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[CLASSIFIER] === true;
 }
