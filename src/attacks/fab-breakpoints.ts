@@ -71,18 +71,22 @@ export function searchBreakpoint(n: number, m: number, extraSlope: number, targe
     let lowVQ = 0;
     let tiedV = 0;
     let highV = 0;
+    // Branch-free: every candidate is written to both ends and only the end it belongs to moves
+    // on (the sides of a pivot are a coin toss per candidate).
     for (let k = from, end = from + m; k < end; k++) {
       const key = keys[k]!;
       const weight = weights[k]!;
-      if (key < pivot) {
-        lowVQ += weight * key;
-        keys[lower] = key;
-        weights[lower++] = weight;
-      } else if (key > pivot) {
-        highV += weight;
-        keys[--upper] = key;
-        weights[upper] = weight;
-      } else tiedV += weight;
+      const under = +(key < pivot);
+      const over = +(key > pivot);
+      keys[lower] = key;
+      weights[lower] = weight;
+      lower += under;
+      keys[upper - 1] = key;
+      weights[upper - 1] = weight;
+      upper -= over;
+      lowVQ += weight * key * under;
+      highV += weight * over;
+      tiedV += weight * (1 - under - over);
     }
     const value = belowVQ + lowVQ + pivot * (tiedV + highV + aboveV);
     half = other;

@@ -183,7 +183,8 @@ function stepLinf(t: ArrayLike<number>, w0: ArrayLike<number>, wt: number, b0: n
   for (let i = 0; i < n; i++) {
     const wi = w0[i]! * sign;
     const ti = t[i]!;
-    const a = wi < 0 ? 1 : 0;
+    // Signs of w are a coin toss per coordinate: branch-free (+bool) where they decide.
+    const a = +(wi < 0);
     const pi = a - ti * (2 * a - 1);
     if (pi < pMin) pMin = pi;
     const di = wi !== 0 ? a - ti : 0;
@@ -192,13 +193,10 @@ function stepLinf(t: ArrayLike<number>, w0: ArrayLike<number>, wt: number, b0: n
     corner = Math.max(corner, Math.abs(di));
     const vi = Math.abs(wi);
     weight += vi;
-    if (vi !== 0) {
-      if (pi > pMax) pMax = pi;
-      if (pi !== 0) {
-        keys[m] = pi;
-        weights[m++] = vi;
-      }
-    }
+    if (vi !== 0 && pi > pMax) pMax = pi;
+    keys[m] = pi;
+    weights[m] = vi;
+    m += +(vi !== 0) & +(pi !== 0);
   }
   // −b is what Σ |w_i| · min(p_i, λ) has to reach; b − bd > 0: the full corner step reaches it.
   let size = 0;
@@ -215,9 +213,9 @@ function stepLinf(t: ArrayLike<number>, w0: ArrayLike<number>, wt: number, b0: n
     // The smallest room that overshoots; λ lies on the linear piece just below it.
     const at = searchBreakpoint(n, m, 0, -b, 'above');
     const lambda = Number.isNaN(at.at) ? pMax : Math.max(finite(at.at - (at.value + b) / at.slope), 0);
+    // d_i = 1 − t_i ≥ 0 where w_i < 0, −t_i ≤ 0 elsewhere: capping it at λ in size is a clamp.
     for (let i = 0; i < n; i++) {
-      const wi = w0[i]! * sign;
-      const di = wi === 0 ? 0 : wi < 0 ? Math.min(lambda, d[i]!) : Math.max(-lambda, d[i]!);
+      const di = Math.max(-lambda, Math.min(lambda, d[i]!));
       d[i] = di;
       size = Math.max(size, Math.abs(di));
     }
@@ -226,6 +224,13 @@ function stepLinf(t: ArrayLike<number>, w0: ArrayLike<number>, wt: number, b0: n
 }
 
 const BIG = 1e12;
+
+/** Σ w_i² over the coordinates with room (r_i ≠ 0), BIG ones included. */
+function slopeAboveZero(r: Float64Array, w: ArrayLike<number>, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) if (r[i] !== 0) s += w[i]! * w[i]!;
+  return s;
+}
 
 /**
  * L2: the step is −λ·w, each coordinate stopping at its face; λ is where
@@ -249,14 +254,14 @@ function stepL2(t: ArrayLike<number>, w0: ArrayLike<number>, wt: number, b: numb
   let w5 = 0;
   let saturating = Infinity;
   let neverSaturating = 0;
-  let zeroRooms = 0;
   let dw = 0;
   let corner = 0;
   for (let i = 0; i < n; i++) {
     const wi = w0[i]! * sign;
     const ti = t[i]!;
-    // The larger of t_i / w_i and (t_i − 1) / w_i, whose sign is w_i's.
-    let ri = (wi > 0 ? ti : ti - 1) / wi;
+    // The larger of t_i / w_i and (t_i − 1) / w_i, whose sign is w_i's (branch-free: the signs
+    // of w are a coin toss per coordinate).
+    let ri = (ti - +!(wi > 0)) / wi;
     ri = Number.isNaN(ri) ? BIG : Math.min(BIG, Math.max(-BIG, ri));
     const wi2 = wi * wi;
     w5 += wi2;
@@ -268,10 +273,10 @@ function stepL2(t: ArrayLike<number>, w0: ArrayLike<number>, wt: number, b: numb
       r[i] = ri;
       if (ri < saturating) saturating = ri;
       if (ri === BIG) neverSaturating += wi2;
-      else if (ri === 0) zeroRooms += wi2;
       else {
         keys[m] = ri;
-        weights[m++] = wi2;
+        weights[m] = wi2;
+        m += +(ri !== 0);
       }
       // |w_i| = 1e-8 exactly: a room, but no step (the reference's two tests differ there).
       const di = Math.abs(wi) > 1e-8 ? -(ri * wi) : 0;
@@ -295,11 +300,14 @@ function stepL2(t: ArrayLike<number>, w0: ArrayLike<number>, wt: number, b: numb
   } else if (dw + c <= 0) {
     // The largest room that falls short; λ lies on the linear piece just above it.
     let at = searchBreakpoint(n, m, neverSaturating, c, 'below');
-    if (Number.isNaN(at.at) && zeroRooms > 0 && c > 0) at = { at: 0, value: 0, slope: w5 - zeroRooms };
+    if (Number.isNaN(at.at) && c > 0 && r.subarray(0, n).includes(0)) at = { at: 0, value: 0, slope: slopeAboveZero(r, w0, n) };
     const alpha = Number.isNaN(at.at) ? r0 : at.slope === 0 ? 0 : finite((c - at.value) / at.slope + at.at);
+    // Each coordinate moves by −min(λ, r_i)·w_i: λ where it has room, its room where not.
     for (let i = 0; i < n; i++) {
-      if (!(alpha > r[i]!)) d[i] = Math.abs(w0[i]!) > 1e-8 ? -alpha * (w0[i]! * sign) : 0;
-      size += d[i]! * d[i]!;
+      const wi = w0[i]! * sign;
+      const di = Math.abs(wi) > 1e-8 ? -(Math.min(alpha, r[i]!) * wi) : 0;
+      d[i] = di;
+      size += di * di;
     }
   } else size = corner;
   return Math.sqrt(size);
