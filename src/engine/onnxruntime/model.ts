@@ -67,7 +67,7 @@ export function emitModel(graph: ModelGraph, head: Head, strided: StridedGradien
   const gradient = inside === null ? w.op('ConstantOfShape', [w.op('Shape', ['x'])]) : toGraphOrder(w, inside, inputShape);
   if (head.kind === 'linf-step') {
     inputs.push(...linfStepInputs(inputShape));
-    name(emitLinfStep(w, 'x', gradient), 'next', inputShape);
+    name(emitLinfStep(w, 'x', gradient, inputShape), 'next', inputShape);
   } else name(gradient, 'gradient', inputShape);
   return w.encode(inputs, outputs);
 }
