@@ -135,15 +135,7 @@ export class L2Squares extends SquareSearch {
    * ‖δ‖² is summed in index order from `from`, where the terms before it sum to `before`.
    */
   private place(i: number, delta: Float32Array, out: Float32Array, at: number, from: number, before: number): void {
-    const { size, originals: x, low, high } = this;
-    let n2 = before;
-    for (let j = from; j < size; j++) n2 += delta[j]! * delta[j]!;
-    const scale = n2 > 0 ? (this.epsilon * (1 - 1e-6)) / Math.sqrt(n2) : 0;
-    const base = i * size;
-    for (let j = 0; j < size; j++) {
-      const v = Math.fround(x[base + j]! + delta[j]! * scale);
-      out[at + j] = v < low ? low : v > high ? high : v;
-    }
+    placeScaled(this.originals, i * this.size, delta, from, before, out, at, this.size, this.epsilon, this.low, this.high);
   }
 
   /** splitBump(rows, cols, rng), drawing the same numbers, with each profile computed once per run. */
@@ -153,6 +145,25 @@ export class L2Squares extends SquareSearch {
     let bump = this.bumps.get(key);
     if (!bump) this.bumps.set(key, (bump = bumpAlong(rows, cols, axis)));
     return bump;
+  }
+}
+
+/**
+ * out[at…at+size) = clip(x + ε(1 − 1e-6) δ/‖δ‖), ‖δ‖² summed in index order from `from` after
+ * `before`. Clipping before the float32 store equals clipping after it: rounding is monotone.
+ */
+function placeScaled(x: Float32Array, xAt: number, delta: Float32Array, from: number, before: number, out: Float32Array, at: number, size: number, epsilon: number, low: number, high: number): void {
+  let n2 = before;
+  for (let j = from; j < size; j++) {
+    const d = delta[j]!;
+    n2 += d * d;
+  }
+  const scale = n2 > 0 ? (epsilon * (1 - 1e-6)) / Math.sqrt(n2) : 0;
+  const origin = x.subarray(xAt, xAt + size);
+  const row = out.subarray(at, at + size);
+  for (let j = 0; j < row.length; j++) {
+    const v = origin[j]! + delta[j]! * scale;
+    row[j] = v < low ? low : v > high ? high : v;
   }
 }
 
