@@ -1,11 +1,11 @@
 /**
  * Which executor runs a model graph. ONNX models run on onnxruntime when onnxruntime-node is
  * installed and can run every node: that is their own runtime. tfjs models stay on the tfjs
- * engine unless ROBUSTEST_ENGINE=onnxruntime asks otherwise: onnxruntime's results differ from
- * tfjs's in the last bits, which can carry an adversarial that a minimization attack left right on
- * the decision boundary (C&W) to the other side of it in the model's own runtime.
- * ROBUSTEST_ENGINE=tfjs|onnxruntime overrides the choice; a requested onnxruntime that cannot run
- * the graph is an error rather than a silent fallback.
+ * engine unless ROBUSTEST_ENGINE=onnxruntime asks otherwise, because neither executor is faster
+ * everywhere: on the bundled MNIST CNN the tfjs engine's fused convolution and pooling kernels take
+ * about half onnxruntime's time, while on MobileNetV2 onnxruntime takes a fifth of the tfjs
+ * engine's (bench/onnxruntime.ts). ROBUSTEST_ENGINE=tfjs|onnxruntime overrides the choice; a
+ * requested onnxruntime that cannot run the graph is an error rather than a silent fallback.
  */
 import type { ModelGraph } from '../graph/types.js';
 import { RobustestError } from '../errors.js';
