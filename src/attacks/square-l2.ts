@@ -24,7 +24,7 @@ export class L2Squares extends SquareSearch {
   private readonly fresh: Float64Array;
   private readonly windowNorm2: Float64Array;
   private readonly unionNorm2: Float64Array;
-  private readonly bumps = new Map<string, Float64Array>();
+  private readonly bumps = new Map<number, Float64Array>();
 
   constructor(ctx: AttackContext, originals: Float32Array, budget: number, epsilon: number, pInit: number) {
     super(ctx, originals, budget, epsilon, pInit);
@@ -141,7 +141,7 @@ export class L2Squares extends SquareSearch {
   /** splitBump(rows, cols, rng), drawing the same numbers, with each profile computed once per run. */
   private bump(rows: number, cols: number, rng: Rng): Float64Array {
     const axis = splitAxis(rows, cols, rng);
-    const key = `${rows} ${cols} ${axis}`;
+    const key = (rows * (this.size + 1) + cols) * 3 + (axis === 'rows' ? 0 : axis === 'cols' ? 1 : 2);
     let bump = this.bumps.get(key);
     if (!bump) this.bumps.set(key, (bump = bumpAlong(rows, cols, axis)));
     return bump;

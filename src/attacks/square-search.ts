@@ -16,12 +16,14 @@ function rowsPerCall(size: number): number {
   return Math.max(1, Math.min(1024, Math.floor((1 << 21) / size)));
 }
 
+/** Where the schedule halves p, in ten-thousandths of the budget (after the first 10). */
+const CUTS = [50, 200, 500, 1000, 2000, 4000, 6000, 8000];
+
 /** The paper's schedule: the fraction p of pixels a square covers at iteration `it` of `total`. */
 export function squareFraction(pInit: number, it: number, total: number): number {
   const t = Math.floor((it / total) * 10000);
   if (t <= 10) return pInit;
-  const cuts = [50, 200, 500, 1000, 2000, 4000, 6000, 8000];
-  for (let k = 0; k < cuts.length; k++) if (t <= cuts[k]!) return pInit / 2 ** (k + 1);
+  for (let k = 0; k < CUTS.length; k++) if (t <= CUTS[k]!) return pInit / 2 ** (k + 1);
   return pInit / 512;
 }
 
