@@ -4,8 +4,10 @@
  * (ours intersected with [0, 1], auto_LiRPA's not: ours can only be tighter there), in the same
  * run. Prints per model, norm, method and ε the largest difference of any margin bound, the
  * certified counts and the speed ratio (auto_LiRPA's seconds over ours: above 1× robustest is
- * faster; auto_LiRPA batched, torch on one thread; robustest on this thread, IBP batched as
- * certify() runs it, CROWN and α-CROWN one digit at a time).
+ * faster; auto_LiRPA batched, torch on one thread; robustest on this thread as certify() runs it,
+ * IBP of all digits at once, CROWN and α-CROWN one digit at a time from those IBP bounds). Each
+ * side's time is the median of up to five runs (fewer once two seconds are spent), after an
+ * untimed run on two digits.
  *
  *   tsx bench/certify.ts                 auto_LiRPA from $AUTO_LIRPA (default <tmp>/auto_lirpa)
  *   BENCH_OPTIONS='{"models":["mlp"]}'   a subset, as run.ts passes it; also "norms": ["l2"],
@@ -40,6 +42,16 @@ const METHODS: { ours: BoundMethod; theirs: string; label: string }[] = [
 const LIRPA = process.env.AUTO_LIRPA ?? join(tmpdir(), 'auto_lirpa');
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./python/certify_lirpa.py', import.meta.url));
+
+/** Timed runs per line, as the python side: the median of up to REPEATS, fewer once TIME_BUDGET seconds are spent. */
+const REPEATS = 5;
+const TIME_BUDGET = 2;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 
 const line = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -127,9 +139,14 @@ async function benchOne(name: MnistModelName): Promise<void> {
         });
       };
       boundAll(2);
-      const start = performance.now();
-      const rows = boundAll(count);
-      const ours = (performance.now() - start) / 1000;
+      let rows: number[][] = [];
+      const times: number[] = [];
+      while (times.length < REPEATS && times.reduce((a, b) => a + b, 0) < TIME_BUDGET) {
+        const start = performance.now();
+        rows = boundAll(count);
+        times.push((performance.now() - start) / 1000);
+      }
+      const ours = median(times);
       const certified = rows.filter((r, i) => correct[i] && Math.min(...r) > 0).length;
       const head = `  ${method.label} ${norm === 'linf' ? 'L∞' : 'L2'} ε ${epsilon}: certified ${certified}/${count} in ${s(ours)}`;
       const other = typeof theirs === 'string' ? undefined : theirs.find((t) => t.method === method.theirs && t.norm === norm && t.epsilon === epsilon);

@@ -7,6 +7,7 @@
  * replacing each affine node by its transpose and each nonlinear node by the side of its
  * relaxation that keeps the bound sound for the sign of the coefficient it meets.
  */
+import { BallThroughDense } from './ball-input.js';
 import type { BoundGraph, BoundNode } from './graph.js';
 import type { AffineOp, ElementwiseRelaxation, Interval, PoolRelaxation, Vec } from './ops/bound-op.js';
 import { minimize, type Region } from './region.js';
@@ -58,6 +59,8 @@ export class BoundPropagation {
   private readonly intervalExact: boolean[];
   /** Affine-in-input slots a relaxation reads: under L2, IBP bounds them over the ball itself. */
   private readonly exactUnderL2: boolean[];
+  /** The dense layer through which alone the input is read, if any: L2 rows are bounded there. */
+  private readonly ballInput: BallThroughDense | null;
 
   constructor(readonly graph: BoundGraph) {
     this.sizes = graph.shapes.map((s) => s.reduce((a, b) => a * b, 1));
@@ -75,6 +78,7 @@ export class BoundPropagation {
       moved[n.output] = n.op.exactInterval === true && moved[n.inputs[0]!]!;
       this.intervalExact[n.output] = moved[n.output]! || (n.inputs.length === 1 && moved[n.inputs[0]!]!);
     }
+    this.ballInput = BallThroughDense.find(graph);
     this.exactUnderL2 = this.affineInInput.map((affine, slot) => affine && slot !== graph.input && graph.nodes.some((n) => !n.op.affine && n.inputs.includes(slot)));
   }
 
@@ -234,11 +238,12 @@ export class BoundPropagation {
         const n = this.sizes[node.output]!;
         const centre = centres[node.output]!;
         const norms = this.rowNormsOf(node.output);
+        const { lower: l, upper: u } = box;
         rs.forEach((r, b) => {
           for (let j = 0; j < n; j++) {
             const o = b * n + j;
-            box.lower[o] = Math.max(box.lower[o]!, centre[o]! - r.epsilon * norms[j]!);
-            box.upper[o] = Math.min(box.upper[o]!, centre[o]! + r.epsilon * norms[j]!);
+            l[o] = Math.max(l[o]!, centre[o]! - r.epsilon * norms[j]!);
+            u[o] = Math.min(u[o]!, centre[o]! + r.epsilon * norms[j]!);
           }
         });
       }
@@ -405,25 +410,30 @@ export class BoundPropagation {
 
   /** Lower bounds of c·(slot) over the region for `count` rows c (written by `write`), by backward passes a block of rows at a time. */
   lowerBounds(slot: number, count: number, write: RowWriter, r: Region, state: LinearBounds): Float64Array {
+    const ball = this.ballInput;
+    // Under L2, rows stop at the dense layer that reads the input: bounded there from its Gram matrix.
+    if (r.norm === 'l2' && ball && this.producer[slot]! >= ball.node) return this.backwardRows(slot, count, write, state, (bias, lambda) => bias + ball.lowerBound(lambda, r), ball.node);
     return this.backwardRows(slot, count, write, state, (bias, a) => bias + minimize(r, a));
   }
 
   /**
    * Carries `count` rows back from `slot` to the input, ROW_BLOCK at a time, and returns
-   * `visit(bias, input coefficients)` per row.
+   * `visit(bias, input coefficients)` per row; with `stopAt` (a node index), back to that node's
+   * output only (its bias included), and `visit` gets the coefficients there.
    */
-  private backwardRows(slot: number, count: number, write: RowWriter, state: LinearBounds, visit: (bias: number, a: Vec) => number): Float64Array {
+  private backwardRows(slot: number, count: number, write: RowWriter, state: LinearBounds, visit: (bias: number, a: Vec) => number, stopAt = -1): Float64Array {
     const out = new Float64Array(count);
     const size = this.sizes[slot]!;
-    const inputSize = this.sizes[this.graph.input]!;
+    const end = stopAt >= 0 ? this.graph.nodes[stopAt]!.output : this.graph.input;
+    const inputSize = this.sizes[end]!;
     const top = this.block(slot);
     const bias = new Float64Array(ROW_BLOCK);
     for (let from = 0; from < count; from += ROW_BLOCK) {
       const k = Math.min(ROW_BLOCK, count - from);
       for (let j = 0; j < k; j++) write(from + j, top.subarray(j * size, (j + 1) * size));
       bias.fill(0);
-      const reached = this.backwardBlock(slot, k, state, bias);
-      const a = this.block(this.graph.input);
+      const reached = this.backwardBlock(slot, k, state, bias, stopAt);
+      const a = this.block(end);
       for (let j = 0; j < k; j++) out[from + j] = visit(bias[j]!, a.subarray(j * inputSize, (j + 1) * inputSize));
       for (const s of reached) this.blocks[s]!.fill(0, 0, k * this.sizes[s]!);
     }
@@ -435,18 +445,21 @@ export class BoundPropagation {
   }
 
   /** backward() for `rows` rows in this.blocks; adds each row's constant into `bias`. */
-  private backwardBlock(slot: number, rows: number, state: LinearBounds, bias: Float64Array): Set<number> {
+  private backwardBlock(slot: number, rows: number, state: LinearBounds, bias: Float64Array, stopAt: number): Set<number> {
     const reached = new Set<number>([slot]);
     for (let i = this.producer[slot]!; i >= 0; i--) {
       const node = this.graph.nodes[i]!;
       if (!reached.has(node.output)) continue;
       const n = this.sizes[node.output]!;
       const a = this.block(node.output);
-      for (const s of node.inputs) reached.add(s);
-      const into = node.inputs.map((s) => this.block(s));
       if (node.op.affine) {
         const b = node.op.bias;
         if (b) for (let j = 0; j < rows; j++) bias[j]! += dot(a.subarray(j * n, (j + 1) * n), b);
+        if (i === stopAt) continue;
+      }
+      for (const s of node.inputs) reached.add(s);
+      const into = node.inputs.map((s) => this.block(s));
+      if (node.op.affine) {
         if (node.op.transposeRows) node.op.transposeRows(a, rows, into);
         else {
           for (let j = 0; j < rows; j++) {
@@ -461,6 +474,7 @@ export class BoundPropagation {
       const relaxation = state.relaxations[i]!;
       const x = into[0]!;
       if (isPool(relaxation)) {
+        const { exact, chosen, ceiling } = relaxation;
         const m = this.sizes[node.inputs[0]!]!;
         for (let j = 0; j < rows; j++) {
           const ao = j * n;
@@ -469,8 +483,8 @@ export class BoundPropagation {
           for (let o = 0; o < n; o++) {
             const w = a[ao + o]!;
             if (w === 0) continue;
-            if (w > 0 || relaxation.exact[o]) x[xo + relaxation.chosen[o]!]! += w;
-            else add += w * relaxation.ceiling[o]!;
+            if (w > 0 || exact[o]) x[xo + chosen[o]!]! += w;
+            else add += w * ceiling[o]!;
           }
           bias[j]! += add;
         }
@@ -602,15 +616,15 @@ export class BoundPropagation {
 const unitRow: RowWriter = (j, into) => (into[j] = 1);
 const signedUnitRow: RowWriter = (k, into) => (into[k >> 1] = k & 1 ? -1 : 1);
 
-function centre(b: Interval): Vec {
-  const out = new Float64Array(b.lower.length);
-  for (let i = 0; i < out.length; i++) out[i] = (b.lower[i]! + b.upper[i]!) / 2;
+function centre({ lower, upper }: Interval): Vec {
+  const out = new Float64Array(lower.length);
+  for (let i = 0; i < out.length; i++) out[i] = (lower[i]! + upper[i]!) / 2;
   return out;
 }
 
-function halfWidth(b: Interval): Vec {
-  const out = new Float64Array(b.lower.length);
-  for (let i = 0; i < out.length; i++) out[i] = (b.upper[i]! - b.lower[i]!) / 2;
+function halfWidth({ lower, upper }: Interval): Vec {
+  const out = new Float64Array(lower.length);
+  for (let i = 0; i < out.length; i++) out[i] = (upper[i]! - lower[i]!) / 2;
   return out;
 }
 
@@ -621,8 +635,8 @@ function dot(a: Vec, b: Vec): number {
 }
 
 /** min of c·z over the box of z. */
-function intervalDot(c: Vec, box: Interval): number {
+function intervalDot(c: Vec, { lower, upper }: Interval): number {
   let s = 0;
-  for (let i = 0; i < c.length; i++) s += c[i]! * (c[i]! >= 0 ? box.lower[i]! : box.upper[i]!);
+  for (let i = 0; i < c.length; i++) s += c[i]! * (c[i]! >= 0 ? lower[i]! : upper[i]!);
   return s;
 }

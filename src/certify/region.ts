@@ -32,14 +32,15 @@ export function region(center: ArrayLike<number>, epsilon: number, norm: Certify
  * the minimum over their intersection; the larger one is kept.
  */
 export function minimize(r: Region, a: Vec, argmin?: Vec): number {
+  const { lower, upper, center } = r;
   let box = 0;
-  for (let i = 0; i < a.length; i++) box += a[i]! * (a[i]! >= 0 ? r.lower[i]! : r.upper[i]!);
+  for (let i = 0; i < a.length; i++) box += a[i]! * (a[i]! >= 0 ? lower[i]! : upper[i]!);
   let ball = -Infinity;
   let norm = 0;
   if (r.norm === 'l2') {
     let dot = 0;
     for (let i = 0; i < a.length; i++) {
-      dot += a[i]! * r.center[i]!;
+      dot += a[i]! * center[i]!;
       norm += a[i]! * a[i]!;
     }
     norm = Math.sqrt(norm);

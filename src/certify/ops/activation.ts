@@ -54,8 +54,9 @@ abstract class Elementwise implements ActivationBoundOp {
     const n = this.outputSize;
     const r = { lowerSlope: new Float64Array(n), lowerIntercept: new Float64Array(n), upperSlope: new Float64Array(n), upperIntercept: new Float64Array(n) };
     const free: number[] = [];
+    const { lower: l, upper: u } = input;
     for (let i = 0; i < n; i++) {
-      const { lower, upper, free: isFree } = this.lines(input.lower[i]!, input.upper[i]!);
+      const { lower, upper, free: isFree } = this.lines(l[i]!, u[i]!);
       r.lowerSlope[i] = lower.slope;
       r.lowerIntercept[i] = lower.intercept;
       r.upperSlope[i] = upper.slope;

@@ -47,6 +47,34 @@ export class DenseWeights {
     this.absRows = this.rows.map(Math.abs);
   }
 
+  private gramMatrix: Float64Array | null = null;
+
+  /** W·Wᵀ, [units, units], found on first use. */
+  gram(): Float64Array {
+    if (this.gramMatrix) return this.gramMatrix;
+    const { rows, inputs: n, units } = this;
+    const gram = new Float64Array(units * units);
+    for (let u = 0; u < units; u++) {
+      for (let v = u; v < units; v++) {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += rows[u * n + i]! * rows[v * n + i]!;
+        gram[u * units + v] = gram[v * units + u] = s;
+      }
+    }
+    return (this.gramMatrix = gram);
+  }
+
+  /** (Wᵀλ)_i: input i's coefficient, summed over the listed units only (the others' λ are zero). */
+  inputCoefficient(i: number, lambda: Vec, units: Int32Array, count: number): number {
+    const base = i * this.units;
+    let s = 0;
+    for (let t = 0; t < count; t++) {
+      const u = units[t]!;
+      s += lambda[u]! * this.columns[base + u]!;
+    }
+    return s;
+  }
+
   /**
    * For `count` vectors of `inputs` values end to end: out[v] = W·x[v], and, when `r` is given,
    * outAbs[v] = |W|·r[v] (vectors of `units` values end to end).

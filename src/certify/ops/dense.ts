@@ -17,10 +17,11 @@ export class DenseBound implements AffineOp {
   /** Wᵀ, [units, inputs]: each output's weights are contiguous. */
   private readonly rows: Float64Array;
   private readonly absRows: Float64Array;
-  private readonly weights: DenseWeights;
+  readonly weights: DenseWeights;
   private readonly inputs: number;
   private readonly units: number;
-  private readonly positions: number;
+  /** Positions of the leading axes the layer is applied at (1 for a vector). */
+  readonly positions: number;
 
   /** `inShape`: the per-sample input shape, its last axis the kernel's first. */
   constructor(
@@ -118,19 +119,24 @@ export class DenseBound implements AffineOp {
     const count = batch * this.positions;
     const mid = new Float64Array(count * this.inputs);
     const rad = new Float64Array(count * this.inputs);
+    const { lower: l, upper: u } = input;
     for (let i = 0; i < mid.length; i++) {
-      mid[i] = (input.lower[i]! + input.upper[i]!) / 2;
-      rad[i] = (input.upper[i]! - input.lower[i]!) / 2;
+      mid[i] = (l[i]! + u[i]!) / 2;
+      rad[i] = (u[i]! - l[i]!) / 2;
     }
     const lower = new Float64Array(count * this.units);
     const upper = new Float64Array(count * this.units);
     this.weights.products(mid, rad, count, lower, upper);
     const bias = this.bias;
-    for (let o = 0; o < lower.length; o++) {
-      const c = lower[o]! + (bias ? bias[o % bias.length]! : 0);
-      const r = upper[o]!;
-      lower[o] = c - r;
-      upper[o] = c + r;
+    const units = this.outputSize;
+    for (let b = 0; b < batch; b++) {
+      for (let k = 0; k < units; k++) {
+        const o = b * units + k;
+        const c = lower[o]! + (bias ? bias[k]! : 0);
+        const r = upper[o]!;
+        lower[o] = c - r;
+        upper[o] = c + r;
+      }
     }
     return { lower, upper };
   }
@@ -139,7 +145,8 @@ export class DenseBound implements AffineOp {
     const count = batch * this.positions;
     const out = new Float64Array(count * this.units);
     this.weights.products(input, null, count, out, null);
-    if (this.bias) for (let o = 0; o < out.length; o++) out[o]! += this.bias[o % this.bias.length]!;
+    const bias = this.bias;
+    if (bias) for (let b = 0; b < batch; b++) for (let k = 0; k < this.outputSize; k++) out[b * this.outputSize + k]! += bias[k]!;
     return out;
   }
 }

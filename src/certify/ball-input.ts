@@ -1,0 +1,131 @@
+/**
+ * CROWN's last backward step under L2 when the input reaches the network only through one dense
+ * layer (after reshapes, as in an MLP over images). With λ the coefficients on that layer's
+ * output, the row to bound is λ·(Wx) over the ball ∩ box:
+ *
+ * - over the ball, min λ·(Wx) = λ·(Wx₀) − ε‖Wᵀλ‖₂, and ‖Wᵀλ‖₂² = λᵀ(WWᵀ)λ needs the units×units
+ *   Gram matrix (found once per layer), not the inputs-long vector Wᵀλ. The float64 rounding of
+ *   the quadratic form is bounded by γ·|λ|ᵀ(|W||W|ᵀ)|λ| ≤ γ·(Σᵤ |λᵤ|·‖Wᵤ‖)² and added to it, so the
+ *   norm is never underestimated;
+ * - over the box, min λ·(Wx) = g·x₀ − Σᵢ |gᵢ|dᵢ with g = Wᵀλ and dᵢ the distance from x₀ᵢ to the
+ *   face g's sign picks, at least mᵢ = the distance to the nearer face. Where few inputs have
+ *   mᵢ > 0 (a digit's background sits on the bound 0), Σᵢ |gᵢ|mᵢ ≥ ε‖g‖ is checked on those
+ *   inputs alone: then the box cannot beat the ball and Wᵀλ is never formed. Otherwise the bound
+ *   is the larger of the two, as minimize() finds it from Wᵀλ.
+ */
+import type { BoundGraph } from './graph.js';
+import type { Vec } from './ops/bound-op.js';
+import { DenseBound } from './ops/dense.js';
+import type { DenseWeights } from './ops/dense-batch.js';
+import { minimize, type Region } from './region.js';
+
+/** Per region: the layer's value at the centre (without bias), and the inputs away from both faces of the box. */
+interface AtRegion {
+  centre: Vec;
+  inside: Int32Array;
+  distance: Float64Array;
+}
+
+export class BallThroughDense {
+  private readonly weights: DenseWeights;
+  private readonly regions = new WeakMap<Region, AtRegion>();
+  private readonly active: Int32Array;
+  private readonly full: Float64Array;
+  /** Relative size of the quadratic form's rounding: (inputs + 2·units + 4)·2⁻⁵². */
+  private readonly gamma: number;
+  /** ‖Wᵤ‖₂ per unit, and per input the norm of its weights. */
+  private readonly rowNorms: Float64Array;
+  private readonly columnNorms: Float64Array;
+
+  private constructor(
+    /** Index of the dense node among the graph's nodes. */
+    readonly node: number,
+    private readonly op: DenseBound,
+  ) {
+    this.weights = op.weights;
+    this.active = new Int32Array(this.weights.units);
+    this.full = new Float64Array(this.weights.inputs);
+    this.gamma = (this.weights.inputs + 2 * this.weights.units + 4) * Number.EPSILON;
+    const { rows, inputs, units } = this.weights;
+    this.rowNorms = new Float64Array(units);
+    for (let u = 0; u < units; u++) {
+      let s = 0;
+      for (let i = 0; i < inputs; i++) s += rows[u * inputs + i]! ** 2;
+      this.rowNorms[u] = Math.sqrt(s);
+    }
+    this.columnNorms = new Float64Array(inputs);
+    for (let i = 0; i < inputs; i++) {
+      let s = 0;
+      for (let u = 0; u < units; u++) s += rows[u * inputs + i]! ** 2;
+      this.columnNorms[i] = Math.sqrt(s);
+    }
+  }
+
+  /** The dense node through which alone the input is read, reshapes before it allowed; null otherwise. */
+  static find(graph: BoundGraph): BallThroughDense | null {
+    let slot = graph.input;
+    for (;;) {
+      const readers = graph.nodes.map((n, i) => [n, i] as const).filter(([n]) => n.inputs.includes(slot));
+      if (readers.length !== 1) return null;
+      const [node, index] = readers[0]!;
+      if (node.inputs.length !== 1) return null;
+      if (node.op instanceof DenseBound) return node.op.positions === 1 ? new BallThroughDense(index, node.op) : null;
+      if (!node.op.affine || node.op.kind !== 'reshape') return null;
+      slot = node.output;
+    }
+  }
+
+  /** A lower bound of λ·(Wx) over the region (an L2 ball ∩ box); λ is left unchanged. */
+  lowerBound(lambda: Vec, r: Region): number {
+    const at = this.at(r);
+    const gram = this.weights.gram();
+    const units = this.weights.units;
+    let k = 0;
+    for (let u = 0; u < units; u++) if (lambda[u] !== 0) this.active[k++] = u;
+    let q = 0;
+    let rowNorms = 0;
+    let centre = 0;
+    for (let s = 0; s < k; s++) {
+      const u = this.active[s]!;
+      const row = u * units;
+      let g = 0;
+      for (let t = 0; t < k; t++) {
+        const v = this.active[t]!;
+        g += gram[row + v]! * lambda[v]!;
+      }
+      q += lambda[u]! * g;
+      rowNorms += Math.abs(lambda[u]!) * this.rowNorms[u]!;
+      centre += lambda[u]! * at.centre[u]!;
+    }
+    // |λ|ᵀ(|W||W|ᵀ)|λ| ≤ (Σᵤ |λᵤ|·‖Wᵤ‖)² by Cauchy–Schwarz on each entry.
+    const norm = Math.sqrt(Math.max(0, q) + this.gamma * rowNorms * rowNorms);
+    const ball = centre - r.epsilon * norm;
+    if (at.inside.length <= this.weights.inputs / 2) {
+      let penalty = 0;
+      for (let t = 0; t < at.inside.length && penalty < r.epsilon * norm; t++) {
+        penalty += Math.abs(this.weights.inputCoefficient(at.inside[t]!, lambda, this.active, k)) * at.distance[t]!;
+      }
+      if (penalty >= r.epsilon * norm) return ball;
+    }
+    this.full.fill(0);
+    this.op.transpose(lambda, [this.full]);
+    return Math.max(ball, minimize(r, this.full));
+  }
+
+  private at(r: Region): AtRegion {
+    let at = this.regions.get(r);
+    if (at) return at;
+    const centre = new Float64Array(this.weights.units);
+    this.weights.products(r.center, null, 1, centre, null);
+    const inside: { i: number; m: number; weight: number }[] = [];
+    for (let i = 0; i < r.center.length; i++) {
+      const m = Math.min(r.center[i]! - r.lower[i]!, r.upper[i]! - r.center[i]!);
+      if (m > 0) inside.push({ i, m, weight: m * this.columnNorms[i]! });
+    }
+    // Inputs likely to add most come first: the check usually ends early.
+    inside.sort((a, b) => b.weight - a.weight);
+    at = { centre, inside: Int32Array.from(inside, (e) => e.i), distance: Float64Array.from(inside, (e) => e.m) };
+    this.regions.set(r, at);
+    return at;
+  }
+}
