@@ -135,6 +135,8 @@ export abstract class SquareSearch {
     const parts: { logits: Float32Array; classes: number; adversarial: boolean[] }[] = [];
     for (let start = 0; start < rows.length; start += perCall) {
       const part = rows.slice(start, start + perCall);
+      // Reused across iterations: rewritten only after this input is disposed (the cpu backend
+      // keeps the array itself rather than a copy).
       const input = tf.tensor(candidates.subarray(start * size, (start + part.length) * size), [part.length, ...sampleShape], 'float32');
       let z: tf.Tensor2D;
       try {
