@@ -176,24 +176,20 @@ function stepLinf(t: ArrayLike<number>, w0: ArrayLike<number>, wt: number, b0: n
   const { keys, weights } = breakpointBuffers(n);
   let m = 0;
   let pMin = Infinity;
-  let pMax = -Infinity;
   let weight = 0;
   let bd = 0;
-  let corner = 0;
   for (let i = 0; i < n; i++) {
     const wi = w0[i]! * sign;
     const ti = t[i]!;
-    // Signs of w are a coin toss per coordinate: branch-free (+bool) where they decide.
+    // Signs of w are a coin toss per coordinate: no branch (+bool) where they decide.
     const a = +(wi < 0);
     const pi = a - ti * (2 * a - 1);
     if (pi < pMin) pMin = pi;
     const di = wi !== 0 ? a - ti : 0;
     d[i] = di;
     bd += wi * di;
-    corner = Math.max(corner, Math.abs(di));
     const vi = Math.abs(wi);
     weight += vi;
-    if (vi !== 0 && pi > pMax) pMax = pi;
     keys[m] = pi;
     weights[m] = vi;
     m += +(vi !== 0) & +(pi !== 0);
@@ -212,18 +208,32 @@ function stepLinf(t: ArrayLike<number>, w0: ArrayLike<number>, wt: number, b0: n
   } else if (b - bd > 0) {
     // The smallest room that overshoots; λ lies on the linear piece just below it.
     const at = searchBreakpoint(n, m, 0, -b, 'above');
-    const lambda = Number.isNaN(at.at) ? pMax : Math.max(finite(at.at - (at.value + b) / at.slope), 0);
-    // d_i = 1 − t_i ≥ 0 where w_i < 0, −t_i ≤ 0 elsewhere: capping it at λ in size is a clamp.
+    const lambda = Number.isNaN(at.at) ? largestRoom(d, w0, n) : Math.max(finite(at.at - (at.value + b) / at.slope), 0);
+    // d_i = 1 − t_i ≥ 0 where w_i < 0, −t_i ≤ 0 elsewhere, capped at λ in size. Whether it is
+    // capped is a coin toss: chosen by multiplying with 0 and 1 (exact), not by Math.min.
+    // The size is λ if any is capped, else the largest room: Math.max on values that tie with
+    // the running maximum as often as not costs a mispredicted branch each.
+    let anyCapped = 0;
     for (let i = 0; i < n; i++) {
-      const di = Math.max(-lambda, Math.min(lambda, d[i]!));
-      d[i] = di;
-      size = Math.max(size, Math.abs(di));
+      const di = d[i]!;
+      const capped = +(Math.abs(di) > lambda);
+      d[i] = di * (1 - capped) + lambda * (2 * +(w0[i]! * sign < 0) - 1) * capped;
+      anyCapped |= capped;
+      size = Math.max(size, Math.abs(di) * (1 - capped));
     }
-  } else size = corner;
+    if (anyCapped) size = Math.max(size, lambda);
+  } else for (let i = 0; i < n; i++) size = Math.max(size, Math.abs(d[i]!));
   return size;
 }
 
 const BIG = 1e12;
+
+/** The largest room |d_i| of a coordinate that moves the hyperplane (w_i ≠ 0). */
+function largestRoom(d: Float64Array, w: ArrayLike<number>, n: number): number {
+  let largest = -Infinity;
+  for (let i = 0; i < n; i++) if (w[i] !== 0) largest = Math.max(largest, Math.abs(d[i]!));
+  return largest;
+}
 
 /** Σ w_i² over the coordinates with room (r_i ≠ 0), BIG ones included. */
 function slopeAboveZero(r: Float64Array, w: ArrayLike<number>, n: number): number {
@@ -259,17 +269,17 @@ function stepL2(t: ArrayLike<number>, w0: ArrayLike<number>, wt: number, b: numb
   for (let i = 0; i < n; i++) {
     const wi = w0[i]! * sign;
     const ti = t[i]!;
-    // The larger of t_i / w_i and (t_i − 1) / w_i, whose sign is w_i's (branch-free: the signs
-    // of w are a coin toss per coordinate).
-    let ri = (ti - +!(wi > 0)) / wi;
-    ri = Number.isNaN(ri) ? BIG : Math.min(BIG, Math.max(-BIG, ri));
     const wi2 = wi * wi;
     w5 += wi2;
-    if (Math.abs(wi) < 1e-8 || ri === -BIG || Number.isNaN(wi)) {
+    if (Math.abs(wi) < 1e-8) {
       r[i] = BIG;
       neverSaturating += wi2;
       d[i] = 0;
     } else {
+      // The larger of t_i / w_i and (t_i − 1) / w_i, whose sign is w_i's (no branch: the signs
+      // of w are a coin toss per coordinate). Beyond ±BIG (t outside the box) or NaN: BIG.
+      const room = (ti - +!(wi > 0)) / wi;
+      const ri = room > -BIG && room < BIG ? room : BIG;
       r[i] = ri;
       if (ri < saturating) saturating = ri;
       if (ri === BIG) neverSaturating += wi2;
@@ -278,7 +288,7 @@ function stepL2(t: ArrayLike<number>, w0: ArrayLike<number>, wt: number, b: numb
         weights[m] = wi2;
         m += +(ri !== 0);
       }
-      // |w_i| = 1e-8 exactly: a room, but no step (the reference's two tests differ there).
+      // |w_i| = 1e-8 exactly, or NaN: a room, but no step (as the reference's tests give it).
       const di = Math.abs(wi) > 1e-8 ? -(ri * wi) : 0;
       d[i] = di;
       dw += di * wi;
@@ -302,10 +312,13 @@ function stepL2(t: ArrayLike<number>, w0: ArrayLike<number>, wt: number, b: numb
     let at = searchBreakpoint(n, m, neverSaturating, c, 'below');
     if (Number.isNaN(at.at) && c > 0 && r.subarray(0, n).includes(0)) at = { at: 0, value: 0, slope: slopeAboveZero(r, w0, n) };
     const alpha = Number.isNaN(at.at) ? r0 : at.slope === 0 ? 0 : finite((c - at.value) / at.slope + at.at);
-    // Each coordinate moves by −min(λ, r_i)·w_i: λ where it has room, its room where not.
+    // Each coordinate moves by −min(λ, r_i)·w_i: λ where it has room, its room where not (a coin
+    // toss: chosen by multiplying with 0 and 1, exact, not by Math.min).
     for (let i = 0; i < n; i++) {
       const wi = w0[i]! * sign;
-      const di = Math.abs(wi) > 1e-8 ? -(Math.min(alpha, r[i]!) * wi) : 0;
+      const ri = r[i]!;
+      const saturated = +(alpha > ri);
+      const di = Math.abs(wi) > 1e-8 ? -((ri * saturated + alpha * (1 - saturated)) * wi) : 0;
       d[i] = di;
       size += di * di;
     }
