@@ -87,6 +87,22 @@ export class LeakyReluBound extends Elementwise {
     return x > 0 ? x : this.alpha * x;
   }
 
+  /** Monotone for alpha ≥ 0: the image of [l, u] is [f(l), f(u)]; one loop, no call per value. */
+  override interval(input: Interval): Interval {
+    const a = this.alpha;
+    if (a < 0) return super.interval(input);
+    const { lower: l, upper: u } = input;
+    const lower = new Float64Array(l.length);
+    const upper = new Float64Array(l.length);
+    for (let i = 0; i < l.length; i++) {
+      const x = l[i]!;
+      const y = u[i]!;
+      lower[i] = x > 0 ? x : a * x;
+      upper[i] = y > 0 ? y : a * y;
+    }
+    return { lower, upper };
+  }
+
   lines(l: number, u: number): { lower: Line; upper: Line; free: boolean } {
     const a = this.alpha;
     if (u <= 0) return { lower: line(a, 0), upper: line(a, 0), free: false };

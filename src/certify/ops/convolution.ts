@@ -6,6 +6,7 @@
 import { explicitPads } from '../../graph/shapes.js';
 import type { Padding } from '../../graph/types.js';
 import type { AffineOp, Interval, Vec } from './bound-op.js';
+import { ConvPatches } from './conv-patches.js';
 
 interface Geometry {
   inH: number;
@@ -118,6 +119,7 @@ export class Conv2DBound implements AffineOp {
   private readonly absKernel: Float64Array;
   private readonly outC: number;
   private readonly taps: Taps;
+  private readonly patches: ConvPatches;
 
   /** kernel: [kH, kW, inC, outC]. */
   constructor(
@@ -138,6 +140,7 @@ export class Conv2DBound implements AffineOp {
     this.outputSize = this.g.outH * this.g.outW * this.outC;
     this.bias = perPixel(bias, this.g.outH * this.g.outW);
     this.taps = taps(this.g, this.g.inC * this.outC);
+    this.patches = new ConvPatches(this.taps, this.kernel, this.g.inC, this.outC, this.g.inH * this.g.inW * this.g.inC);
   }
 
   linear([x]: readonly Vec[], out: Vec, abs: boolean): void {
@@ -174,52 +177,30 @@ export class Conv2DBound implements AffineOp {
   }
 
   intervalBatch(input: Interval, batch: number): Interval {
-    const { inC, inH, inW } = this.g;
-    const outC = this.outC;
-    const inSize = inH * inW * inC;
     const size = this.outputSize;
     const lower = new Float64Array(batch * size);
     const upper = new Float64Array(batch * size);
-    const mid = new Float64Array(inSize);
-    const rad = new Float64Array(inSize);
-    const m = new Float64Array(size);
-    const r = new Float64Array(size);
-    const { start, input: at, kernel: kernelAt } = this.taps;
-    const k = this.kernel;
-    const ak = this.absKernel;
+    this.patches.products(input.lower, input.upper, batch, lower, upper);
+    const bias = this.bias;
     for (let b = 0; b < batch; b++) {
-      const from = b * inSize;
-      for (let i = 0; i < inSize; i++) {
-        mid[i] = (input.lower[from + i]! + input.upper[from + i]!) / 2;
-        rad[i] = (input.upper[from + i]! - input.lower[from + i]!) / 2;
-      }
-      m.fill(0);
-      r.fill(0);
-      const pixels = start.length - 1;
-      for (let p = 0; p < pixels; p++) {
-        const o = p * outC;
-        for (let t = start[p]!; t < start[p + 1]!; t++) {
-          const i = at[t]!;
-          const kb = kernelAt[t]!;
-          for (let ci = 0; ci < inC; ci++) {
-            const v = mid[i + ci]!;
-            const w = rad[i + ci]!;
-            const row = kb + ci * outC;
-            for (let co = 0; co < outC; co++) {
-              m[o + co]! += v * k[row + co]!;
-              r[o + co]! += w * ak[row + co]!;
-            }
-          }
-        }
-      }
       const to = b * size;
       for (let j = 0; j < size; j++) {
-        const c = m[j]! + (this.bias ? this.bias[j]! : 0);
-        lower[to + j] = c - r[j]!;
-        upper[to + j] = c + r[j]!;
+        const c = lower[to + j]! + (bias ? bias[j]! : 0);
+        const r = upper[to + j]!;
+        lower[to + j] = c - r;
+        upper[to + j] = c + r;
       }
     }
     return { lower, upper };
+  }
+
+  linearBatch(input: Vec, batch: number): Vec {
+    const size = this.outputSize;
+    const out = new Float64Array(batch * size);
+    this.patches.products(input, null, batch, out, null);
+    const bias = this.bias;
+    if (bias) for (let b = 0; b < batch; b++) for (let j = 0; j < size; j++) out[b * size + j]! += bias[j]!;
+    return out;
   }
 }
 
