@@ -16,7 +16,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { NORM_SYMBOL } from '../norms.js';
 import { defineAttack, type AttackContext } from './runner.js';
 import { checkBoolean, checkCriterion, checkInteger, checkKnownOptions, checkNorm, checkNumber } from './options.js';
-import { projectionStep, type ProjectionNorm } from './fab-projections.js';
+import { type ProjectionNorm } from './fab-projections.js';
+import { FabStep } from './fab-step.js';
 import { withLogitGradient } from '../engine/tfjs/closed-form.js';
 import type { LossFn } from '../engine/tfjs/types.js';
 import type { Attack, CriterionSpec } from './types.js';
@@ -177,14 +178,21 @@ class FabSearch {
     return this.o.norm === 'l2' ? Math.sqrt(s) : s;
   }
 
-  private distance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  /** ‖a − b‖ in the attack's norm; one loop per norm, and `>` rather than Math.max, whose ties cost a mispredicted branch. */
+  private distance(a: Float32Array, b: Float32Array): number {
     let s = 0;
-    for (let j = 0; j < a.length; j++) {
-      const v = Math.abs(a[j]! - b[j]!);
-      if (this.o.norm === 'linf') s = Math.max(s, v);
-      else if (this.o.norm === 'l2') s += v * v;
-      else s += v;
-    }
+    const n = a.length;
+    if (this.o.norm === 'linf')
+      for (let j = 0; j < n; j++) {
+        const v = Math.abs(a[j]! - b[j]!);
+        s = v > s ? v : s;
+      }
+    else if (this.o.norm === 'l2')
+      for (let j = 0; j < n; j++) {
+        const v = a[j]! - b[j]!;
+        s += v * v;
+      }
+    else for (let j = 0; j < n; j++) s += Math.abs(a[j]! - b[j]!);
     return this.o.norm === 'l2' ? Math.sqrt(s) : s;
   }
 
@@ -218,17 +226,12 @@ class FabSearch {
         settled: false,
       })),
     );
-    const u1 = new Float64Array(size);
-    const w = new Float64Array(size);
     // The originals in unit-box coordinates, once per sample.
     const unit = this.originals.map((x0) => Float64Array.from(x0, (v) => (v - low) / this.width));
-    const d1 = new Float64Array(size);
-    const d2 = new Float64Array(size);
     // A sample's passes after the first that settled would not run in sequence.
     const firstSettled = new Array<number>(this.originals.length).fill(Infinity);
     let active = this.lanes;
-    const width = this.width;
-    const { eta, alphaMax, beta, norm } = o;
+    const stepper = new FabStep(size, { norm: o.norm, bounds: ctx.bounds, eta: o.eta, alphaMax: o.alphaMax });
 
     for (let step = 0; step < o.steps && active.length > 0; step++) {
       const n = active.length;
@@ -236,53 +239,36 @@ class FabSearch {
       const rows = active.map((l) => l.row);
       const { df, dg } = await this.nearestBoundary(active, shape);
       const next = this.buffers.next(n * size);
-      for (let k = 0; k < n; k++) {
-        const u0 = unit[rows[k]!]!;
-        // The linearised boundary f(x1) + g·(z − x1) = 0, in unit-box coordinates u = (z − low)/width.
-        const offset = k * size;
-        const xk = active[k]!.x;
-        let wu1 = 0;
-        let wu0 = 0;
-        for (let j = 0; j < size; j++) {
-          const wj = dg[offset + j]! * width;
-          const uj = (xk[j]! - low) / width;
-          w[j] = wj;
-          u1[j] = uj;
-          wu1 += wj * uj;
-          wu0 += wj * u0[j]!;
-        }
-        const b = -df[k]! + wu1;
-        const a1 = Math.max(projectionStep(norm, u1, w, wu1, b, d1), 1e-8);
-        const a2 = Math.max(projectionStep(norm, u0, w, wu0, b, d2), 1e-8);
-        const alpha = Math.min(Math.max(a1 / (a1 + a2), 0), alphaMax);
-        const keep = 1 - alpha;
-        for (let j = 0; j < size; j++) {
-          const u = (u1[j]! + eta * d1[j]!) * keep + (u0[j]! + eta * d2[j]!) * alpha;
-          next[offset + j] = Math.min(high, Math.max(low, low + Math.min(1, Math.max(0, u)) * width));
-        }
-      }
+      for (let k = 0; k < n; k++) stepper.next(active[k]!.x, unit[rows[k]!]!, df[k]!, dg, k * size, next, k * size);
       const verdict = await this.adversarial(next, rows, shape);
       for (let k = 0; k < n; k++) {
         const lane = active[k]!;
-        const x0 = this.originals[lane.row]!;
-        const x = lane.x;
-        x.set(next.subarray(k * size, (k + 1) * size));
-        if (verdict[k]) {
-          const t = this.distance(x, x0);
-          if (t < lane.bestDistance) {
-            lane.bestDistance = t;
-            lane.best = x.slice();
-          }
-          // With ε, a sample broken within it is done: only the verdict at ε is asked for.
-          if (epsilon !== undefined && t <= epsilon) {
-            lane.settled = true;
-            firstSettled[lane.row] = Math.min(firstSettled[lane.row]!, lane.pass);
-          }
-          for (let j = 0; j < size; j++) x[j] = x0[j]! + (x[j]! - x0[j]!) * beta;
+        lane.x.set(next.subarray(k * size, (k + 1) * size));
+        // With ε, a sample broken within it is done: only the verdict at ε is asked for.
+        if (verdict[k] && this.keep(lane) <= (epsilon ?? -Infinity)) {
+          lane.settled = true;
+          firstSettled[lane.row] = Math.min(firstSettled[lane.row]!, lane.pass);
         }
       }
       active = active.filter((l) => !l.settled && l.pass < firstSettled[l.row]!);
     }
+  }
+
+  /**
+   * A lane's iterate is adversarial: kept if closer than its best, then moved back towards the
+   * original by β. Returns its distance.
+   */
+  private keep(lane: Lane): number {
+    const x0 = this.originals[lane.row]!;
+    const x = lane.x;
+    const t = this.distance(x, x0);
+    if (t < lane.bestDistance) {
+      lane.bestDistance = t;
+      lane.best = x.slice();
+    }
+    const beta = this.o.beta;
+    for (let j = 0; j < x.length; j++) x[j] = x0[j]! + (x[j]! - x0[j]!) * beta;
+    return t;
   }
 
   private async adversarial(input: Float32Array, rows: number[], shape: number[]): Promise<boolean[]> {
