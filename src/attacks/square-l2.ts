@@ -5,7 +5,7 @@
  * squared norm are kept between iterations and recomputed only when its best point moves.
  */
 import type { Rng } from '../engine/random.js';
-import { SquareSearch, squareFraction } from './square-search.js';
+import { SquareSearch } from './square-search.js';
 import type { AttackContext } from './runner.js';
 
 export class L2Squares extends SquareSearch {
@@ -73,7 +73,7 @@ export class L2Squares extends SquareSearch {
     const { height, width, channels: C, size, windowNorm2, unionNorm2, fresh } = this;
     const base = i * size;
     const delta = this.delta;
-    const p = squareFraction(this.pInit, it, this.budget);
+    const p = this.fraction(it);
     let [sh, sw] = this.window((p * size) / C, 3);
     // An odd side, as in the reference implementation, so the bump has a centre.
     if (height > 1 && sh % 2 === 0 && sh + 1 < Math.min(height, width)) sh = sw = sh + 1;
@@ -163,7 +163,11 @@ function placeScaled(x: Float32Array, xAt: number, delta: Float32Array, from: nu
   const row = out.subarray(at, at + size);
   for (let j = 0; j < row.length; j++) {
     const v = origin[j]! + delta[j]! * scale;
-    row[j] = v < low ? low : v > high ? high : v;
+    // Branches rather than `v < low ? low : …`, whose result mixes integer bounds with doubles
+    // and costs V8 a boxed number per value.
+    if (v < low) row[j] = low;
+    else if (v > high) row[j] = high;
+    else row[j] = v;
   }
 }
 

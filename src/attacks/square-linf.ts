@@ -3,7 +3,7 @@
  * vertical stripes of ±ε, then set one square window per iteration to x ± ε, one sign per
  * channel, redrawing signs that would leave the window as it was.
  */
-import { SquareSearch, squareFraction } from './square-search.js';
+import { SquareSearch } from './square-search.js';
 
 export class LinfSquares extends SquareSearch {
   /** Vertical stripes: one ±ε per column and channel, constant down the image. */
@@ -24,7 +24,7 @@ export class LinfSquares extends SquareSearch {
   protected propose(i: number, it: number, out: Float32Array, at: number): void {
     const { originals: x, best, channels, epsilon, low, high, size } = this;
     const rng = this.rngs[i]!;
-    const p = squareFraction(this.pInit, it, this.budget);
+    const p = this.fraction(it);
     const [sh, sw] = this.window((p * size) / channels, 1);
     const top = rng.int(this.height - sh + 1);
     const left = rng.int(this.width - sw + 1);

@@ -66,6 +66,17 @@ export abstract class SquareSearch {
     this.candidates = new Float32Array(this.count * this.size);
   }
 
+  /** squareFraction at iteration `it`, computed once per iteration rather than once per sample. */
+  protected fraction(it: number): number {
+    if (it !== this.fractionAt) {
+      this.fractionAt = it;
+      this.fractionValue = squareFraction(this.pInit, it, this.budget);
+    }
+    return this.fractionValue;
+  }
+  private fractionAt = -1;
+  private fractionValue = 0;
+
   protected index(h: number, w: number, c: number): number {
     return (h * this.width + w) * this.channels + c;
   }
