@@ -10,7 +10,6 @@ import type { Classifier, ModelLike } from '../model/classifier.js';
 import { checkEpsilon, prepareSamples, type Samples } from '../samples.js';
 import { MarginBounds, shareIntervals } from './margins.js';
 import { boundModel } from './model.js';
-import { BoundPropagation } from './propagation.js';
 import { region, type CertifyNorm } from './region.js';
 import type { BoundMethod, CertificationReport, CertifiedSample, CertifyMethod } from './report.js';
 
@@ -74,14 +73,13 @@ export async function certify(model: Classifier | ModelLike, samples: Samples, o
   const started = performance.now();
   const { epsilons, norm, method, timeBudget } = checkCertifyOptions(options, 'certify()');
   return scoped(async ({ backend }) => {
-    const { clf, graph } = boundModel(model);
+    const { clf, prop } = boundModel(model);
     const { inputs, labels, count } = await prepareSamples(clf, samples);
     const logits = await clf.logits(inputs);
     const z = await logits.data();
     const classes = logits.shape[1];
     const x = await inputs.data();
     const perSample = x.length / count;
-    const prop = new BoundPropagation(graph);
     if (prop.outputSize !== classes) throw new RobustestError('INVALID_MODEL', 'The bound graph and the model disagree on the number of classes.', { expected: String(classes), received: String(prop.outputSize) });
     const predictions = Array.from({ length: count }, (_, i) => argmax(z, i * classes, classes));
     const correct = predictions.map((p, i) => p === labels[i]);

@@ -1,10 +1,11 @@
 /** The model graph behind what certify() is given, lowered to a BoundGraph. */
 import { RobustestError, show } from '../errors.js';
 import { importLayersModel } from '../graph/tfjs-layers/import.js';
-import { UnsupportedNode, type ModelGraph } from '../graph/types.js';
+import { UnsupportedNode, type ModelGraph, type Weight } from '../graph/types.js';
 import { classifier, type Classifier, type ModelLike } from '../model/classifier.js';
 import type { BoundGraph } from './graph.js';
 import { lowerGraph, unsupportedNode } from './lowering.js';
+import { BoundPropagation } from './propagation.js';
 
 /** A ModelGraph passed as is. */
 export function isModelGraph(value: unknown): value is ModelGraph {
@@ -46,14 +47,49 @@ export function lowerLayersModel(model: unknown): BoundGraph {
 
 export interface BoundModel {
   clf: Classifier;
-  graph: BoundGraph;
+  /** Bound propagation over the classifier's graph (lowered once per model and weight values). */
+  prop: BoundPropagation;
 }
 
-/** The classifier of a model and the BoundGraph of the classifier's own graph (which it keeps owning). */
+/** The weights a graph reads: every Weight among its nodes' op fields. */
+function weightsOf(graph: ModelGraph): Weight[] {
+  const found: Weight[] = [];
+  for (const node of graph.nodes) {
+    for (const value of Object.values(node.op as unknown as Record<string, unknown>)) {
+      const w = value as Weight | null;
+      if (w && typeof w === 'object' && typeof w.tensor === 'function' && Array.isArray(w.shape)) found.push(w);
+    }
+  }
+  return found;
+}
+
+/**
+ * What identifies the weights' current values: tfjs gives a tensor a new dataId whenever a
+ * variable is assigned (training), so equal ids mean equal values.
+ */
+function weightIds(graph: ModelGraph): unknown[] {
+  return weightsOf(graph).map((w) => (w.tensor() as unknown as { dataId: unknown }).dataId);
+}
+
+/** Models lowered before, keyed by what certify() was given, with the weight values they were read from. */
+const lowered = new WeakMap<object, { ids: unknown[]; prop: BoundPropagation }>();
+
+/**
+ * The classifier of a model and bound propagation over the classifier's own graph (which it keeps
+ * owning). A model certified again with the same weight values reuses its lowering, float64 weights
+ * and what bound propagation found once per network (row norms, Gram matrices).
+ */
 export function boundModel(model: Classifier | ModelLike): BoundModel {
   const clf = classifier(model);
   const graph = clf.graph?.() ?? null;
-  if (graph) return { clf, graph: lowerModelGraph(graph) };
+  if (graph) {
+    const ids = weightIds(graph);
+    const known = typeof model === 'object' || typeof model === 'function' ? lowered.get(model) : undefined;
+    if (known && known.ids.length === ids.length && known.ids.every((id, k) => id === ids[k])) return { clf, prop: known.prop };
+    const prop = new BoundPropagation(lowerModelGraph(graph));
+    lowered.set(model, { ids, prop });
+    return { clf, prop };
+  }
   const hint = clf.kind === 'onnx' ? ' Give the model file too: onnxClassifier(session, { model: bytes }).' : '';
   throw new RobustestError('INVALID_MODEL', `Bounds are computed on a model graph; ${clf.name} (a ${clf.kind} model) has none.${hint}`, {
     expected: 'a tf.LayersModel, a converted GraphModel or an ONNX model whose graph robustest reads (not a plain function)',
