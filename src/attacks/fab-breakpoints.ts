@@ -62,7 +62,9 @@ export function searchBreakpoint(n: number, m: number, extraSlope: number, targe
   found.value = NaN;
   found.slope = NaN;
   while (m > 0) {
-    const pivot = medianOfThree(keys[from]!, keys[from + (m >>> 1)]!, keys[from + m - 1]!);
+    // The median of five candidates spread over the range: coordinates come in image order, whose
+    // borders (first and last) share rooms, so the ends alone make a poor sample.
+    const pivot = m < 5 ? medianOfThree(keys[from]!, keys[from + (m >>> 1)]!, keys[from + m - 1]!) : medianOfFive(from, m);
     // One pass: the candidates under the pivot go to the front of the other half, those over it
     // to its back; the tied ones are summed and dropped.
     const other = half === 0 ? n : 0;
@@ -112,6 +114,22 @@ export function searchBreakpoint(n: number, m: number, extraSlope: number, targe
     }
   }
   return found;
+}
+
+const sample = new Float64Array(5);
+
+/** The median of keys at five offsets from `from`, by insertion sort of the five. */
+function medianOfFive(from: number, m: number): number {
+  for (let k = 0; k < 5; k++) {
+    const v = keys[from + Math.floor((m * (k + 1)) / 6)]!;
+    let j = k - 1;
+    while (j >= 0 && sample[j]! > v) {
+      sample[j + 1] = sample[j]!;
+      j--;
+    }
+    sample[j + 1] = v;
+  }
+  return sample[2]!;
 }
 
 function medianOfThree(a: number, b: number, c: number): number {
