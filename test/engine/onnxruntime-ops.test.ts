@@ -86,6 +86,14 @@ const GRAPHS: Record<string, () => ModelGraph> = {
     const c = b.add({ kind: 'maxPool', size: [3, 3], strides: [2, 2], padding: 'same' }, [a], 'pool');
     return head(b, b.add({ kind: 'maxPool', size: [2, 2], strides: [2, 2], padding: [1, 0, 0, 1] }, [c], 'pool'));
   },
+  'max pools whose windows tile the input, with ties, and rows no window reads': () => {
+    // Channels [x, x] read as twice the width put two copies of each pixel side by side: every
+    // 2×2 window holds its maximum twice, and only the first copy may take the gradient.
+    const b = new GraphBuilder('tfjs-layers', [9, 9, 2]);
+    const doubled = b.add({ kind: 'reshape', shape: [9, 18, 2] }, [b.add({ kind: 'concat', axis: 2 }, [b.input, b.input], 'concat')], 'reshape');
+    const a = b.add({ kind: 'maxPool', size: [2, 2], strides: [2, 2], padding: 'valid' }, [doubled], 'pool');
+    return head(b, b.add({ kind: 'maxPool', size: [3, 3], strides: [3, 3], padding: 'valid' }, [conv(b, a, 1, 3, 1, 'valid')], 'pool'));
+  },
   'average pools: valid, same (padding not counted), explicit (counted and not)': () => {
     const b = new GraphBuilder('tfjs-layers', [9, 9, 2]);
     const a = b.add({ kind: 'avgPool', size: [2, 2], strides: [2, 2], padding: 'valid', countPadding: false }, [b.input], 'pool');
