@@ -30,7 +30,6 @@ export class BallThroughDense {
   private readonly weights: DenseWeights;
   private readonly regions = new WeakMap<Region, AtRegion>();
   private readonly active: Int32Array;
-  private readonly full: Float64Array;
   /** Relative size of the quadratic form's rounding: (inputs + 2·units + 4)·2⁻⁵². */
   private readonly gamma: number;
   /** ‖Wᵤ‖₂ per unit, and per input the norm of its weights. */
@@ -44,7 +43,6 @@ export class BallThroughDense {
   ) {
     this.weights = op.weights;
     this.active = new Int32Array(this.weights.units);
-    this.full = new Float64Array(this.weights.inputs);
     this.gamma = (this.weights.inputs + 2 * this.weights.units + 4) * Number.EPSILON;
     const { rows, inputs, units } = this.weights;
     this.rowNorms = new Float64Array(units);
@@ -77,39 +75,101 @@ export class BallThroughDense {
 
   /** A lower bound of λ·(Wx) over the region (an L2 ball ∩ box); λ is left unchanged. */
   lowerBound(lambda: Vec, r: Region): number {
+    return this.lowerBounds(lambda, 1, r)[0]!;
+  }
+
+  /**
+   * lowerBound() of `rows` rows λ (units each, end to end). The rows share the compacted weights:
+   * the Gram matrix and each input's weights are gathered once for the block, over the units some
+   * row uses.
+   */
+  lowerBounds(lambdas: Vec, rows: number, r: Region): Float64Array {
     const at = this.at(r);
     const gram = this.weights.gram();
     const units = this.weights.units;
+    const out = new Float64Array(rows);
+    // The units some row uses, and every row's coefficients on them: [rows, k].
     let k = 0;
-    for (let u = 0; u < units; u++) if (lambda[u] !== 0) this.active[k++] = u;
-    let q = 0;
-    let rowNorms = 0;
-    let centre = 0;
+    for (let u = 0; u < units; u++) {
+      for (let j = 0; j < rows; j++) {
+        if (lambdas[j * units + u] !== 0) {
+          this.active[k++] = u;
+          break;
+        }
+      }
+    }
+    const lam = this.scratch(rows * k);
+    for (let j = 0; j < rows; j++) for (let t = 0; t < k; t++) lam[j * k + t] = lambdas[j * units + this.active[t]!]!;
+    const row = new Float64Array(k);
+    const norms = new Float64Array(rows);
+    const balls = new Float64Array(rows);
+    const quadratic = new Float64Array(rows);
+    // λᵀGλ per row, one gathered row of G at a time.
     for (let s = 0; s < k; s++) {
-      const u = this.active[s]!;
-      const row = u * units;
-      let g = 0;
+      const base = this.active[s]! * units;
+      for (let t = 0; t < k; t++) row[t] = gram[base + this.active[t]!]!;
+      for (let j = 0; j < rows; j++) {
+        const o = j * k;
+        let g = 0;
+        for (let t = 0; t < k; t++) g += row[t]! * lam[o + t]!;
+        quadratic[j]! += lam[o + s]! * g;
+      }
+    }
+    for (let j = 0; j < rows; j++) {
+      const o = j * k;
+      let centre = 0;
+      let rowNorms = 0;
       for (let t = 0; t < k; t++) {
-        const v = this.active[t]!;
-        g += gram[row + v]! * lambda[v]!;
+        const u = this.active[t]!;
+        centre += lam[o + t]! * at.centre[u]!;
+        rowNorms += Math.abs(lam[o + t]!) * this.rowNorms[u]!;
       }
-      q += lambda[u]! * g;
-      rowNorms += Math.abs(lambda[u]!) * this.rowNorms[u]!;
-      centre += lambda[u]! * at.centre[u]!;
+      // |λ|ᵀ(|W||W|ᵀ)|λ| ≤ (Σᵤ |λᵤ|·‖Wᵤ‖)² by Cauchy–Schwarz on each entry.
+      norms[j] = Math.sqrt(Math.max(0, quadratic[j]!) + this.gamma * rowNorms * rowNorms);
+      balls[j] = centre - r.epsilon * norms[j]!;
     }
-    // |λ|ᵀ(|W||W|ᵀ)|λ| ≤ (Σᵤ |λᵤ|·‖Wᵤ‖)² by Cauchy–Schwarz on each entry.
-    const norm = Math.sqrt(Math.max(0, q) + this.gamma * rowNorms * rowNorms);
-    const ball = centre - r.epsilon * norm;
+    // Rows whose box is shown no tighter than the ball keep the ball's bound.
+    const settled = new Uint8Array(rows);
     if (at.inside.length <= this.weights.inputs / 2) {
-      let penalty = 0;
-      for (let t = 0; t < at.inside.length && penalty < r.epsilon * norm; t++) {
-        penalty += Math.abs(this.weights.inputCoefficient(at.inside[t]!, lambda, this.active, k)) * at.distance[t]!;
+      const penalty = new Float64Array(rows);
+      let open = rows;
+      for (let t = 0; t < at.inside.length && open > 0; t++) {
+        this.weights.gatherInput(at.inside[t]!, this.active, k, row);
+        const m = at.distance[t]!;
+        for (let j = 0; j < rows; j++) {
+          if (settled[j]) continue;
+          const o = j * k;
+          let g = 0;
+          for (let v = 0; v < k; v++) g += row[v]! * lam[o + v]!;
+          penalty[j]! += Math.abs(g) * m;
+          if (penalty[j]! >= r.epsilon * norms[j]!) {
+            settled[j] = 1;
+            open--;
+          }
+        }
       }
-      if (penalty >= r.epsilon * norm) return ball;
     }
-    this.full.fill(0);
-    this.op.transpose(lambda, [this.full]);
-    return Math.max(ball, minimize(r, this.full));
+    // The others form Wᵀλ, together (each weight row read once per four of them).
+    const unsettled: number[] = [];
+    for (let j = 0; j < rows; j++) {
+      if (settled[j]) out[j] = balls[j]!;
+      else unsettled.push(j);
+    }
+    if (unsettled.length === 0) return out;
+    const n = this.weights.inputs;
+    const picked = new Float64Array(unsettled.length * units);
+    unsettled.forEach((j, t) => picked.set(lambdas.subarray(j * units, (j + 1) * units), t * units));
+    const full = new Float64Array(unsettled.length * n);
+    this.op.transposeRows(picked, unsettled.length, [full]);
+    unsettled.forEach((j, t) => (out[j] = Math.max(balls[j]!, minimize(r, full.subarray(t * n, (t + 1) * n)))));
+    return out;
+  }
+
+  private buffer = new Float64Array(0);
+
+  private scratch(n: number): Float64Array {
+    if (this.buffer.length < n) this.buffer = new Float64Array(n);
+    return this.buffer;
   }
 
   private at(r: Region): AtRegion {

@@ -412,7 +412,12 @@ export class BoundPropagation {
   lowerBounds(slot: number, count: number, write: RowWriter, r: Region, state: LinearBounds): Float64Array {
     const ball = this.ballInput;
     // Under L2, rows stop at the dense layer that reads the input: bounded there from its Gram matrix.
-    if (r.norm === 'l2' && ball && this.producer[slot]! >= ball.node) return this.backwardRows(slot, count, write, state, (bias, lambda) => bias + ball.lowerBound(lambda, r), ball.node);
+    if (r.norm === 'l2' && ball && this.producer[slot]! >= ball.node) {
+      return this.backwardRows(slot, count, write, state, null, ball.node, (bias, lambdas, rows, out, at) => {
+        const found = ball.lowerBounds(lambdas, rows, r);
+        for (let j = 0; j < rows; j++) out[at + j] = bias[j]! + found[j]!;
+      });
+    }
     return this.backwardRows(slot, count, write, state, (bias, a) => bias + minimize(r, a));
   }
 
@@ -421,7 +426,16 @@ export class BoundPropagation {
    * `visit(bias, input coefficients)` per row; with `stopAt` (a node index), back to that node's
    * output only (its bias included), and `visit` gets the coefficients there.
    */
-  private backwardRows(slot: number, count: number, write: RowWriter, state: LinearBounds, visit: (bias: number, a: Vec) => number, stopAt = -1): Float64Array {
+  private backwardRows(
+    slot: number,
+    count: number,
+    write: RowWriter,
+    state: LinearBounds,
+    visit: ((bias: number, a: Vec) => number) | null,
+    stopAt = -1,
+    /** Instead of `visit`: the whole block at once (rows' coefficients end to end), written to out[at …]. */
+    visitBlock?: (bias: Float64Array, a: Float64Array, rows: number, out: Float64Array, at: number) => void,
+  ): Float64Array {
     const out = new Float64Array(count);
     const size = this.sizes[slot]!;
     const end = stopAt >= 0 ? this.graph.nodes[stopAt]!.output : this.graph.input;
@@ -434,7 +448,8 @@ export class BoundPropagation {
       bias.fill(0);
       const reached = this.backwardBlock(slot, k, state, bias, stopAt);
       const a = this.block(end);
-      for (let j = 0; j < k; j++) out[from + j] = visit(bias[j]!, a.subarray(j * inputSize, (j + 1) * inputSize));
+      if (visitBlock) visitBlock(bias, a, k, out, from);
+      else for (let j = 0; j < k; j++) out[from + j] = visit!(bias[j]!, a.subarray(j * inputSize, (j + 1) * inputSize));
       for (const s of reached) this.blocks[s]!.fill(0, 0, k * this.sizes[s]!);
     }
     return out;

@@ -66,6 +66,27 @@ describe('the L2 bound at the dense layer reading the input', () => {
     }
   });
 
+  it('bounds a block of rows as each row alone', () => {
+    const rng = new Rng(22);
+    const inputs = 48;
+    const units = 10;
+    const op = dense(Float64Array.from({ length: inputs * units }, () => rng.normal() * 0.3), inputs, units);
+    const ball = BallThroughDense.find(graph(op, inputs, units))!;
+    const x = Float64Array.from({ length: inputs }, () => (rng.uniform(0, 1) < 0.7 ? 0 : rng.uniform(0, 1)));
+    for (const epsilon of [0.02, 0.5, 3]) {
+      const r = region(x, epsilon, 'l2', [0, 1]);
+      const rows = 13;
+      // Rows using different units, one of them none.
+      const lambdas = Float64Array.from({ length: rows * units }, (_, k) => (Math.floor(k / units) === 4 || rng.uniform(0, 1) < 0.4 ? 0 : rng.normal()));
+      const block = ball.lowerBounds(lambdas, rows, r);
+      for (let j = 0; j < rows; j++) {
+        const lambda = lambdas.slice(j * units, (j + 1) * units);
+        expect(block[j]).toBe(ball.lowerBound(lambda, r));
+        expect(block[j]).toBeLessThanOrEqual(direct(op, lambda, inputs, r) + 1e-12);
+      }
+    }
+  });
+
   it('takes the box where it is tighter than the ball (the weight of one input alone)', () => {
     const inputs = 16;
     // W = I: Wᵀλ = λ, and λ = e₅ bounds x₅ alone: the box [x₅ − m, …] beats the ball's x₅ − ε.

@@ -64,15 +64,10 @@ export class DenseWeights {
     return (this.gramMatrix = gram);
   }
 
-  /** (Wᵀλ)_i: input i's coefficient, summed over the listed units only (the others' λ are zero). */
-  inputCoefficient(i: number, lambda: Vec, units: Int32Array, count: number): number {
+  /** Input i's weights on the listed units, into `into`. */
+  gatherInput(i: number, units: Int32Array, count: number, into: Float64Array): void {
     const base = i * this.units;
-    let s = 0;
-    for (let t = 0; t < count; t++) {
-      const u = units[t]!;
-      s += lambda[u]! * this.columns[base + u]!;
-    }
-    return s;
+    for (let t = 0; t < count; t++) into[t] = this.columns[base + units[t]!]!;
   }
 
   /**
