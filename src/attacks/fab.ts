@@ -213,7 +213,7 @@ class FabSearch {
 
   async run(passes: readonly Pass[]): Promise<void> {
     const { ctx, o, size } = this;
-    const [low, high] = ctx.bounds;
+    const [low] = ctx.bounds;
     const epsilon = ctx.epsilon;
     this.lanes = this.originals.flatMap((_, row) =>
       passes.map(({ rank, restart }, pass) => ({
