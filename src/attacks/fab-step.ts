@@ -47,14 +47,25 @@ export class FabStep {
     const { norm, eta, alphaMax } = this.settings;
     let wu1 = 0;
     let wu0 = 0;
-    for (let j = 0; j < size; j++) {
-      const wj = g[gAt + j]! * width;
-      const uj = (x[j]! - low) / width;
-      w[j] = wj;
-      u1[j] = uj;
-      wu1 += wj * uj;
-      wu0 += wj * u0[j]!;
-    }
+    if (low === 0 && width === 1)
+      // The unit box itself (x − 0) / 1 = x and g · 1 = g, exactly: no division per input.
+      for (let j = 0; j < size; j++) {
+        const wj = g[gAt + j]!;
+        const uj = x[j]!;
+        w[j] = wj;
+        u1[j] = uj;
+        wu1 += wj * uj;
+        wu0 += wj * u0[j]!;
+      }
+    else
+      for (let j = 0; j < size; j++) {
+        const wj = g[gAt + j]! * width;
+        const uj = (x[j]! - low) / width;
+        w[j] = wj;
+        u1[j] = uj;
+        wu1 += wj * uj;
+        wu0 += wj * u0[j]!;
+      }
     const b = -df + wu1;
     const a1 = Math.max(projectionStep(norm, u1, w, wu1, b, d1), 1e-8);
     const a2 = Math.max(projectionStep(norm, u0, w, wu0, b, d2), 1e-8);

@@ -264,7 +264,8 @@ class FabSearch {
     const t = this.distance(x, x0);
     if (t < lane.bestDistance) {
       lane.bestDistance = t;
-      lane.best = x.slice();
+      if (lane.best === null) lane.best = x.slice();
+      else lane.best.set(x);
     }
     const beta = this.o.beta;
     for (let j = 0; j < x.length; j++) x[j] = x0[j]! + (x[j]! - x0[j]!) * beta;
