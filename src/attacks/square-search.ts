@@ -45,6 +45,9 @@ export abstract class SquareSearch {
   private readonly loss: Float64Array;
   /** Candidates of one iteration, row k for the k-th active sample. */
   private readonly candidates: Float32Array;
+  /** The iteration whose p is `fractionValue`. */
+  private fractionAt = -1;
+  private fractionValue = 0;
 
   constructor(
     private readonly ctx: AttackContext,
@@ -57,7 +60,7 @@ export abstract class SquareSearch {
     this.size = ctx.x.size / this.count;
     ({ height: this.height, width: this.width, channels: this.channels } = geometry(ctx.x.shape.slice(1)));
     [this.low, this.high] = ctx.bounds;
-    // A copy of our own: typed arrays handed out by a backend can be slower to index.
+    // A copy of our own: on the cpu backend data() hands out the tensor's own storage.
     this.originals = originals.slice();
     this.best = originals.slice();
     this.rngs = Array.from({ length: this.count }, (_, i) => ctx.sampleRng(i).split('square'));
@@ -74,8 +77,6 @@ export abstract class SquareSearch {
     }
     return this.fractionValue;
   }
-  private fractionAt = -1;
-  private fractionValue = 0;
 
   protected index(h: number, w: number, c: number): number {
     return (h * this.width + w) * this.channels + c;

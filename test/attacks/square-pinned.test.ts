@@ -3,8 +3,9 @@
  * digested), the per-sample query counts and the verdicts it gave before its proposals moved to
  * one host pass per iteration. A faster Square must give exactly these, on every input layout its
  * windows handle: single-channel images, colour images, 1 × F feature rows, untargeted, targeted
- * and top-k. The pins are the wasm backend's (the logits that decide each step are float32 sums
- * whose rounding depends on the kernels); elsewhere the cases still run and check determinism.
+ * and top-k, and inputs large enough that one iteration's candidates take several model calls.
+ * The pins are the wasm backend's (the logits that decide each step are float32 sums whose
+ * rounding depends on the kernels); elsewhere the cases still run and check determinism.
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
@@ -47,6 +48,7 @@ let digits: { inputs: tf.Tensor4D; labels: number[] };
 let cnn: Classifier;
 let colour: { clf: Classifier; inputs: tf.Tensor; labels: number[]; dispose(): void };
 let rows: { clf: Classifier; inputs: tf.Tensor; labels: number[]; dispose(): void };
+let large: { clf: Classifier; inputs: tf.Tensor; labels: number[]; dispose(): void };
 let backend: string;
 
 beforeAll(async () => {
@@ -59,11 +61,21 @@ beforeAll(async () => {
   const net1 = seededNet([23], 16, 4, 21);
   const s1 = seededSamples(net1.model, [6, 23], 22);
   rows = { clf: classifier(net1.model, { outputs: 'logits', bounds: [0, 1] }), ...s1, dispose: () => (net1.dispose(), s1.inputs.dispose()) };
+  // 1024 × 1024 inputs: 2 per model call, so 5 samples take 3 calls per iteration. The model
+  // reads 8 × 8 cell means around 0.5, scaled so that small perturbations move its margins.
+  const side = 1024;
+  const w = tf.tensor2d(new Rng(31).fillNormal(new Float32Array(64 * 3), 1), [64, 3]);
+  const cells = (x: tf.Tensor) =>
+    tf.tidy(() => tf.mul(tf.matMul(tf.sub(tf.reshape(tf.avgPool(x as tf.Tensor4D, side / 8, side / 8, 'valid'), [x.shape[0]!, 64]), 0.5), w), 200));
+  const xl = tf.tensor4d(new Rng(32).fillUniform(new Float32Array(5 * side * side), 0, 1), [5, side, side, 1]);
+  const labels = tf.tidy(() => Array.from(tf.argMax(cells(xl), 1).dataSync()));
+  large = { clf: classifier(cells, { outputs: 'logits', bounds: [0, 1] }), inputs: xl, labels, dispose: () => tf.dispose([w, xl]) };
 });
 afterAll(() => {
   digits.inputs.dispose();
   colour.dispose();
   rows.dispose();
+  large.dispose();
 });
 
 interface Case {
@@ -84,6 +96,8 @@ const CASES: Case[] = [
   { name: 'colour L2', on: () => colour, options: { norm: 'l2', queries: 200 }, epsilon: 1.2, seed: 6 },
   { name: 'feature rows L∞', on: () => rows, options: { norm: 'linf', queries: 200 }, epsilon: 0.08, seed: 7 },
   { name: 'feature rows L2', on: () => rows, options: { norm: 'l2', queries: 200, p_init: 0.5 }, epsilon: 0.3, seed: 7 },
+  { name: 'large inputs L∞', on: () => large, options: { norm: 'linf', queries: 25 }, epsilon: 0.003, seed: 9 },
+  { name: 'large inputs L2', on: () => large, options: { norm: 'l2', queries: 25 }, epsilon: 6, seed: 9 },
 ];
 
 /** The runs as they were pinned on wasm (name → summary). */
@@ -96,6 +110,8 @@ const PINNED: Record<string, Awaited<ReturnType<typeof summary>>> = {
   'colour L2': { adversarials: 'ded859033247e32b1d0d7586d73b1df0', queries: '96 202 125 89 52 193', success: '101111' },
   'feature rows L∞': { adversarials: '817f0c2597fb82a9e5d79fde1fdf5c76', queries: '202 7 8 202 202 202', success: '011000' },
   'feature rows L2': { adversarials: '58d6fcb01c1b74b099457b601b153f94', queries: '202 27 38 202 202 202', success: '011000' },
+  'large inputs L∞': { adversarials: '294c3be35d2012df30c6b0508bb36218', queries: '5 27 27 14 27', success: '10010' },
+  'large inputs L2': { adversarials: 'd017fa682911718ae984612639b0b7ac', queries: '27 27 27 27 4', success: '00001' },
 };
 
 describe('square: pinned results', () => {
