@@ -6,8 +6,8 @@
  * certified counts and the speed ratio (auto_LiRPA's seconds over ours: above 1× robustest is
  * faster; auto_LiRPA batched, torch on one thread; robustest on this thread as certify() runs it,
  * IBP of all digits at once, CROWN and α-CROWN one digit at a time from those IBP bounds). Each
- * side's time is the fastest of up to seven runs (fewer once two seconds are spent), after an
- * untimed run on the same digits (on two digits before α-CROWN).
+ * side's time is the fastest of up to seven runs (fewer once two seconds are spent), after
+ * untimed runs on the same digits for 0.3 s (one run on two digits before α-CROWN).
  *
  *   tsx bench/certify.ts                 auto_LiRPA from $AUTO_LIRPA (default <tmp>/auto_lirpa)
  *   BENCH_OPTIONS='{"models":["mlp"]}'   a subset, as run.ts passes it; also "norms": ["l2"],
@@ -30,7 +30,7 @@ import type { BoundMethod } from '../src/certify/report.js';
 import { mnistSplit } from '../examples/mnist/data.js';
 import type { MnistModelName } from '../examples/mnist/models.js';
 import { benchModel } from './models.js';
-import { ratio, s } from './timing.js';
+import { ms, ratio, s } from './timing.js';
 
 const EPSILONS: Record<CertifyNorm, number[]> = { linf: [0.005, 0.01], l2: [0.1, 0.3] };
 const DIGITS: Record<MnistModelName, number> = { mlp: 50, cnn: 20 };
@@ -50,6 +50,11 @@ const SCRIPT = fileURLToPath(new URL('./python/certify_lirpa.py', import.meta.ur
  */
 const REPEATS = 7;
 const TIME_BUDGET = 2;
+/** Seconds of untimed runs before the timed ones (at least one run). */
+const WARM_UP = 0.3;
+
+/** Seconds, or milliseconds below one second. */
+const seconds = (v: number) => (v < 1 ? ms(v * 1000) : s(v));
 
 const line = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -126,28 +131,33 @@ async function benchOne(name: MnistModelName): Promise<void> {
 
   for (const norm of NORMS) for (const method of methodsFor(name)) {
     for (const epsilon of EPSILONS[norm]) {
-      const boundAll = (digitCount: number) => {
-        const all = Array.from({ length: digitCount }, (_, i) => new MarginBounds(prop, region(digits.images.subarray(i * perSample, (i + 1) * perSample), epsilon, norm, [0, 1]), digits.labels[i]!));
-        // As certify() runs them: the IBP bounds of all digits at once, then each method a digit at a time from them.
+      // The balls and specifications are made before the clock starts, as auto_LiRPA's perturbation and C are.
+      const balls = (digitCount: number) => Array.from({ length: digitCount }, (_, i) => new MarginBounds(prop, region(digits.images.subarray(i * perSample, (i + 1) * perSample), epsilon, norm, [0, 1]), digits.labels[i]!));
+      // As certify() runs them: the IBP bounds of all digits at once, then each method a digit at a time from them.
+      const bound = (all: MarginBounds[]) => {
         shareIntervals(prop, all);
         return all.map((bounds) => {
           bounds.refine(method.ours);
           return bounds.bounds;
         });
       };
-      // An untimed run first (the JIT's warm-up), as auto_LiRPA gets one: on every digit, or on
-      // two before α-CROWN, whose seconds a warm-up would not change.
-      boundAll(method.ours === 'alpha-crown' ? 2 : count);
+      const boundAll = (digitCount: number) => bound(balls(digitCount));
+      // Untimed runs first (the JIT's warm-up), as auto_LiRPA gets them: on every digit until
+      // WARM_UP seconds are spent, or once on two digits before α-CROWN, whose seconds a warm-up
+      // would not change.
+      if (method.ours === 'alpha-crown') boundAll(2);
+      else for (const warmStart = performance.now(); performance.now() - warmStart < WARM_UP * 1000; ) boundAll(count);
       let rows: number[][] = [];
       const times: number[] = [];
       while (times.length < REPEATS && times.reduce((a, b) => a + b, 0) < TIME_BUDGET) {
+        const all = balls(count);
         const start = performance.now();
-        rows = boundAll(count);
+        rows = bound(all);
         times.push((performance.now() - start) / 1000);
       }
       const ours = Math.min(...times);
       const certified = rows.filter((r, i) => correct[i] && Math.min(...r) > 0).length;
-      const head = `  ${method.label} ${norm === 'linf' ? 'L∞' : 'L2'} ε ${epsilon}: certified ${certified}/${count} in ${s(ours)}`;
+      const head = `  ${method.label} ${norm === 'linf' ? 'L∞' : 'L2'} ε ${epsilon}: certified ${certified}/${count} in ${seconds(ours)}`;
       const other = typeof theirs === 'string' ? undefined : theirs.find((t) => t.method === method.theirs && t.norm === norm && t.epsilon === epsilon);
       if (!other) {
         line(head);
@@ -164,7 +174,7 @@ async function benchOne(name: MnistModelName): Promise<void> {
       );
       const theirCertified = other.rows.filter((r, i) => correct[i] && Math.min(...r) > 0).length;
       line(
-        `${head}; auto_LiRPA ${theirCertified}/${count} in ${s(other.seconds)} · margin bounds max |Δ| ${worst.toExponential(1)} (ours looser by at most ${Math.max(0, looser).toExponential(1)}) · speed ${ratio(other.seconds / ours)} auto_LiRPA's`,
+        `${head}; auto_LiRPA ${theirCertified}/${count} in ${seconds(other.seconds)} · margin bounds max |Δ| ${worst.toExponential(1)} (ours looser by at most ${Math.max(0, looser).toExponential(1)}) · speed ${ratio(other.seconds / ours)} auto_LiRPA's`,
       );
     }
   }

@@ -228,11 +228,13 @@ export class BoundPropagation {
         slots[node.output] = this.joined(rs.map((r) => this.exactSlot(node.output, r)));
         continue;
       }
-      const box = op.affine && op.intervalBatch && node.inputs.length === 1
+      const found = op.affine && op.intervalBatch && node.inputs.length === 1
         ? op.intervalBatch(slots[node.inputs[0]!]!, batch)
         : !op.affine && op.elementwise
           ? op.interval(slots[node.inputs[0]!]!)
           : this.joined(rs.map((_, b) => this.intervalOfInputs(node, node.inputs.map((s) => this.view(slots[s]!, s, b)))));
+      // Narrowed below: a copy, as an op may hand back its input's own arrays.
+      const box = exact ? { lower: Float64Array.from(found.lower), upper: Float64Array.from(found.upper) } : found;
       if (exact) {
         centres ??= this.centresBatch(rs);
         const n = this.sizes[node.output]!;

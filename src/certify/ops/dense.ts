@@ -18,6 +18,8 @@ export class DenseBound implements AffineOp {
   private readonly rows: Float64Array;
   private readonly absRows: Float64Array;
   readonly weights: DenseWeights;
+  private mid = new Float64Array(0);
+  private rad = new Float64Array(0);
   private readonly inputs: number;
   private readonly units: number;
   /** Positions of the leading axes the layer is applied at (1 for a vector). */
@@ -117,10 +119,14 @@ export class DenseBound implements AffineOp {
 
   intervalBatch(input: Interval, batch: number): Interval {
     const count = batch * this.positions;
-    const mid = new Float64Array(count * this.inputs);
-    const rad = new Float64Array(count * this.inputs);
+    // Centres and radii live only for this call: buffers kept between calls spare the allocations.
+    if (this.mid.length < count * this.inputs) {
+      this.mid = new Float64Array(count * this.inputs);
+      this.rad = new Float64Array(count * this.inputs);
+    }
+    const { mid, rad } = this;
     const { lower: l, upper: u } = input;
-    for (let i = 0; i < mid.length; i++) {
+    for (let i = 0; i < count * this.inputs; i++) {
       mid[i] = (l[i]! + u[i]!) / 2;
       rad[i] = (u[i]! - l[i]!) / 2;
     }

@@ -23,8 +23,9 @@ export class ReshapeBound implements AffineOp {
     out.set(x!);
   }
 
+  /** The same values: the input's own arrays (bound propagation never writes into a slot's bounds once found). */
   intervalBatch(input: Interval): Interval {
-    return { lower: Float64Array.from(input.lower), upper: Float64Array.from(input.upper) };
+    return { lower: input.lower, upper: input.upper };
   }
 
   transpose(a: Vec, [into]: readonly Vec[]): void {
