@@ -14,7 +14,7 @@
  *   executor; the tfjs executor runs --tfjs-queries of them (its time for 1000 is projected).
  *
  *   npx tsx bench/onnxruntime.ts [--skip mobilenet,curve,square] [--digits 500] [--runs 5]
- *                                [--queries 1000] [--tfjs-queries 20]
+ *                                [--models mlp,cnn,mlp-at] [--queries 1000] [--tfjs-queries 20]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -260,7 +260,7 @@ async function curveBench(): Promise<void> {
   if (hasTorch && (!foolbox || !eagerpy)) line('  notice: bethgelab/foolbox or jonasrauber/eagerpy not found (FOOLBOX_PATH / EAGERPY_PATH, or snapshots in ROBUSTEST_MIRROR); the Foolbox column is skipped');
   const digits = mnistSamples(digitCount);
   const attack = pgd({ norm: 'linf', ...PGD, randomStart: true });
-  for (const name of ['mlp', 'cnn', 'mlp-at']) {
+  for (const name of flag('models', 'mlp,cnn,mlp-at').split(',')) {
     const model = await loadBundled(name);
     const tfjs = classifier(model);
     const network = (await onnxruntimeNetwork(tfjs.graph!()!, { threads: 1 })) as OrtNetwork;

@@ -21,6 +21,7 @@ import { autoThreads, checkWorkers, threadsPay, type Workers } from './engine/sh
 import type { PlainRun } from './engine/shards/protocol.js';
 import type { Norm } from './norms.js';
 import { flagsOf, mergeFlags, type ReliabilityFlag } from './attacks/reliability.js';
+import { takeRows } from './engine/tfjs/rows.js';
 
 export interface EvaluateOptions {
   attack?: Attack;
@@ -193,14 +194,14 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
     let stoppedEarly: RobustnessReport['stoppedEarly'] = null;
 
     const runHere = async (attack: Attack, chunk: number[], epsilon: number | undefined): Promise<PlainRun> => {
-      const subset = tf.gather(inputs, chunk);
+      const subset = takeRows(inputs, chunk);
       const run = await attack.run(clf, { inputs: subset, labels: Int32Array.from(chunk, (i) => labels[i]!) }, { epsilon, seed, batchSize: requestedBatchSize, sampleIds: chunk });
       const adversarials = (await run.adversarials.data()) as Float32Array;
       tf.dispose([run.adversarials, subset]);
       return { ...run, adversarials };
     };
     const runInWorker = async (shards: ShardPool, attack: Attack, chunk: number[], epsilon: number | undefined): Promise<PlainRun> => {
-      const subset = tf.gather(inputs, chunk);
+      const subset = takeRows(inputs, chunk);
       const data = (await subset.data()) as Float32Array;
       subset.dispose();
       return shards.run({ recipe: attack.recipe!, inputs: data, shape: [chunk.length, ...inputs.shape.slice(1)], labels: Int32Array.from(chunk, (i) => labels[i]!), epsilon, seed, batchSize: requestedBatchSize, sampleIds: chunk });

@@ -19,6 +19,7 @@ import { checkChoice, checkInteger, checkKnownOptions, checkNorm } from './optio
 import { expectationOverTransformation, MEMBER_NAMES, memberAttack, memberFits, type MemberBudget, type MemberName } from './auto-attack-members.js';
 import { CHECKED_SAMPLES, checkBlackBox, checkClassCount, checkOutputs, checkZeroGradients, type ReliabilityFlag } from './reliability.js';
 import type { Attack, AttackRun, AttackRunOptions } from './types.js';
+import { takeRows } from '../engine/tfjs/rows.js';
 
 export type AutoAttackVersion = 'standard' | 'plus' | 'rand' | 'custom';
 
@@ -140,12 +141,12 @@ async function runEnsemble(model: Classifier | ModelLike, samples: Samples, runO
 
     // The reference's checks, on its first batch of samples.
     const probe = [...Array(Math.min(count, CHECKED_SAMPLES)).keys()];
-    const probeInputs = tf.gather(inputs, probe);
+    const probeInputs = takeRows(inputs, probe);
     const reliability: ReliabilityFlag[] = await checkOutputs(clf, probeInputs, { randomized: plan.version !== 'rand' });
     probeInputs.dispose();
     const probeCorrect = probe.filter((i) => correct[i]);
     if (plan.members.some((m) => m !== 'square') && probeCorrect.length > 0) {
-      const x = tf.gather(inputs, probeCorrect);
+      const x = takeRows(inputs, probeCorrect);
       reliability.push(...(await checkZeroGradients(clf, x, Int32Array.from(probeCorrect, (i) => labels[i]!))));
       gradientEvaluations += probeCorrect.length;
       x.dispose();
@@ -161,7 +162,7 @@ async function runEnsemble(model: Classifier | ModelLike, samples: Samples, runO
       const started = performance.now();
       let broken = 0;
       if (robust.length > 0) {
-        const subset = tf.gather(inputs, robust);
+        const subset = takeRows(inputs, robust);
         const run = await attack.run(attack.requiresGradients ? gradientModel : clf, { inputs: subset, labels: Int32Array.from(robust, (i) => labels[i]!) }, {
           epsilon,
           seed,

@@ -14,6 +14,7 @@ import { ascentDirection, clipToBounds, projectToBall } from './steps.js';
 import { Found, iterate } from './iterative.js';
 import { checkLossFits, pick } from './pgd.js';
 import type { Attack, CriterionSpec, TargetSpec } from './types.js';
+import { takeRows } from '../engine/tfjs/rows.js';
 
 export interface MifgsmOptions {
   /** Default 'linf'; 'l2' steps along the L2-normalised momentum. */
@@ -54,7 +55,7 @@ export function mifgsm(options: MifgsmOptions = {}): Attack {
       const k = ctx.criterion.kind === 'top-k' ? ctx.criterion.k : 1;
       const found = new Found(ctx.x);
       const rows = found.pending();
-      const start = tf.gather(ctx.x, rows);
+      const start = takeRows(ctx.x, rows);
       await iterate(ctx, found, {
         rows,
         start,

@@ -15,6 +15,7 @@ import { ascentDirection, clipToBounds, projectToBall, randomStart as randomBall
 import { Found, iterate } from './iterative.js';
 import { hostLinfStep, linfStep } from './linf-step.js';
 import type { Attack, CriterionSpec, TargetSpec } from './types.js';
+import { takeRows } from '../engine/tfjs/rows.js';
 
 export type PgdNorm = 'linf' | 'l2' | 'l1';
 
@@ -110,7 +111,7 @@ export function pgd(options: PgdOptions = {}): Attack {
       for (let restart = 0; restart < restarts; restart++) {
         const rows = found.pending();
         if (rows.length === 0) break;
-        const x0 = tf.gather(ctx.x, rows);
+        const x0 = takeRows(ctx.x, rows);
         const start = randomStart ? randomBallPoint(ctx, x0, rows, epsilon, norm, `restart-${restart}`) : tf.clone(x0);
         x0.dispose();
         await iterate(ctx, found, {

@@ -155,7 +155,7 @@ async function runAttack<O extends object>(
     // Each batch is a call of its own, so whatever an attempt makes is freed with it (a batch
     // that ran out of memory is retried in halves); only the adversarial rows are kept.
     await inBatches(todo, batchSize, (globalIndex) => scoped(async (batch) => {
-      const x = tf.gather(inputs, globalIndex);
+      const x = takeRows(inputs, globalIndex);
       const batchLabels = Int32Array.from(globalIndex, (i) => labels[i]!);
       const batchTargets = targets ? Int32Array.from(globalIndex, (i) => targets[i]!) : null;
       const all = [...globalIndex.keys()];

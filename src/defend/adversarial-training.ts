@@ -26,6 +26,7 @@ import { progressBar } from './training/progress.js';
 import { validate } from './training/validation.js';
 import type { EpochRecord, TrainingHistory } from './training/history.js';
 import { checkIbpKernels, ibpLoss } from './training/ibp.js';
+import { takeRows } from '../engine/tfjs/rows.js';
 
 const WHERE = 'adversarialTraining';
 
@@ -177,9 +178,8 @@ export async function adversarialTraining(model: ModelLike, data: Samples, optio
         }
         const batchRng = rng.split('batch').split(epoch).split(b);
         const kappa = 1 - (1 - o.kappa) * (warmupBatches > 0 ? Math.min(1, (done + 1) / warmupBatches) : 1);
-        const index = tf.tensor1d(rows, 'int32');
-        const x = tf.gather(train.inputs, index);
-        const y = tf.gather(labels, index) as tf.Tensor1D;
+        const x = takeRows(train.inputs, Array.from(rows));
+        const y = takeRows(labels, Array.from(rows)) as tf.Tensor1D;
         let adversarial: tf.Tensor | undefined;
         try {
           if (o.attack && epsilon > 0) {
@@ -197,7 +197,7 @@ export async function adversarialTraining(model: ModelLike, data: Samples, optio
           correctSum += result.correct;
           seen += rows.length;
         } finally {
-          dispose(index, x, y, adversarial);
+          dispose(x, y, adversarial);
         }
         done++;
         progress.update(done, { epoch: `${epoch + 1}/${o.epochs}`, epsilon: epsilon.toFixed(3), loss: (lossSum / seen).toFixed(4) });

@@ -4,6 +4,7 @@ import { perturbationSizes } from '../norms.js';
 import type { Perturbation } from './perturbations/types.js';
 import type { Classes } from './batched.js';
 import type { Subject } from './subject.js';
+import { takeRows } from '../engine/tfjs/rows.js';
 
 export interface Prediction {
   class: number;
@@ -32,13 +33,11 @@ export interface Change {
  */
 export async function describeChanges(subject: Subject, value: Perturbation, under: Classes, positions: readonly number[]): Promise<Change[]> {
   if (positions.length === 0) return [];
-  const index = tf.tensor1d(Int32Array.from(positions), 'int32');
-  const original = tf.gather(subject.x, index);
+  const original = takeRows(subject.x, positions);
   const perturbed = value.apply(original, subject.clf.bounds);
   const sizes = await perturbationSizes(original, perturbed);
   const before = (await original.data()) as Float32Array;
   const after = (await perturbed.data()) as Float32Array;
-  index.dispose();
   original.dispose();
   perturbed.dispose();
   const size = before.length / positions.length;

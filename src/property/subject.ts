@@ -11,6 +11,7 @@ import type { Classifier } from '../model/classifier.js';
 import { prepareSamples, type Samples } from '../samples.js';
 import { classify, type CallCounter } from './batched.js';
 import type { FuzzInputs } from './options.js';
+import { takeRows } from '../engine/tfjs/rows.js';
 
 export interface Subject {
   clf: Classifier;
@@ -66,7 +67,7 @@ export async function prepareSubject(clf: Classifier, on: FuzzInputs, requestedB
       received: `0 of ${prepared.count} correct`,
     });
   }
-  const x = checked.length === prepared.count ? prepared.inputs : tf.gather(prepared.inputs, checked);
+  const x = checked.length === prepared.count ? prepared.inputs : takeRows(prepared.inputs, checked);
   return {
     clf,
     inputs: prepared.inputs,
