@@ -20,6 +20,8 @@ export async function iterateOnHost(ctx: AttackContext, found: Found, it: Iterat
   const origins = takeRows(ctx.x, rows);
   let x0: Float32Array = Float32Array.from(await origins.data());
   origins.dispose();
+  // The iterate before last: free once a step has read it, the next step writes into it.
+  let spare: Float32Array | undefined;
   for (let s = 0; ; s++) {
     const last = s === it.steps;
     let logits: tf.Tensor2D;
@@ -30,7 +32,7 @@ export async function iterateOnHost(ctx: AttackContext, found: Found, it: Iterat
     } else {
       const stepper = await ctx.linfStepper(it.loss(rows));
       if (!stepper) throw new Error('the executor stopped offering the L∞ step it offered for the same loss');
-      ({ logits, next } = await stepper(x, x0, rows.length, step));
+      ({ logits, next } = await stepper(x, x0, rows.length, step, spare?.length === x.length ? spare : undefined));
     }
     const adversarial = ctx.isAdversarial(logits, rows);
     logits.dispose();
@@ -47,6 +49,7 @@ export async function iterateOnHost(ctx: AttackContext, found: Found, it: Iterat
       x0 = pickRows(x0, keep, size);
       rows = keep.map((p) => rows[p]!);
     }
+    spare = x;
     x = next!;
   }
 }

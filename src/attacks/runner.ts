@@ -196,10 +196,10 @@ async function runAttack<O extends object>(
           const stepper = (await clf.linfStepper?.(loss)) ?? null;
           return (
             stepper &&
-            ((input, origin, rowCount, step) => {
+            ((input, origin, rowCount, step, into) => {
               throwIfAborted();
               gradientEvaluations += rowCount;
-              return stepper(input, origin, rowCount, step);
+              return stepper(input, origin, rowCount, step, into);
             })
           );
         },

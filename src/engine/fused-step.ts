@@ -14,6 +14,13 @@ export interface LinfStep {
 
 /**
  * One step for the rows of `x` (row-major [rows, ...inputShape]) around `origin` (same layout):
- * the logits at x (a tensor the caller disposes) and the next iterate.
+ * the logits at x (a tensor the caller disposes) and the next iterate, written into `into` when
+ * given (same length as x, neither x nor origin), so a loop can alternate two buffers.
  */
-export type LinfStepper = (x: Float32Array, origin: Float32Array, rows: number, step: LinfStep) => Promise<{ logits: tf.Tensor2D; next: Float32Array }>;
+export type LinfStepper = (
+  x: Float32Array,
+  origin: Float32Array,
+  rows: number,
+  step: LinfStep,
+  into?: Float32Array,
+) => Promise<{ logits: tf.Tensor2D; next: Float32Array }>;

@@ -11,10 +11,10 @@ export function checkedStepper(
   inputShape: readonly number[] | null,
   failure: (x: { shape: number[] }, error: unknown) => Error,
 ): LinfStepper {
-  return async (x, origin, rows, step) => {
+  return async (x, origin, rows, step, into) => {
     let result: Awaited<ReturnType<LinfStepper>>;
     try {
-      result = await stepper(x, origin, rows, step);
+      result = await stepper(x, origin, rows, step, into);
     } catch (error) {
       throw failure({ shape: [rows, ...(inputShape ?? [x.length / Math.max(rows, 1)])] }, error);
     }

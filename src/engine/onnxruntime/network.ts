@@ -110,10 +110,11 @@ export class OnnxruntimeNetwork implements OrtNetwork {
     const spec = lossSpecOf(loss);
     if (!spec) return null;
     const shape = this.graph.shapes[this.graph.input]!;
-    return async (x, origin, rows, step) => {
+    return async (x, origin, rows, step, into) => {
       const dims = [rows, ...shape];
       const scalar = (v: number) => new this.ort.Tensor('float32', Float32Array.of(v), []);
       const session = await this.session({ kind: 'linf-step', loss: lossKindOf(spec) });
+      const fetches = into ? { logits: null, next: new this.ort.Tensor('float32', into, dims) } : undefined;
       const out = await session.run({
         x: new this.ort.Tensor('float32', x, dims),
         origin: new this.ort.Tensor('float32', origin, dims),
@@ -122,8 +123,8 @@ export class OnnxruntimeNetwork implements OrtNetwork {
         epsilon: scalar(step.epsilon),
         low: scalar(step.bounds[0]),
         high: scalar(step.bounds[1]),
-      });
-      return { logits: toTf(out.logits!) as tf.Tensor2D, next: out.next!.data as Float32Array };
+      }, fetches);
+      return { logits: toTf(out.logits!) as tf.Tensor2D, next: into ?? (out.next!.data as Float32Array) };
     };
   }
 

@@ -11,7 +11,8 @@ export interface OrtTensor {
 }
 
 export interface OrtSession {
-  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  /** `fetches` may name outputs with tensors to write into (null: onnxruntime allocates). */
+  run(feeds: Record<string, OrtTensor>, fetches?: Record<string, OrtTensor | null>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
 }
 
