@@ -33,7 +33,7 @@ let weights = new Float64Array(0);
 const found: Breakpoint = { at: NaN, value: NaN, slope: NaN };
 
 /**
- * The arrays a caller fills with the first `m` candidates (m ≤ n) before `searchBreakpoint(m, …)`:
+ * The arrays a caller fills with the first `m` candidates (m ≤ n) before `searchBreakpoint(n, m, …)`:
  * breakpoint q_i in keys, weight v_i > 0 in weights, each finite. Shared by every search, so
  * filled and searched without anything in between.
  */
