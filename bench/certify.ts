@@ -7,7 +7,7 @@
  * faster; auto_LiRPA batched, torch on one thread; robustest on this thread as certify() runs it,
  * IBP of all digits at once, CROWN and α-CROWN one digit at a time from those IBP bounds). Each
  * side's time is the fastest of up to seven runs (fewer once two seconds are spent), after
- * untimed runs on the same digits for 0.3 s (one run on two digits before α-CROWN).
+ * untimed runs on the same digits for 1 s (one run on two digits before α-CROWN).
  *
  *   tsx bench/certify.ts                 auto_LiRPA from $AUTO_LIRPA (default <tmp>/auto_lirpa)
  *   BENCH_OPTIONS='{"models":["mlp"]}'   a subset, as run.ts passes it; also "norms": ["l2"],
@@ -51,7 +51,7 @@ const SCRIPT = fileURLToPath(new URL('./python/certify_lirpa.py', import.meta.ur
 const REPEATS = 7;
 const TIME_BUDGET = 2;
 /** Seconds of untimed runs before the timed ones (at least one run). */
-const WARM_UP = 0.3;
+const WARM_UP = 1;
 
 /** Seconds, or milliseconds below one second. */
 const seconds = (v: number) => (v < 1 ? ms(v * 1000) : s(v));

@@ -19,7 +19,7 @@ from auto_LiRPA import BoundedModule, BoundedTensor, PerturbationLpNorm
 REPEATS = 7
 TIME_BUDGET = 2.0
 # Seconds of untimed runs before the timed ones (at least one run).
-WARM_UP = 0.3
+WARM_UP = 1.0
 
 
 class ToChannelsLast(nn.Module):

@@ -241,13 +241,17 @@ export class BoundPropagation {
         const centre = centres[node.output]!;
         const norms = this.rowNormsOf(node.output);
         const { lower: l, upper: u } = box;
-        rs.forEach((r, b) => {
+        for (let b = 0; b < batch; b++) {
+          const epsilon = rs[b]!.epsilon;
           for (let j = 0; j < n; j++) {
             const o = b * n + j;
-            l[o] = Math.max(l[o]!, centre[o]! - r.epsilon * norms[j]!);
-            u[o] = Math.min(u[o]!, centre[o]! + r.epsilon * norms[j]!);
+            const reach = epsilon * norms[j]!;
+            const below = centre[o]! - reach;
+            const above = centre[o]! + reach;
+            if (below > l[o]!) l[o] = below;
+            if (above < u[o]!) u[o] = above;
           }
-        });
+        }
       }
       slots[node.output] = box;
     }
