@@ -50,20 +50,28 @@ export function checkScoreLayout(name: string, shape: readonly number[], dtype: 
   }
 }
 
-/** Every score finite: a NaN would otherwise read as class 0 and count label-0 samples as robust. */
+/**
+ * Every score finite: a NaN would otherwise read as class 0 and count label-0 samples as robust.
+ * Read on the host in one pass (scores are small), as it runs on every model query.
+ */
 export function checkFinite(name: string, scores: tf.Tensor2D): void {
-  const bad = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(scores), 1)));
-  const rows = Array.from(bad.dataSync());
-  bad.dispose();
-  const first = rows.findIndex((v) => v !== 0);
+  const values = scores.dataSync();
+  const classes = scores.shape[1];
+  const rows = scores.shape[0];
+  let first = -1;
+  let count = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < classes; c++) {
+      if (Number.isFinite(values[r * classes + c]!)) continue;
+      if (first < 0) first = r;
+      count++;
+      break;
+    }
+  }
   if (first < 0) return;
-  const row = tf.tidy(() => tf.reshape(tf.slice(scores, first, 1), [-1]));
-  const values = Array.from(row.dataSync());
-  row.dispose();
-  const count = rows.reduce((n, v) => n + (v !== 0 ? 1 : 0), 0);
-  throw new RobustestError('INVALID_OUTPUT', `${name} returned non-finite scores for ${count} of ${rows.length} inputs (first: input ${first}); no verdict can be read from them.`, {
+  throw new RobustestError('INVALID_OUTPUT', `${name} returned non-finite scores for ${count} of ${rows} inputs (first: input ${first}); no verdict can be read from them.`, {
     expected: 'finite class scores',
-    received: `row ${first}: ${show(values)}`,
+    received: `row ${first}: ${show(Array.from(values.subarray(first * classes, (first + 1) * classes)))}`,
   });
 }
 
