@@ -36,13 +36,14 @@ export async function iterateOnHost(ctx: AttackContext, found: Found, it: Iterat
     }
     const adversarial = ctx.isAdversarial(logits, rows);
     logits.dispose();
-    const hit = adversarial.flatMap((a, p) => (a ? [p] : []));
+    const hit: number[] = [];
+    const keep: number[] = [];
+    for (let p = 0; p < adversarial.length; p++) (adversarial[p] ? hit : keep).push(p);
     if (hit.length > 0) {
       const values = tensorOf(pickRows(x, hit, size), hit.length);
       found.store(hit.map((p) => rows[p]!), values);
       values.dispose();
     }
-    const keep = adversarial.flatMap((a, p) => (a ? [] : [p]));
     if (last || keep.length === 0) return;
     if (hit.length > 0) {
       next = pickRows(next!, keep, size);

@@ -204,12 +204,7 @@ async function runAttack<O extends object>(
           );
         },
         isAdversarial: (logits, which = all) =>
-          adversarialMask(
-            logits,
-            criterion,
-            Int32Array.from(which, (r) => batchLabels[r]!),
-            batchTargets ? Int32Array.from(which, (r) => batchTargets[r]!) : null,
-          ),
+          adversarialMask(logits, criterion, rowsOf(batchLabels, which), batchTargets && rowsOf(batchTargets, which)),
         uniform: (which, low, high, stream) => noise(which, stream, (r, out) => r.fillUniform(out, low, high)),
         normal: (which, stream) => noise(which, stream, (r, out) => r.fillNormal(out)),
         recordParameters: (row, values) => void proposed.set(row, Object.freeze({ ...values })),
@@ -253,6 +248,13 @@ async function runAttack<O extends object>(
       ...(def.reportsParameters ? { parameters } : {}),
     };
   }, runOptions.signal);
+}
+
+/** values[rows[k]] for each k (a plain loop: this runs on every query of every step). */
+export function rowsOf(values: Int32Array, rows: readonly number[]): Int32Array {
+  const out = new Int32Array(rows.length);
+  for (let k = 0; k < rows.length; k++) out[k] = values[rows[k]!]!;
+  return out;
 }
 
 /** The options attack.run() takes. */
