@@ -256,7 +256,7 @@ async function curveBench(): Promise<void> {
   const digitCount = Number(flag('digits', '500'));
   const foolbox = hasTorch ? peerPath('FOOLBOX_PATH', 'bethgelab+foolbox', 'foolbox') : null;
   const eagerpy = hasTorch ? peerPath('EAGERPY_PATH', 'jonasrauber+eagerpy', 'eagerpy') : null;
-  line(`\nMNIST PGD-40 L∞ curve, ${EPSILONS.length} ε (${EPSILONS.join(', ')}), ${digitCount} digits, seed ${SEED}; onnxruntime with 1 thread, Foolbox 3 on PyTorch CPU with 1 thread; robustest times are the best of two alternated runs`);
+  line(`\nMNIST PGD-40 L∞ curve, ${EPSILONS.length} ε (${EPSILONS.join(', ')}), ${digitCount} digits, seed ${SEED}; onnxruntime with 1 thread, Foolbox 3 on PyTorch CPU with 1 thread; each side timed as the faster of two runs after a warm-up (robustest's two alternated between its executors)`);
   if (hasTorch && (!foolbox || !eagerpy)) line('  notice: bethgelab/foolbox or jonasrauber/eagerpy not found (FOOLBOX_PATH / EAGERPY_PATH, or snapshots in ROBUSTEST_MIRROR); the Foolbox column is skipped');
   const digits = mnistSamples(digitCount);
   const attack = pgd({ norm: 'linf', ...PGD, randomStart: true });

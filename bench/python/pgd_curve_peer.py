@@ -1,6 +1,7 @@
 """Runs Foolbox 3's LinfPGD (bethgelab/foolbox with eagerpy, importable from PYTHONPATH) over a
 list of ε on the model and digits robustest exported, on CPU with one thread, and prints the
-robust accuracy per ε and the seconds taken as one JSON line.
+robust accuracy per ε and the seconds taken as one JSON line: after an untimed run on a few
+digits, the faster of two timed runs, as robustest's side is timed.
 
     python3 pgd_curve_peer.py EXPORT.json
 """
@@ -17,11 +18,14 @@ import foolbox as fb  # noqa: E402
 
 model, x, y, logits, options = load(sys.argv[1])
 parity = check_parity(model, x, logits)
-torch.manual_seed(options.get("seed", 0))
 fmodel = fb.PyTorchModel(model, bounds=(0, 1))
 attack = fb.attacks.LinfPGD(steps=options["steps"], rel_stepsize=options["relativeStepSize"], random_start=True)
-started = time.perf_counter()
-_, _, success = attack(fmodel, x, y, epsilons=options["epsilons"])
-seconds = time.perf_counter() - started
+attack(fmodel, x[:20], y[:20], epsilons=options["epsilons"][:1])
+seconds = float("inf")
+for run in range(2):
+    torch.manual_seed(options.get("seed", 0))
+    started = time.perf_counter()
+    _, _, success = attack(fmodel, x, y, epsilons=options["epsilons"])
+    seconds = min(seconds, time.perf_counter() - started)
 robust = (1 - success.float().mean(-1)).tolist()
 print(json.dumps({"robustAccuracy": robust, "seconds": seconds, "parity": parity}), flush=True)
