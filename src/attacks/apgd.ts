@@ -11,12 +11,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { show } from '../errors.js';
 import { NORM_SYMBOL } from '../norms.js';
-import { defineAttack, type AttackContext } from './runner.js';
+import { defineAttack, pick, type AttackContext } from './runner.js';
 import { attackLoss } from './losses.js';
 import { checkChoice, checkCriterion, checkInteger, checkKnownOptions, checkNorm, checkNumber, checkTarget } from './options.js';
 import { ascentDirection, clipToBounds, perSampleColumn, projectToBall, replaceRows, takeRows } from './steps.js';
 import { Found } from './iterative.js';
-import { checkLossFits, pick } from './pgd.js';
+import { checkLossFits } from './pgd.js';
 import type { Attack, CriterionSpec, TargetSpec } from './types.js';
 
 export interface ApgdOptions {

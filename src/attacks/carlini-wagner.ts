@@ -23,13 +23,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError, show } from '../errors.js';
-import { defineAttack, type AttackContext } from './runner.js';
+import { defineAttack, pick, type AttackContext } from './runner.js';
 import { criterionMargin } from './losses.js';
 import { criterionMargins } from './criteria.js';
 import { checkBoolean, checkChoice, checkCriterion, checkInteger, checkKnownOptions, checkNumber, checkTarget } from './options.js';
 import { replaceRows, takeRows } from './steps.js';
 import { bisectTowardsOriginal } from './refine.js';
-import { pick } from './pgd.js';
 import type { LossFn } from '../engine/tfjs/types.js';
 import type { Attack, CriterionSpec, TargetSpec } from './types.js';
 

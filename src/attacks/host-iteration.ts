@@ -9,6 +9,7 @@ import type { LinfStep } from '../engine/fused-step.js';
 import type { Found, Iteration } from './iterative.js';
 import type { AttackContext } from './runner.js';
 import { takeRows } from './steps.js';
+import { copyRows } from '../engine/tfjs/rows.js';
 
 export async function iterateOnHost(ctx: AttackContext, found: Found, it: Iteration, step: LinfStep): Promise<void> {
   const shape = it.start.shape.slice(1);
@@ -55,9 +56,6 @@ export async function iterateOnHost(ctx: AttackContext, found: Found, it: Iterat
   }
 }
 
-/** Rows `positions` of row-major `data` with rows of `size` values. */
 function pickRows(data: Float32Array, positions: readonly number[], size: number): Float32Array {
-  const out = new Float32Array(positions.length * size);
-  positions.forEach((p, k) => out.set(data.subarray(p * size, (p + 1) * size), k * size));
-  return out;
+  return copyRows(new Float32Array(positions.length * size), data, positions, size);
 }

@@ -14,10 +14,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError, show } from '../errors.js';
-import { defineAttack, type AttackContext } from './runner.js';
+import { defineAttack, pick, type AttackContext } from './runner.js';
 import { crossEntropy } from './losses.js';
 import { checkCriterion, checkInteger, checkKnownOptions, checkNumber, checkTarget } from './options.js';
-import { pick } from './pgd.js';
 import type { Attack, CriterionSpec, TargetSpec } from './types.js';
 
 export interface LbfgsOptions {

@@ -7,12 +7,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { show } from '../errors.js';
 import { NORM_SYMBOL } from '../norms.js';
-import { defineAttack } from './runner.js';
+import { defineAttack, pick } from './runner.js';
 import { attackLoss, type LossName } from './losses.js';
 import { checkChoice, checkCriterion, checkInteger, checkKnownOptions, checkNorm, checkNumber, checkTarget } from './options.js';
 import { ascentDirection, clipToBounds, projectToBall } from './steps.js';
 import { Found, iterate } from './iterative.js';
-import { checkLossFits, pick } from './pgd.js';
+import { checkLossFits } from './pgd.js';
 import type { Attack, CriterionSpec, TargetSpec } from './types.js';
 import { takeRows } from '../engine/tfjs/rows.js';
 

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError, show } from '../errors.js';
 import { NORM_SYMBOL } from '../norms.js';
-import { defineAttack, rowsOf } from './runner.js';
+import { defineAttack, pick } from './runner.js';
 import { attackLoss, minimumClasses, type LossName } from './losses.js';
 import { checkBoolean, checkChoice, checkCriterion, checkInteger, checkKnownOptions, checkNorm, checkNumber, checkTarget } from './options.js';
 import { ascentDirection, clipToBounds, projectToBall, randomStart as randomBallPoint, sparseL1Direction } from './steps.js';
@@ -133,10 +133,6 @@ export function pgd(options: PgdOptions = {}): Attack {
       return found.tensor;
     },
   });
-}
-
-export function pick(values: Int32Array, rows: readonly number[]): Int32Array {
-  return rowsOf(values, rows);
 }
 
 export function checkLossFits(loss: LossName, classes: number, targeted: boolean, attack: string): void {

@@ -156,8 +156,8 @@ async function runAttack<O extends object>(
     // that ran out of memory is retried in halves); only the adversarial rows are kept.
     await inBatches(todo, batchSize, (globalIndex) => scoped(async (batch) => {
       const x = takeRows(inputs, globalIndex);
-      const batchLabels = Int32Array.from(globalIndex, (i) => labels[i]!);
-      const batchTargets = targets ? Int32Array.from(globalIndex, (i) => targets[i]!) : null;
+      const batchLabels = pick(labels, globalIndex);
+      const batchTargets = targets && pick(targets, globalIndex);
       const all = [...globalIndex.keys()];
       const perSample = globalIndex.map((i) => root.split(runOptions.sampleIds?.[i] ?? i));
       const noise = (which: readonly number[], stream: string, fill: (r: Rng, out: Float32Array) => void): tf.Tensor => {
@@ -204,7 +204,7 @@ async function runAttack<O extends object>(
           );
         },
         isAdversarial: (logits, which = all) =>
-          adversarialMask(logits, criterion, rowsOf(batchLabels, which), batchTargets && rowsOf(batchTargets, which)),
+          adversarialMask(logits, criterion, pick(batchLabels, which), batchTargets && pick(batchTargets, which)),
         uniform: (which, low, high, stream) => noise(which, stream, (r, out) => r.fillUniform(out, low, high)),
         normal: (which, stream) => noise(which, stream, (r, out) => r.fillNormal(out)),
         recordParameters: (row, values) => void proposed.set(row, Object.freeze({ ...values })),
@@ -251,7 +251,7 @@ async function runAttack<O extends object>(
 }
 
 /** values[rows[k]] for each k (a plain loop: this runs on every query of every step). */
-export function rowsOf(values: Int32Array, rows: readonly number[]): Int32Array {
+export function pick(values: Int32Array, rows: readonly number[]): Int32Array {
   const out = new Int32Array(rows.length);
   for (let k = 0; k < rows.length; k++) out[k] = values[rows[k]!]!;
   return out;

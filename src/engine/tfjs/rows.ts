@@ -23,10 +23,7 @@ function register(): void {
     const rows = attrs.rows as number[];
     const t = x as TensorInfoLike;
     const size = rowSize(t.shape);
-    return memory.output([rows.length, ...t.shape.slice(1)], t.dtype, false, (out) => {
-      const source = memory.read(t);
-      rows.forEach((r, i) => out.set(source.subarray(r * size, (r + 1) * size), i * size));
-    });
+    return memory.output([rows.length, ...t.shape.slice(1)], t.dtype, false, (out) => copyRows(out, memory.read(t), rows, size));
   });
   registerHostKernel(REPLACE_ROWS, (memory, { base, values }, attrs) => {
     const rows = attrs.rows as number[];
@@ -37,6 +34,12 @@ function register(): void {
       rows.forEach((r, k) => out.set(replacement.subarray(k * size, (k + 1) * size), r * size));
     });
   });
+}
+
+/** Rows `positions` of row-major `source` (rows of `size` values) into `out`, in that order. */
+export function copyRows<T extends Float32Array | Int32Array | Uint8Array>(out: T, source: T, positions: readonly number[], size: number): T {
+  positions.forEach((p, k) => out.set(source.subarray(p * size, (p + 1) * size), k * size));
+  return out;
 }
 
 function checkRows(where: string, rows: readonly number[], n: number): void {
