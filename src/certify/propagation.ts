@@ -10,7 +10,8 @@
 import { BallThroughDense } from './ball-input.js';
 import type { BoundGraph, BoundNode } from './graph.js';
 import type { AffineOp, ElementwiseRelaxation, Interval, PoolRelaxation, Vec } from './ops/bound-op.js';
-import { minimize, type Region } from './region.js';
+import { minimize, minimizeOn, type Region } from './region.js';
+import { Support } from './support.js';
 
 export type Relaxation = ElementwiseRelaxation | PoolRelaxation;
 
@@ -52,6 +53,8 @@ export class BoundPropagation {
   private readonly buffers: Float64Array[];
   /** Per slot, ROW_BLOCK rows of coefficients end to end (allocated on first use). */
   private readonly blocks: (Float64Array | undefined)[] = [];
+  /** Per slot, where the rows of the block in flight may be nonzero. */
+  private readonly supports: (Support | undefined)[] = [];
 
   /** Slots that are an affine function of the input (no relaxation between). */
   private readonly affineInInput: boolean[];
@@ -155,11 +158,11 @@ export class BoundPropagation {
     let norms = this.rowNorms.get(slot);
     if (norms) return norms;
     const none: LinearBounds = { slots: [], relaxations: [] };
-    norms = this.backwardRows(slot, this.sizes[slot]!, unitRow, none, (_, a) => {
+    norms = this.backwardRows(slot, this.sizes[slot]!, unitRow, none, (_, a, support) => {
       let sum = 0;
-      for (let i = 0; i < a.length; i++) sum += a[i]! * a[i]!;
+      for (let t = 0; t < support.count; t++) sum += a[support.at(t)]! ** 2;
       return Math.sqrt(sum);
-    });
+    }, (j) => j);
     this.rowNorms.set(slot, norms);
     return norms;
   }
@@ -168,7 +171,7 @@ export class BoundPropagation {
   private exactSlot(slot: number, r: Region): Interval {
     const n = this.sizes[slot]!;
     const none: LinearBounds = { slots: [], relaxations: [] };
-    const found = this.lowerBounds(slot, 2 * n, signedUnitRow, r, none);
+    const found = this.lowerBounds(slot, 2 * n, signedUnitRow, r, none, (k) => k >> 1);
     const lower = new Float64Array(n);
     const upper = new Float64Array(n);
     for (let j = 0; j < n; j++) {
@@ -393,7 +396,7 @@ export class BoundPropagation {
     const open: number[] = [];
     for (let j = 0; j < n; j++) if (!(reference && (reference.upper[j]! <= 0 || (!inactiveOnly && reference.lower[j]! >= 0)))) open.push(j);
     // Rows +e_j and −e_j of every open neuron, carried back a block at a time.
-    const found = this.lowerBounds(slot, 2 * open.length, (k, into) => (into[open[k >> 1]!] = k & 1 ? -1 : 1), r, state);
+    const found = this.lowerBounds(slot, 2 * open.length, (k, into) => (into[open[k >> 1]!] = k & 1 ? -1 : 1), r, state, (k) => open[k >> 1]!);
     const earlier = refinement?.tighten?.slots[slot];
     const c = refinement ? new Float64Array(n) : null;
     open.forEach((j, k) => {
@@ -414,30 +417,34 @@ export class BoundPropagation {
     return { lower, upper };
   }
 
-  /** Lower bounds of c·(slot) over the region for `count` rows c (written by `write`), by backward passes a block of rows at a time. */
-  lowerBounds(slot: number, count: number, write: RowWriter, r: Region, state: LinearBounds): Float64Array {
+  /**
+   * Lower bounds of c·(slot) over the region for `count` rows c (written by `write`), by backward
+   * passes a block of rows at a time. `entryOf(k)`: row k's only nonzero entry, when each has one.
+   */
+  lowerBounds(slot: number, count: number, write: RowWriter, r: Region, state: LinearBounds, entryOf?: (k: number) => number): Float64Array {
     const ball = this.ballInput;
     // Under L2, rows stop at the dense layer that reads the input: bounded there from its Gram matrix.
     if (r.norm === 'l2' && ball && this.producer[slot]! >= ball.node) {
-      return this.backwardRows(slot, count, write, state, null, ball.node, (bias, lambdas, rows, out, at) => {
+      return this.backwardRows(slot, count, write, state, null, entryOf, ball.node, (bias, lambdas, rows, out, at) => {
         const found = ball.lowerBounds(lambdas, rows, r);
         for (let j = 0; j < rows; j++) out[at + j] = bias[j]! + found[j]!;
       });
     }
-    return this.backwardRows(slot, count, write, state, (bias, a) => bias + minimize(r, a));
+    return this.backwardRows(slot, count, write, state, (bias, a, support) => bias + minimizeOn(r, a, support), entryOf);
   }
 
   /**
    * Carries `count` rows back from `slot` to the input, ROW_BLOCK at a time, and returns
-   * `visit(bias, input coefficients)` per row; with `stopAt` (a node index), back to that node's
-   * output only (its bias included), and `visit` gets the coefficients there.
+   * `visit(bias, input coefficients, their support)` per row; with `stopAt` (a node index), back
+   * to that node's output only (its bias included), and `visit` gets the coefficients there.
    */
   private backwardRows(
     slot: number,
     count: number,
     write: RowWriter,
     state: LinearBounds,
-    visit: ((bias: number, a: Vec) => number) | null,
+    visit: ((bias: number, a: Vec, support: Support) => number) | null,
+    entryOf?: (k: number) => number,
     stopAt = -1,
     /** Instead of `visit`: the whole block at once (rows' coefficients end to end), written to out[at …]. */
     visitBlock?: (bias: Float64Array, a: Float64Array, rows: number, out: Float64Array, at: number) => void,
@@ -447,16 +454,23 @@ export class BoundPropagation {
     const end = stopAt >= 0 ? this.graph.nodes[stopAt]!.output : this.graph.input;
     const inputSize = this.sizes[end]!;
     const top = this.block(slot);
+    const topSupport = this.support(slot);
     const bias = new Float64Array(ROW_BLOCK);
     for (let from = 0; from < count; from += ROW_BLOCK) {
       const k = Math.min(ROW_BLOCK, count - from);
-      for (let j = 0; j < k; j++) write(from + j, top.subarray(j * size, (j + 1) * size));
+      for (let j = 0; j < k; j++) {
+        const row = top.subarray(j * size, (j + 1) * size);
+        write(from + j, row);
+        if (entryOf) topSupport.add(entryOf(from + j));
+        else for (let e = 0; e < size; e++) if (row[e] !== 0) topSupport.add(e);
+      }
       bias.fill(0);
       const reached = this.backwardBlock(slot, k, state, bias, stopAt);
       const a = this.block(end);
+      const support = this.support(end);
       if (visitBlock) visitBlock(bias, a, k, out, from);
-      else for (let j = 0; j < k; j++) out[from + j] = visit!(bias[j]!, a.subarray(j * inputSize, (j + 1) * inputSize));
-      for (const s of reached) this.blocks[s]!.fill(0, 0, k * this.sizes[s]!);
+      else for (let j = 0; j < k; j++) out[from + j] = visit!(bias[j]!, a.subarray(j * inputSize, (j + 1) * inputSize), support);
+      for (const s of reached) this.supports[s]!.clear(this.blocks[s]!, k);
     }
     return out;
   }
@@ -465,7 +479,15 @@ export class BoundPropagation {
     return (this.blocks[slot] ??= new Float64Array(ROW_BLOCK * this.sizes[slot]!));
   }
 
-  /** backward() for `rows` rows in this.blocks; adds each row's constant into `bias`. */
+  private support(slot: number): Support {
+    return (this.supports[slot] ??= new Support(this.sizes[slot]!));
+  }
+
+  /**
+   * backward() for `rows` rows in this.blocks; adds each row's constant into `bias`. Each slot's
+   * support lists where its rows may be nonzero: every step reads only its output's support and
+   * lists what it writes in its inputs'.
+   */
   private backwardBlock(slot: number, rows: number, state: LinearBounds, bias: Float64Array, stopAt: number): Set<number> {
     const reached = new Set<number>([slot]);
     for (let i = this.producer[slot]!; i >= 0; i--) {
@@ -473,60 +495,75 @@ export class BoundPropagation {
       if (!reached.has(node.output)) continue;
       const n = this.sizes[node.output]!;
       const a = this.block(node.output);
+      const from = this.support(node.output);
       if (node.op.affine) {
         const b = node.op.bias;
-        if (b) for (let j = 0; j < rows; j++) bias[j]! += dot(a.subarray(j * n, (j + 1) * n), b);
+        if (b) {
+          for (let t = 0; t < from.count; t++) {
+            const e = from.at(t);
+            const be = b[e]!;
+            if (be === 0) continue;
+            for (let j = 0; j < rows; j++) bias[j]! += a[j * n + e]! * be;
+          }
+        }
         if (i === stopAt) continue;
       }
       for (const s of node.inputs) reached.add(s);
       const into = node.inputs.map((s) => this.block(s));
+      const to = node.inputs.map((s) => this.support(s));
       if (node.op.affine) {
-        if (node.op.transposeRows) node.op.transposeRows(a, rows, into);
+        if (node.op.transposeSparse && node.inputs.length === 1) node.op.transposeSparse(a, rows, from, into[0]!, to[0]!);
         else {
-          for (let j = 0; j < rows; j++) {
-            node.op.transpose(
-              a.subarray(j * n, (j + 1) * n),
-              node.inputs.map((s, t) => into[t]!.subarray(j * this.sizes[s]!, (j + 1) * this.sizes[s]!)),
-            );
+          if (node.op.transposeRows) node.op.transposeRows(a, rows, into);
+          else {
+            for (let j = 0; j < rows; j++) {
+              node.op.transpose(
+                a.subarray(j * n, (j + 1) * n),
+                node.inputs.map((s, t) => into[t]!.subarray(j * this.sizes[s]!, (j + 1) * this.sizes[s]!)),
+              );
+            }
           }
+          for (const s of to) s.fill();
         }
         continue;
       }
       const relaxation = state.relaxations[i]!;
       const x = into[0]!;
+      const xs = to[0]!;
       if (isPool(relaxation)) {
         const { exact, chosen, ceiling } = relaxation;
         const m = this.sizes[node.inputs[0]!]!;
-        for (let j = 0; j < rows; j++) {
-          const ao = j * n;
-          const xo = j * m;
-          let add = 0;
-          for (let o = 0; o < n; o++) {
-            const w = a[ao + o]!;
+        for (let t = 0; t < from.count; t++) {
+          const o = from.at(t);
+          const c = chosen[o]!;
+          const decided = exact[o] === 1;
+          xs.add(c);
+          for (let j = 0; j < rows; j++) {
+            const w = a[j * n + o]!;
             if (w === 0) continue;
-            if (w > 0 || exact[o]) x[xo + chosen[o]!]! += w;
-            else add += w * ceiling[o]!;
+            if (w > 0 || decided) x[j * m + c]! += w;
+            else bias[j]! += w * ceiling[o]!;
           }
-          bias[j]! += add;
         }
         continue;
       }
       const { lowerSlope, lowerIntercept, upperSlope, upperIntercept } = relaxation;
-      for (let j = 0; j < rows; j++) {
-        const o = j * n;
-        let add = 0;
-        for (let e = 0; e < n; e++) {
-          const w = a[o + e]!;
+      if (from.full) xs.fill();
+      for (let t = 0; t < from.count; t++) {
+        const e = from.at(t);
+        xs.add(e);
+        for (let j = 0; j < rows; j++) {
+          const o = j * n + e;
+          const w = a[o]!;
           if (w === 0) continue;
           if (w > 0) {
-            x[o + e]! += w * lowerSlope[e]!;
-            add += w * lowerIntercept[e]!;
+            x[o]! += w * lowerSlope[e]!;
+            bias[j]! += w * lowerIntercept[e]!;
           } else {
-            x[o + e]! += w * upperSlope[e]!;
-            add += w * upperIntercept[e]!;
+            x[o]! += w * upperSlope[e]!;
+            bias[j]! += w * upperIntercept[e]!;
           }
         }
-        bias[j]! += add;
       }
     }
     return reached;

@@ -3,6 +3,7 @@
  * classifier's input bounds, and the lower bound of a linear function over it.
  */
 import type { Vec } from './ops/bound-op.js';
+import type { Support } from './support.js';
 
 export type CertifyNorm = 'linf' | 'l2';
 
@@ -51,4 +52,22 @@ export function minimize(r: Region, a: Vec, argmin?: Vec): number {
     else for (let i = 0; i < a.length; i++) argmin[i] = a[i]! >= 0 ? r.lower[i]! : r.upper[i]!;
   }
   return Math.max(box, ball);
+}
+
+/** minimize() of an `a` that is zero outside `support` (the same value, from the listed entries only). */
+export function minimizeOn(r: Region, a: Vec, support: Support): number {
+  if (support.full) return minimize(r, a);
+  const { lower, upper, center, epsilon } = r;
+  const { entries, count } = support;
+  let box = 0;
+  let dot = 0;
+  let norm = 0;
+  for (let t = 0; t < count; t++) {
+    const i = entries[t]!;
+    const w = a[i]!;
+    box += w * (w >= 0 ? lower[i]! : upper[i]!);
+    dot += w * center[i]!;
+    norm += w * w;
+  }
+  return r.norm === 'l2' ? Math.max(box, dot - epsilon * Math.sqrt(norm)) : box;
 }

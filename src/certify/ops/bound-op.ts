@@ -8,6 +8,8 @@
  * built from their input's bounds, and the backward pass picks, per coefficient sign, the side
  * that keeps a lower bound sound.
  */
+import type { Support } from '../support.js';
+
 export type Vec = Float64Array;
 
 export interface Interval {
@@ -38,6 +40,11 @@ export interface AffineOp {
    * for ops with a faster path than one row at a time.
    */
   transposeRows?(a: Vec, rows: number, into: readonly Vec[]): void;
+  /**
+   * transposeRows() for a single-input op, reading only the output entries listed in `from` (the
+   * rest are zero in every row) and listing in `to` every input entry it may write.
+   */
+  transposeSparse?(a: Vec, rows: number, from: Support, into: Vec, to: Support): void;
   /**
    * IBP of `batch` boxes laid end to end (single-input ops with a faster path than one box at a
    * time: the weights are read once for several samples, centre and radius in one pass).
@@ -82,7 +89,7 @@ export interface ActivationBoundOp {
  * every other upper bound, else y ≤ the window's largest upper bound (auto_LiRPA's relaxation).
  */
 export interface PoolRelaxation {
-  /** Per output: the input index with the largest lower bound (first on ties). */
+  /** Per output: the input index with the largest lower bound (the first of those equal up to rounding). */
   readonly chosen: Int32Array;
   /** Per output: 1 where the window is decided (y equals the chosen input). */
   readonly exact: Uint8Array;

@@ -6,6 +6,7 @@
 import { explicitPads } from '../../graph/shapes.js';
 import type { Padding } from '../../graph/types.js';
 import type { AffineOp, Interval, Vec } from './bound-op.js';
+import type { Support } from '../support.js';
 import { ConvPatches } from './conv-patches.js';
 
 interface Geometry {
@@ -120,6 +121,17 @@ export class Conv2DBound implements AffineOp {
   private readonly outC: number;
   private readonly taps: Taps;
   private readonly patches: ConvPatches;
+  private readonly inSize: number;
+  /**
+   * transposeSparse()'s scratch: the pixels it visits and which it has listed; at one pixel, the
+   * rows nonzero there, and per such row its nonzero channels, their coefficients and count.
+   */
+  private readonly pixels: Int32Array;
+  private readonly pixelSeen: Uint8Array;
+  private live = new Int32Array(0);
+  private channels = new Int32Array(0);
+  private values = new Float64Array(0);
+  private lengths = new Int32Array(0);
 
   /** kernel: [kH, kW, inC, outC]. */
   constructor(
@@ -140,7 +152,10 @@ export class Conv2DBound implements AffineOp {
     this.outputSize = this.g.outH * this.g.outW * this.outC;
     this.bias = perPixel(bias, this.g.outH * this.g.outW);
     this.taps = taps(this.g, this.g.inC * this.outC);
-    this.patches = new ConvPatches(this.taps, this.kernel, this.g.inC, this.outC, this.g.inH * this.g.inW * this.g.inC);
+    this.inSize = this.g.inH * this.g.inW * this.g.inC;
+    this.patches = new ConvPatches(this.taps, this.kernel, this.g.inC, this.outC, this.inSize);
+    this.pixels = new Int32Array(this.g.outH * this.g.outW);
+    this.pixelSeen = new Uint8Array(this.g.outH * this.g.outW);
   }
 
   linear([x]: readonly Vec[], out: Vec, abs: boolean): void {
@@ -174,6 +189,77 @@ export class Conv2DBound implements AffineOp {
       },
       (o) => !anyNonZero(a, o, outC),
     );
+  }
+
+  /**
+   * The listed outputs' pixels, each once: for every row nonzero at such a pixel, its nonzero
+   * output channels are listed, then each tap of the pixel gets inC sums over those channels. A
+   * row carried back from one neuron touches only the pixels of its receptive field, and there
+   * often a channel or two (the one neuron; the inputs a max pool chose).
+   */
+  transposeSparse(a: Vec, rows: number, from: Support, into: Vec, to: Support): void {
+    const { inC } = this.g;
+    const outC = this.outC;
+    const n = this.outputSize;
+    const inSize = this.inSize;
+    const { start, input, kernel: tap } = this.taps;
+    const pixels = this.pixels;
+    let count = 0;
+    if (from.full) for (let p = 0; p < this.pixelSeen.length; p++) pixels[count++] = p;
+    else {
+      for (let t = 0; t < from.count; t++) {
+        const p = (from.at(t) / outC) | 0;
+        if (this.pixelSeen[p] === 1) continue;
+        this.pixelSeen[p] = 1;
+        pixels[count++] = p;
+      }
+    }
+    if (this.live.length < rows) {
+      this.live = new Int32Array(rows);
+      this.channels = new Int32Array(rows * outC);
+      this.values = new Float64Array(rows * outC);
+      this.lengths = new Int32Array(rows);
+    }
+    const { live, channels, values, lengths } = this;
+    const kernel = this.kernel;
+    for (let q = 0; q < count; q++) {
+      const p = pixels[q]!;
+      this.pixelSeen[p] = 0;
+      const o = p * outC;
+      // Per row nonzero here, its nonzero channels and their coefficients.
+      let k = 0;
+      for (let j = 0; j < rows; j++) {
+        const ao = j * n + o;
+        const cb = k * outC;
+        let m = 0;
+        for (let co = 0; co < outC; co++) {
+          const w = a[ao + co]!;
+          if (w === 0) continue;
+          channels[cb + m] = co;
+          values[cb + m++] = w;
+        }
+        if (m === 0) continue;
+        lengths[k] = m;
+        live[k++] = j;
+      }
+      if (k === 0) continue;
+      for (let t = start[p]!; t < start[p + 1]!; t++) {
+        const i = input[t]!;
+        const kb = tap[t]!;
+        to.addRange(i, inC);
+        for (let r = 0; r < k; r++) {
+          const io = live[r]! * inSize + i;
+          const cb = r * outC;
+          const m = lengths[r]!;
+          for (let ci = 0; ci < inC; ci++) {
+            const row = kb + ci * outC;
+            let s = 0;
+            for (let c = 0; c < m; c++) s += values[cb + c]! * kernel[row + channels[cb + c]!]!;
+            into[io + ci]! += s;
+          }
+        }
+      }
+    }
   }
 
   intervalBatch(input: Interval, batch: number): Interval {

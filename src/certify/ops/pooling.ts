@@ -105,6 +105,13 @@ export class AverageBound implements AffineOp {
   }
 }
 
+/**
+ * Lower bounds this close count as tied and the first input wins: windows that are the same in
+ * exact arithmetic (a uniform background) then get the same choice whatever order their bounds
+ * were summed in. Any choice is sound; this one does not hinge on rounding.
+ */
+const TIE = 1e-12;
+
 export class MaxPoolBound implements MaxPoolBoundOp {
   readonly affine = false;
   readonly elementwise = false;
@@ -146,7 +153,7 @@ export class MaxPoolBound implements MaxPoolBoundOp {
     const ceiling = new Float64Array(this.outputSize);
     this.members.forEach((m, o) => {
       let pick = m[0]!;
-      for (const i of m) if (input.lower[i]! > input.lower[pick]!) pick = i;
+      for (const i of m) if (input.lower[i]! > input.lower[pick]! + TIE * (1 + Math.abs(input.lower[pick]!))) pick = i;
       let others = -Infinity;
       let top = -Infinity;
       for (const i of m) {

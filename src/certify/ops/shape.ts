@@ -3,6 +3,7 @@
  * slice and constant pad, each a gather of input positions (pad fills the rest with its value).
  * Their interval image is exact.
  */
+import type { Support } from '../support.js';
 import type { AffineOp, Interval, Vec } from './bound-op.js';
 
 export class ReshapeBound implements AffineOp {
@@ -31,6 +32,16 @@ export class ReshapeBound implements AffineOp {
   transpose(a: Vec, [into]: readonly Vec[]): void {
     const t = into!;
     for (let i = 0; i < this.outputSize; i++) t[i]! += a[i]!;
+  }
+
+  transposeSparse(a: Vec, rows: number, from: Support, into: Vec, to: Support): void {
+    const n = this.outputSize;
+    if (from.full) to.fill();
+    for (let t = 0; t < from.count; t++) {
+      const e = from.at(t);
+      to.add(e);
+      for (let j = 0; j < rows; j++) into[j * n + e]! += a[j * n + e]!;
+    }
   }
 }
 
