@@ -9,8 +9,9 @@
  */
 import { BallThroughDense } from './ball-input.js';
 import type { BoundGraph, BoundNode } from './graph.js';
-import type { AffineOp, ElementwiseRelaxation, Interval, PoolRelaxation, Vec } from './ops/bound-op.js';
+import { fresh, type AffineOp, type Allocate, type ElementwiseRelaxation, type Interval, type PoolRelaxation, type Vec } from './ops/bound-op.js';
 import { minimize, minimizeOn, type Region } from './region.js';
+import { Scratch } from './scratch.js';
 import { Support } from './support.js';
 
 export type Relaxation = ElementwiseRelaxation | PoolRelaxation;
@@ -209,14 +210,15 @@ export class BoundPropagation {
    * IBP of several regions at once: every slot holds the samples' bounds end to end. Ops with a
    * batched path (dense, conv2d) read their weights once per block of samples. Under L2 an affine
    * function of the input that a relaxation reads is bounded over each ball as interval() does,
-   * its centres and boxes computed for all regions together.
+   * its centres and boxes computed for all regions together. `allocate`: where the slots' arrays
+   * come from (the scratch when the caller drops them before the next call).
    */
-  intervalBatch(rs: readonly Region[]): Interval[] {
+  intervalBatch(rs: readonly Region[], allocate: Allocate = fresh): Interval[] {
     const batch = rs.length;
     const slots: Interval[] = [];
     const n0 = this.sizes[this.graph.input]!;
-    const lower = new Float64Array(batch * n0);
-    const upper = new Float64Array(batch * n0);
+    const lower = allocate(batch * n0);
+    const upper = allocate(batch * n0);
     rs.forEach((r, b) => {
       lower.set(r.lower, b * n0);
       upper.set(r.upper, b * n0);
@@ -228,18 +230,24 @@ export class BoundPropagation {
       const op = node.op;
       const exact = l2 && this.exactUnderL2[node.output];
       if (exact && !this.intervalExact[node.output]) {
-        slots[node.output] = this.joined(rs.map((r) => this.exactSlot(node.output, r)));
+        slots[node.output] = this.joined(rs.map((r) => this.exactSlot(node.output, r)), allocate);
         continue;
       }
-      const found = op.affine && op.intervalBatch && node.inputs.length === 1
-        ? op.intervalBatch(slots[node.inputs[0]!]!, batch)
-        : !op.affine && op.elementwise
-          ? op.interval(slots[node.inputs[0]!]!)
-          : this.joined(rs.map((_, b) => this.intervalOfInputs(node, node.inputs.map((s) => this.view(slots[s]!, s, b)))));
-      // Narrowed below: a copy, as an op may hand back its input's own arrays.
-      const box = exact ? { lower: Float64Array.from(found.lower), upper: Float64Array.from(found.upper) } : found;
+      const input = slots[node.inputs[0]!]!;
+      const found = op.affine
+        ? op.intervalBatch && node.inputs.length === 1
+          ? op.intervalBatch(input, batch, allocate)
+          : this.joined(rs.map((_, b) => this.intervalOfInputs(node, node.inputs.map((s) => this.view(slots[s]!, s, b)))), allocate)
+        : op.elementwise
+          ? op.interval(input, allocate)
+          : op.intervalBatch
+            ? op.intervalBatch(input, batch, allocate)
+            : this.joined(rs.map((_, b) => this.intervalOfInputs(node, [this.view(input, node.inputs[0]!, b)])), allocate);
+      // Narrowed below: a copy when the op handed back its input's own arrays.
+      const shared = found.lower === input.lower;
+      const box = exact && shared ? { lower: copy(found.lower, allocate), upper: copy(found.upper, allocate) } : found;
       if (exact) {
-        centres ??= this.centresBatch(rs);
+        centres ??= this.centresBatch(rs, allocate);
         const n = this.sizes[node.output]!;
         const centre = centres[node.output]!;
         const norms = this.rowNormsOf(node.output);
@@ -267,9 +275,9 @@ export class BoundPropagation {
     return { lower: box.lower.subarray(b * n, (b + 1) * n), upper: box.upper.subarray(b * n, (b + 1) * n) };
   }
 
-  private joined(parts: readonly Interval[]): Interval {
+  private joined(parts: readonly Interval[], allocate: Allocate): Interval {
     const n = parts[0]?.lower.length ?? 0;
-    const out = { lower: new Float64Array(parts.length * n), upper: new Float64Array(parts.length * n) };
+    const out = { lower: allocate(parts.length * n), upper: allocate(parts.length * n) };
     parts.forEach((p, b) => {
       out.lower.set(p.lower, b * n);
       out.upper.set(p.upper, b * n);
@@ -278,22 +286,22 @@ export class BoundPropagation {
   }
 
   /** The value of every affine-in-input slot at each region's centre (end to end). */
-  private centresBatch(rs: readonly Region[]): Vec[] {
+  private centresBatch(rs: readonly Region[], allocate: Allocate): Vec[] {
     const batch = rs.length;
     const values: Vec[] = [];
     const n0 = this.sizes[this.graph.input]!;
-    const x = new Float64Array(batch * n0);
+    const x = allocate(batch * n0);
     rs.forEach((r, b) => x.set(r.center, b * n0));
     values[this.graph.input] = x;
     for (const node of this.graph.nodes) {
       if (!this.affineInInput[node.output]) continue;
       const op = node.op as AffineOp;
       if (op.linearBatch && node.inputs.length === 1) {
-        values[node.output] = op.linearBatch(values[node.inputs[0]!]!, batch);
+        values[node.output] = op.linearBatch(values[node.inputs[0]!]!, batch, allocate);
         continue;
       }
       const n = this.sizes[node.output]!;
-      const out = new Float64Array(batch * n);
+      const out = allocate(batch * n).fill(0);
       for (let b = 0; b < batch; b++) {
         const one = out.subarray(b * n, (b + 1) * n);
         op.linear(node.inputs.map((s) => values[s]!.subarray(b * this.sizes[s]!, (b + 1) * this.sizes[s]!)), one, false);
@@ -305,14 +313,21 @@ export class BoundPropagation {
   }
 
   /** intervalBatch(), split into each region's own slots. */
-  intervalViews(rs: readonly Region[]): Interval[][] {
-    const slots = this.intervalBatch(rs);
+  intervalViews(rs: readonly Region[], allocate: Allocate = fresh): Interval[][] {
+    const slots = this.intervalBatch(rs, allocate);
     return rs.map((_, b) => slots.map((box, slot) => box && this.view(box, slot, b)));
   }
 
-  /** intervalRows for several regions at once (rows per region), from one batched IBP. */
+  /** IBP's arrays for calls that read them and drop them before returning. */
+  private readonly scratch = new Scratch();
+
+  /**
+   * intervalRows for several regions at once (rows per region), from one batched IBP whose slots
+   * live in the scratch: nothing of them outlives the call.
+   */
   intervalRowsBatch(rs: readonly Region[], rows: readonly (readonly Vec[])[]): number[][] {
-    return this.intervalViews(rs).map((slots, b) => this.intervalRowsFrom(rs[b]!, rows[b]!, slots));
+    this.scratch.reset();
+    return this.intervalViews(rs, this.scratch.take).map((slots, b) => this.intervalRowsFrom(rs[b]!, rows[b]!, slots));
   }
 
   /**
@@ -673,6 +688,12 @@ export class BoundPropagation {
 
 const unitRow: RowWriter = (j, into) => (into[j] = 1);
 const signedUnitRow: RowWriter = (k, into) => (into[k >> 1] = k & 1 ? -1 : 1);
+
+function copy(values: Vec, allocate: Allocate): Vec {
+  const out = allocate(values.length);
+  out.set(values);
+  return out;
+}
 
 function centre({ lower, upper }: Interval): Vec {
   const out = new Float64Array(lower.length);

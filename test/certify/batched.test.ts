@@ -134,6 +134,23 @@ describe('batched bound propagation', () => {
     model.dispose();
   });
 
+  it.each([
+    ['convolutional', () => convolutional(13)],
+    ['branching', () => branching(14)],
+  ])('bounds rows of many regions from reused arrays as each region alone, call after call (%s)', (_, build) => {
+    const model = build();
+    const prop = new BoundPropagation(lowerLayersModel(model));
+    const rng = new Rng(15);
+    // Calls of different sizes, norms and radii in turn: nothing of one call may leak into the next.
+    for (const [count, norm, epsilon] of [[5, 'linf', 0.05], [3, 'l2', 0.4], [5, 'linf', 0.01], [6, 'l2', 0.1]] as const) {
+      const regions = images(count, inputSize(model), rng).map((x) => region(x, epsilon, norm, [0, 1]));
+      const rows = regions.map((_, k) => Array.from({ length: 3 }, (__, j) => Float64Array.from({ length: prop.outputSize }, (___, i) => (i === (k + j) % prop.outputSize ? 1 : i === (k + j + 1) % prop.outputSize ? -1 : 0))));
+      const found = prop.intervalRowsBatch(regions, rows);
+      regions.forEach((r, k) => close(found[k]!, prop.intervalRows(r, rows[k]!)));
+    }
+    model.dispose();
+  });
+
   it('gives CROWN the same margins from IBP bounds shared by many regions as from its own', () => {
     const model = imageMlp(10);
     const prop = new BoundPropagation(lowerLayersModel(model));

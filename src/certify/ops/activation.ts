@@ -7,7 +7,7 @@
  * hardSwish (two lines of the chord's slope through its exact extremes). Every relaxation holds
  * on the whole input interval, so a bound built on it is sound.
  */
-import type { ActivationBoundOp, ElementwiseRelaxation, Interval, Vec } from './bound-op.js';
+import { fresh, type ActivationBoundOp, type Allocate, type ElementwiseRelaxation, type Interval, type Vec } from './bound-op.js';
 
 /** Transcendental functions are accurate to a few ulps: their relaxations are moved out by this. */
 const CURVE_SLACK = 1e-12;
@@ -42,9 +42,9 @@ abstract class Elementwise implements ActivationBoundOp {
   }
 
   /** Elementwise: any number of samples laid end to end. */
-  interval(input: Interval): Interval {
-    const lower = new Float64Array(input.lower.length);
-    const upper = new Float64Array(input.lower.length);
+  interval(input: Interval, allocate: Allocate = fresh): Interval {
+    const lower = allocate(input.lower.length);
+    const upper = allocate(input.lower.length);
     this.evaluate(input.lower, lower);
     this.evaluate(input.upper, upper);
     return { lower, upper };
@@ -88,12 +88,12 @@ export class LeakyReluBound extends Elementwise {
   }
 
   /** Monotone for alpha ≥ 0: the image of [l, u] is [f(l), f(u)]; one loop, no call per value. */
-  override interval(input: Interval): Interval {
+  override interval(input: Interval, allocate: Allocate = fresh): Interval {
     const a = this.alpha;
-    if (a < 0) return super.interval(input);
+    if (a < 0) return super.interval(input, allocate);
     const { lower: l, upper: u } = input;
-    const lower = new Float64Array(l.length);
-    const upper = new Float64Array(l.length);
+    const lower = allocate(l.length);
+    const upper = allocate(l.length);
     for (let i = 0; i < l.length; i++) {
       const x = l[i]!;
       const y = u[i]!;

@@ -12,6 +12,14 @@ import type { Support } from '../support.js';
 
 export type Vec = Float64Array;
 
+/**
+ * Where an op puts arrays it returns: fresh zeroed ones by default, or reused ones of undefined
+ * content (the op writes every value) when the caller drops the result before the next call.
+ */
+export type Allocate = (n: number) => Float64Array;
+
+export const fresh: Allocate = (n) => new Float64Array(n);
+
 export interface Interval {
   readonly lower: Vec;
   readonly upper: Vec;
@@ -49,9 +57,9 @@ export interface AffineOp {
    * IBP of `batch` boxes laid end to end (single-input ops with a faster path than one box at a
    * time: the weights are read once for several samples, centre and radius in one pass).
    */
-  intervalBatch?(input: Interval, batch: number): Interval;
+  intervalBatch?(input: Interval, batch: number, allocate?: Allocate): Interval;
   /** L(x) + b for `batch` vectors laid end to end (single-input ops with a faster path). */
-  linearBatch?(input: Vec, batch: number): Vec;
+  linearBatch?(input: Vec, batch: number, allocate?: Allocate): Vec;
 }
 
 /** y ≥ lowerSlope·x + lowerIntercept and y ≤ upperSlope·x + upperIntercept, elementwise. */
@@ -80,7 +88,7 @@ export interface ActivationBoundOp {
   readonly piecewiseLinear?: boolean;
   evaluate(x: Vec, out: Vec): void;
   /** Exact image of a box, of any length (several samples' boxes laid end to end too). */
-  interval(input: Interval): Interval;
+  interval(input: Interval, allocate?: Allocate): Interval;
   relax(input: Interval): ElementwiseRelaxation;
 }
 
@@ -106,6 +114,8 @@ export interface MaxPoolBoundOp {
   readonly outputSize: number;
   evaluate(x: Vec, out: Vec): void;
   interval(input: Interval): Interval;
+  /** interval() of `batch` boxes laid end to end. */
+  intervalBatch?(input: Interval, batch: number, allocate?: Allocate): Interval;
   relax(input: Interval): PoolRelaxation;
 }
 

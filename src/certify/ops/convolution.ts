@@ -5,7 +5,7 @@
  */
 import { explicitPads } from '../../graph/shapes.js';
 import type { Padding } from '../../graph/types.js';
-import type { AffineOp, Interval, Vec } from './bound-op.js';
+import { fresh, type AffineOp, type Allocate, type Interval, type Vec } from './bound-op.js';
 import type { Support } from '../support.js';
 import { ConvPatches } from './conv-patches.js';
 
@@ -123,11 +123,13 @@ export class Conv2DBound implements AffineOp {
   private readonly patches: ConvPatches;
   private readonly inSize: number;
   /**
-   * transposeSparse()'s scratch: the pixels it visits and which it has listed; at one pixel, the
-   * rows nonzero there, and per such row its nonzero channels, their coefficients and count.
+   * transposeSparse()'s scratch: the pixels it visits; at one pixel, the rows nonzero there, and
+   * per such row its nonzero channels, their coefficients and count.
    */
   private readonly pixels: Int32Array;
-  private readonly pixelSeen: Uint8Array;
+  /** Per output pixel, the channels listed in the support (outC slots a pixel) and how many. */
+  private readonly listed: Int32Array;
+  private readonly listedCount: Int32Array;
   private live = new Int32Array(0);
   private channels = new Int32Array(0);
   private values = new Float64Array(0);
@@ -155,7 +157,8 @@ export class Conv2DBound implements AffineOp {
     this.inSize = this.g.inH * this.g.inW * this.g.inC;
     this.patches = new ConvPatches(this.taps, this.kernel, this.g.inC, this.outC, this.inSize);
     this.pixels = new Int32Array(this.g.outH * this.g.outW);
-    this.pixelSeen = new Uint8Array(this.g.outH * this.g.outW);
+    this.listed = new Int32Array(this.outputSize);
+    this.listedCount = new Int32Array(this.g.outH * this.g.outW);
   }
 
   linear([x]: readonly Vec[], out: Vec, abs: boolean): void {
@@ -193,7 +196,7 @@ export class Conv2DBound implements AffineOp {
 
   /**
    * The listed outputs' pixels, each once: for every row nonzero at such a pixel, its nonzero
-   * output channels are listed, then each tap of the pixel gets inC sums over those channels. A
+   * channels among those listed there, then each tap of the pixel gets inC sums over them. A
    * row carried back from one neuron touches only the pixels of its receptive field, and there
    * often a channel or two (the one neuron; the inputs a max pool chose).
    */
@@ -204,14 +207,21 @@ export class Conv2DBound implements AffineOp {
     const inSize = this.inSize;
     const { start, input, kernel: tap } = this.taps;
     const pixels = this.pixels;
+    const { listed, listedCount } = this;
+    // The listed outputs grouped by pixel: per pixel, its listed channels.
     let count = 0;
-    if (from.full) for (let p = 0; p < this.pixelSeen.length; p++) pixels[count++] = p;
-    else {
-      for (let t = 0; t < from.count; t++) {
-        const p = (from.at(t) / outC) | 0;
-        if (this.pixelSeen[p] === 1) continue;
-        this.pixelSeen[p] = 1;
+    if (from.full) {
+      for (let p = 0; p < listedCount.length; p++) {
         pixels[count++] = p;
+        listedCount[p] = outC;
+        for (let co = 0; co < outC; co++) listed[p * outC + co] = co;
+      }
+    } else {
+      for (let t = 0; t < from.count; t++) {
+        const e = from.at(t);
+        const p = (e / outC) | 0;
+        if (listedCount[p] === 0) pixels[count++] = p;
+        listed[p * outC + listedCount[p]!++] = e - p * outC;
       }
     }
     if (this.live.length < rows) {
@@ -224,15 +234,18 @@ export class Conv2DBound implements AffineOp {
     const kernel = this.kernel;
     for (let q = 0; q < count; q++) {
       const p = pixels[q]!;
-      this.pixelSeen[p] = 0;
       const o = p * outC;
-      // Per row nonzero here, its nonzero channels and their coefficients.
+      const lb = p * outC;
+      const ln = listedCount[p]!;
+      listedCount[p] = 0;
+      // Per row nonzero here, its nonzero channels (among the listed) and their coefficients.
       let k = 0;
       for (let j = 0; j < rows; j++) {
         const ao = j * n + o;
         const cb = k * outC;
         let m = 0;
-        for (let co = 0; co < outC; co++) {
+        for (let c = 0; c < ln; c++) {
+          const co = listed[lb + c]!;
           const w = a[ao + co]!;
           if (w === 0) continue;
           channels[cb + m] = co;
@@ -262,10 +275,10 @@ export class Conv2DBound implements AffineOp {
     }
   }
 
-  intervalBatch(input: Interval, batch: number): Interval {
+  intervalBatch(input: Interval, batch: number, allocate: Allocate = fresh): Interval {
     const size = this.outputSize;
-    const lower = new Float64Array(batch * size);
-    const upper = new Float64Array(batch * size);
+    const lower = allocate(batch * size);
+    const upper = allocate(batch * size);
     this.patches.products(input.lower, input.upper, batch, lower, upper);
     const bias = this.bias;
     for (let b = 0; b < batch; b++) {
@@ -280,9 +293,9 @@ export class Conv2DBound implements AffineOp {
     return { lower, upper };
   }
 
-  linearBatch(input: Vec, batch: number): Vec {
+  linearBatch(input: Vec, batch: number, allocate: Allocate = fresh): Vec {
     const size = this.outputSize;
-    const out = new Float64Array(batch * size);
+    const out = allocate(batch * size);
     this.patches.products(input, null, batch, out, null);
     const bias = this.bias;
     if (bias) for (let b = 0; b < batch; b++) for (let j = 0; j < size; j++) out[b * size + j]! += bias[j]!;

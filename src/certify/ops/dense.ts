@@ -2,7 +2,7 @@
  * Dense over the last axis: y = xW + b at every position of the leading axes (one position for a
  * vector), its weights kept transposed.
  */
-import type { AffineOp, Interval, Vec } from './bound-op.js';
+import { fresh, type AffineOp, type Allocate, type Interval, type Vec } from './bound-op.js';
 import { DenseWeights } from './dense-batch.js';
 
 /** Coefficient vectors that share one read of the weights in transpose(). */
@@ -117,7 +117,7 @@ export class DenseBound implements AffineOp {
     }
   }
 
-  intervalBatch(input: Interval, batch: number): Interval {
+  intervalBatch(input: Interval, batch: number, allocate: Allocate = fresh): Interval {
     const count = batch * this.positions;
     // Centres and radii live only for this call: buffers kept between calls spare the allocations.
     if (this.mid.length < count * this.inputs) {
@@ -130,8 +130,8 @@ export class DenseBound implements AffineOp {
       mid[i] = (l[i]! + u[i]!) / 2;
       rad[i] = (u[i]! - l[i]!) / 2;
     }
-    const lower = new Float64Array(count * this.units);
-    const upper = new Float64Array(count * this.units);
+    const lower = allocate(count * this.units);
+    const upper = allocate(count * this.units);
     this.weights.products(mid, rad, count, lower, upper);
     const bias = this.bias;
     const units = this.outputSize;
@@ -147,9 +147,9 @@ export class DenseBound implements AffineOp {
     return { lower, upper };
   }
 
-  linearBatch(input: Vec, batch: number): Vec {
+  linearBatch(input: Vec, batch: number, allocate: Allocate = fresh): Vec {
     const count = batch * this.positions;
-    const out = new Float64Array(count * this.units);
+    const out = allocate(count * this.units);
     this.weights.products(input, null, count, out, null);
     const bias = this.bias;
     if (bias) for (let b = 0; b < batch; b++) for (let k = 0; k < this.outputSize; k++) out[b * this.outputSize + k]! += bias[k]!;

@@ -6,7 +6,7 @@
  */
 import { explicitPads } from '../../graph/shapes.js';
 import type { Padding } from '../../graph/types.js';
-import type { AffineOp, Interval, MaxPoolBoundOp, PoolRelaxation, Vec } from './bound-op.js';
+import { fresh, type AffineOp, type Allocate, type Interval, type MaxPoolBoundOp, type PoolRelaxation, type Vec } from './bound-op.js';
 
 export interface PoolConfig {
   size: readonly [number, number];
@@ -119,6 +119,10 @@ export class MaxPoolBound implements MaxPoolBoundOp {
   readonly outputShape: readonly number[];
   readonly outputSize: number;
   private readonly members: Int32Array[];
+  /** The windows end to end: output o reads flat[start[o]] … flat[start[o + 1] − 1]. */
+  private readonly start: Int32Array;
+  private readonly flat: Int32Array;
+  private readonly inputSize: number;
 
   constructor(
     readonly layer: string,
@@ -129,6 +133,35 @@ export class MaxPoolBound implements MaxPoolBoundOp {
     this.members = members;
     this.outputShape = outShape;
     this.outputSize = members.length;
+    this.inputSize = inShape.reduce((a, b) => a * b, 1);
+    this.start = new Int32Array(members.length + 1);
+    members.forEach((m, o) => (this.start[o + 1] = this.start[o]! + m.length));
+    this.flat = new Int32Array(this.start[members.length]!);
+    members.forEach((m, o) => this.flat.set(m, this.start[o]!));
+  }
+
+  intervalBatch(input: Interval, batch: number, allocate: Allocate = fresh): Interval {
+    const n = this.outputSize;
+    const lower = allocate(batch * n);
+    const upper = allocate(batch * n);
+    const { start, flat } = this;
+    const { lower: l, upper: u } = input;
+    for (let b = 0; b < batch; b++) {
+      const from = b * this.inputSize;
+      const to = b * n;
+      for (let o = 0; o < n; o++) {
+        let low = -Infinity;
+        let high = -Infinity;
+        for (let k = start[o]!; k < start[o + 1]!; k++) {
+          const i = from + flat[k]!;
+          if (l[i]! > low) low = l[i]!;
+          if (u[i]! > high) high = u[i]!;
+        }
+        lower[to + o] = low;
+        upper[to + o] = high;
+      }
+    }
+    return { lower, upper };
   }
 
   evaluate(x: Vec, out: Vec): void {
