@@ -343,15 +343,18 @@ export class BoundPropagation {
     const last = this.graph.nodes[this.producer[this.graph.output]!];
     if (!last || !last.op.affine) return rows.map((c) => intervalDot(c, slots[this.graph.output]!));
     const op = last.op;
-    return rows.map((c) => {
-      const into = last.inputs.map((s) => new Float64Array(this.sizes[s]!));
+    // A linear model is bounded over the region exactly.
+    if (this.affineInInput[this.graph.output]) return rows.map((c) => this.lowerBound(this.graph.output, c, r, { slots: [], relaxations: [] }));
+    // c·W in the first row of the backward blocks, which are zero between passes and left so.
+    const into = last.inputs.map((s) => this.block(s).subarray(0, this.sizes[s]!));
+    const found = rows.map((c) => {
       op.transpose(c, into);
       let bound = op.bias ? dot(c, op.bias) : 0;
-      // A linear model is bounded over the region exactly.
-      if (this.affineInInput[this.graph.output]) return this.lowerBound(this.graph.output, c, r, { slots: [], relaxations: [] });
       last.inputs.forEach((s, k) => (bound += intervalDot(into[k]!, slots[s]!)));
+      for (const v of into) v.fill(0);
       return bound;
     });
+    return found;
   }
 
   /**
@@ -406,20 +409,24 @@ export class BoundPropagation {
     // affine node; L2: computed over the ball) needs no backward pass of its own.
     if (this.affineInInput[slot] && (r.norm === 'linf' ? this.intervalExact[slot] : this.exactUnderL2[slot])) return (state.ibp ??= this.interval(r))[slot]!;
     const n = this.sizes[slot]!;
-    const lower = reference ? Float64Array.from(reference.lower) : new Float64Array(n);
-    const upper = reference ? Float64Array.from(reference.upper) : new Float64Array(n);
+    const lower = reference ? reference.lower.slice() : new Float64Array(n);
+    const upper = reference ? reference.upper.slice() : new Float64Array(n);
     const open: number[] = [];
     for (let j = 0; j < n; j++) if (!(reference && (reference.upper[j]! <= 0 || (!inactiveOnly && reference.lower[j]! >= 0)))) open.push(j);
-    // Rows +e_j and −e_j of every open neuron, carried back a block at a time.
-    const found = this.lowerBounds(slot, 2 * open.length, (k, into) => (into[open[k >> 1]!] = k & 1 ? -1 : 1), r, state, (k) => open[k >> 1]!);
+    // Upper bounds first: rows −e_j of every open neuron, carried back a block at a time. With IBP
+    // bounds to fall back on (a relu reads this slot), a neuron they show ≤ 0 needs no lower bound
+    // of its own: the relu's relaxation and output are 0 whatever it is, so it keeps IBP's.
+    const above = this.lowerBounds(slot, open.length, (k, into) => (into[open[k]!] = -1), r, state, (k) => open[k]!);
+    open.forEach((j, k) => (upper[j] = -above[k]!));
+    const needed = reference ? open.filter((j) => upper[j]! > 0) : open;
+    const below = this.lowerBounds(slot, needed.length, (k, into) => (into[needed[k]!] = 1), r, state, (k) => needed[k]!);
+    needed.forEach((j, k) => (lower[j] = below[k]!));
     const earlier = refinement?.tighten?.slots[slot];
     const c = refinement ? new Float64Array(n) : null;
-    open.forEach((j, k) => {
-      lower[j] = found[2 * k]!;
-      upper[j] = -found[2 * k + 1]!;
+    open.forEach((j) => {
       if (c) {
         c[j] = 1;
-        if (lower[j]! < 0) lower[j] = Math.max(lower[j]!, refinement!.refine(slot, c, state));
+        if (lower[j]! < 0 && !(reference && upper[j]! <= 0)) lower[j] = Math.max(lower[j]!, refinement!.refine(slot, c, state));
         c[j] = -1;
         if (upper[j]! > 0) upper[j] = Math.min(upper[j]!, -refinement!.refine(slot, c, state));
         c[j] = 0;

@@ -99,6 +99,52 @@ describe('sparse backward rows', () => {
     }
   });
 
+  it('bounds a relu’s inputs from CROWN, and keeps IBP’s lower bound only where CROWN’s upper bound shows the relu off', () => {
+    const model = smallCnn(5);
+    const prop = new BoundPropagation(lowerLayersModel(model));
+    const rng = new Rng(6);
+    const n0 = prop.graph.shapes[prop.graph.input]!.reduce((a, b) => a * b, 1);
+    let skipped = 0;
+    let computed = 0;
+    for (const norm of ['linf', 'l2'] as CertifyNorm[]) {
+      const r = region(image(n0, rng), norm === 'linf' ? 0.05 : 0.4, norm, [0, 1]);
+      const state = prop.linearBounds(r);
+      const ibp = prop.interval(r);
+      prop.graph.nodes.forEach((node, i) => {
+        if (node.op.kind !== 'relu') return;
+        const slot = node.inputs[0]!;
+        const { lower, upper } = state.slots[slot]!;
+        const relaxation = state.relaxations[i] as { lowerSlope: Float64Array; upperSlope: Float64Array };
+        const size = lower.length;
+        for (let j = 0; j < size; j++) {
+          const c = new Float64Array(size);
+          c[j] = -1;
+          const crownUpper = -prop.lowerBound(slot, c, r, state);
+          c[j] = 1;
+          const crownLower = prop.lowerBound(slot, c, r, state);
+          // Neurons that keep IBP's bounds whole (IBP decides them, or they are exact): not CROWN's.
+          if (ibp[slot]!.upper[j]! <= 0 || (upper[j]! === ibp[slot]!.upper[j]! && lower[j]! === ibp[slot]!.lower[j]!)) continue;
+          expect(Math.abs(upper[j]! - crownUpper)).toBeLessThan(1e-9 * (1 + Math.abs(crownUpper)));
+          if (upper[j]! <= 0) {
+            // Off: IBP's lower bound is kept (sound, looser), and the relaxation is zero either way.
+            expect(lower[j]).toBe(ibp[slot]!.lower[j]);
+            expect(lower[j]!).toBeLessThanOrEqual(crownLower + 1e-9);
+            expect(relaxation.lowerSlope[j]).toBe(0);
+            expect(relaxation.upperSlope[j]).toBe(0);
+            skipped++;
+          } else {
+            expect(Math.abs(lower[j]! - crownLower)).toBeLessThan(1e-9 * (1 + Math.abs(crownLower)));
+            computed++;
+          }
+        }
+      });
+    }
+    // Both cases occur (the seed and radii are chosen so).
+    expect(computed).toBeGreaterThan(0);
+    expect(skipped).toBeGreaterThan(0);
+    model.dispose();
+  });
+
   it.each([
     ['CNN', () => smallCnn(1)],
     ['convolutional', () => convolutional(2)],
