@@ -14,6 +14,8 @@ import type { LinfStepper } from '../fused-step.js';
 import { lossKey, lossKindOf } from './loss-head.js';
 import { classesOf, emitModel, type Head } from './model.js';
 import { sessionOptions, type OrtModule, type OrtSession, type OrtTensor } from './runtime.js';
+import { borrow, giveBack } from './buffers.js';
+import { readInto } from '../tfjs/host-memory.js';
 import type { StridedGradient } from './windows.js';
 
 export interface OrtNetwork {
@@ -69,26 +71,35 @@ export class OnnxruntimeNetwork implements OrtNetwork {
   }
 
   async forward(x: tf.Tensor): Promise<tf.Tensor2D> {
-    const feeds = { x: this.input(x) };
-    const session = await this.session({ kind: 'forward' });
-    const out = await session.run(feeds);
-    return toTf(out.logits!) as tf.Tensor2D;
+    const input = this.input(x);
+    try {
+      const session = await this.session({ kind: 'forward' });
+      return (await this.runInto(session, { x: input }, { logits: [x.shape[0]!, this.classes] })).logits as tf.Tensor2D;
+    } finally {
+      giveBack(input.data as Float32Array);
+    }
   }
 
   async valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult> {
     const input = this.input(x);
-    const n = x.shape[0]!;
+    try {
+      return await this.valueAndGradientOf(input, x.shape, loss);
+    } finally {
+      giveBack(input.data as Float32Array);
+    }
+  }
+
+  private async valueAndGradientOf(input: OrtTensor, shape: readonly number[], loss: LossFn): Promise<GradientResult> {
+    const n = shape[0]!;
     const spec = lossSpecOf(loss);
     if (spec) {
       const session = await this.session({ kind: 'loss', loss: lossKindOf(spec) });
-      const feeds = { x: input, ...this.classFeeds(spec, n) };
-      const out = await session.run(feeds);
-      return { logits: toTf(out.logits!) as tf.Tensor2D, loss: toTf(out.loss!) as tf.Tensor1D, gradient: toTf(out.gradient!) };
+      const out = await this.runInto(session, { x: input, ...this.classFeeds(spec, n) }, { logits: [n, this.classes], loss: [n], gradient: shape });
+      return { logits: out.logits as tf.Tensor2D, loss: out.loss as tf.Tensor1D, gradient: out.gradient! };
     }
     // Any other loss: logits here, its logit gradient from tfjs, then the backward pass here.
     const forward = await this.session({ kind: 'forward' });
-    const logitsOut = (await forward.run({ x: input })).logits!;
-    const logits = toTf(logitsOut) as tf.Tensor2D;
+    const logits = (await this.runInto(forward, { x: input }, { logits: [n, this.classes] })).logits as tf.Tensor2D;
     let head: { loss: tf.Tensor1D; dLogits: Float32Array };
     try {
       head = lossHead(loss, logits);
@@ -98,11 +109,23 @@ export class OnnxruntimeNetwork implements OrtNetwork {
     }
     try {
       const backward = await this.session({ kind: 'cotangent' });
-      const out = await backward.run({ x: input, dlogits: new this.ort.Tensor('float32', head.dLogits, [n, this.classes]) });
-      return { logits, loss: head.loss, gradient: toTf(out.gradient!) };
+      const out = await this.runInto(backward, { x: input, dlogits: new this.ort.Tensor('float32', head.dLogits, [n, this.classes]) }, { gradient: shape });
+      return { logits, loss: head.loss, gradient: out.gradient! };
     } catch (error) {
       tf.dispose([logits, head.loss]);
       throw error;
+    }
+  }
+
+  /** Runs `session` with each output of `outputs` written into a borrowed buffer, returned as a tensor. */
+  private async runInto(session: OrtSession, feeds: Record<string, OrtTensor>, outputs: Record<string, readonly number[]>): Promise<Record<string, tf.Tensor>> {
+    const names = Object.keys(outputs);
+    const buffers = names.map((name) => borrow(outputs[name]!.reduce((a, b) => a * b, 1)));
+    try {
+      await session.run(feeds, Object.fromEntries(names.map((name, i) => [name, new this.ort.Tensor('float32', buffers[i]!, outputs[name]!)])));
+      return Object.fromEntries(names.map((name, i) => [name, ownedTensor(buffers[i]!, outputs[name]!)]));
+    } finally {
+      giveBack(...buffers);
     }
   }
 
@@ -153,8 +176,8 @@ export class OnnxruntimeNetwork implements OrtNetwork {
         received: shapeString(x.shape),
       });
     }
-    const data = x.dataSync();
-    return new this.ort.Tensor('float32', data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>), x.shape);
+    // A borrowed buffer: the caller gives it back once the run that reads it is over.
+    return new this.ort.Tensor('float32', readInto(x, borrow(x.size)), x.shape);
   }
 
   /** The loss's classes as the one-hot rows its emitted head reads. */
@@ -196,6 +219,14 @@ function lossHead(loss: LossFn, logits: tf.Tensor2D): { loss: tf.Tensor1D; dLogi
 
 function toTf(t: OrtTensor): tf.Tensor {
   return tf.tensor(t.data as Float32Array, [...t.dims], 'float32');
+}
+
+/**
+ * A tensor of its own holding `values`, which go back to the pool: the wasm backend copies values
+ * into its heap, other backends may keep the array they are given.
+ */
+function ownedTensor(values: Float32Array, shape: readonly number[]): tf.Tensor {
+  return tf.tensor(tf.getBackend() === 'wasm' ? values : values.slice(), [...shape], 'float32');
 }
 
 function weightIdentity(w: Weight): [tf.Tensor, object] {

@@ -21,13 +21,20 @@ export interface HostMemory {
 }
 
 interface WasmBackendLike {
+  dataIdMap: { has(dataId: object): boolean };
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfoLike;
   typedArrayFromHeap(t: TensorInfoLike): Values;
 }
 interface CpuBackendLike {
-  data: { get(dataId: object): { values: Values } };
+  data: { has(dataId: object): boolean; get(dataId: object): { values: Values } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Values): TensorInfoLike;
 }
+
+/** Whether `backend` (a host backend) holds the tensor's values itself. */
+const HOLDS: Record<string, (backend: unknown, dataId: object) => boolean> = {
+  wasm: (b, dataId) => (b as WasmBackendLike).dataIdMap.has(dataId),
+  cpu: (b, dataId) => (b as CpuBackendLike).data.has(dataId),
+};
 
 const ARRAYS: Partial<Record<tf.DataType, new (n: number) => Values>> = { float32: Float32Array, int32: Int32Array, bool: Uint8Array };
 
@@ -58,6 +65,19 @@ const HOSTS: Record<string, (backend: unknown) => HostMemory> = {
     };
   },
 };
+
+/**
+ * Copies t's values into `out` (t.size long) without the new array dataSync makes: read where
+ * the backend keeps them when it is a host backend holding t, else through dataSync.
+ */
+export function readInto(t: tf.Tensor, out: Float32Array): Float32Array {
+  const name = tf.getBackend();
+  const backend = tf.engine().backend as unknown;
+  const host = HOSTS[name];
+  if (host && t.dtype === 'float32' && HOLDS[name]!(backend, t.dataId)) out.set(host(backend).read(t));
+  else out.set(t.dataSync());
+  return out;
+}
 
 /** Whether the current backend runs host kernels (and the dtype has a typed array). */
 export function onHost(dtype: tf.DataType = 'float32'): boolean {
