@@ -233,18 +233,19 @@ export class BoundPropagation {
         slots[node.output] = this.joined(rs.map((r) => this.exactSlot(node.output, r)), allocate);
         continue;
       }
-      const input = slots[node.inputs[0]!]!;
+      // The first input's bounds (a node of constants alone has none).
+      const input = slots[node.inputs[0]!] as Interval | undefined;
       const found = op.affine
         ? op.intervalBatch && node.inputs.length === 1
-          ? op.intervalBatch(input, batch, allocate)
+          ? op.intervalBatch(input!, batch, allocate)
           : this.joined(rs.map((_, b) => this.intervalOfInputs(node, node.inputs.map((s) => this.view(slots[s]!, s, b)))), allocate)
         : op.elementwise
-          ? op.interval(input, allocate)
+          ? op.interval(input!, allocate)
           : op.intervalBatch
-            ? op.intervalBatch(input, batch, allocate)
-            : this.joined(rs.map((_, b) => this.intervalOfInputs(node, [this.view(input, node.inputs[0]!, b)])), allocate);
+            ? op.intervalBatch(input!, batch, allocate)
+            : this.joined(rs.map((_, b) => this.intervalOfInputs(node, [this.view(input!, node.inputs[0]!, b)])), allocate);
       // Narrowed below: a copy when the op handed back its input's own arrays.
-      const shared = found.lower === input.lower;
+      const shared = found.lower === input?.lower;
       const box = exact && shared ? { lower: copy(found.lower, allocate), upper: copy(found.upper, allocate) } : found;
       if (exact) {
         centres ??= this.centresBatch(rs, allocate);
