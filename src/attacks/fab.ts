@@ -19,6 +19,7 @@ import { checkBoolean, checkCriterion, checkInteger, checkKnownOptions, checkNor
 import { type ProjectionNorm } from './fab-projections.js';
 import { FabStep } from './fab-step.js';
 import { withLogitGradient } from '../engine/tfjs/closed-form.js';
+import { readInto } from '../engine/tfjs/host-memory.js';
 import type { LossFn } from '../engine/tfjs/types.js';
 import type { Attack, CriterionSpec } from './types.js';
 
@@ -298,11 +299,8 @@ class FabSearch {
       if (lanes[0]?.target !== null) {
         // FAB-T: one boundary per lane, its gradient rows used as they come.
         const other = Int32Array.from(lanes, (l) => l.target!);
-        const boundary = await this.boundary(input, other, labels, rows);
-        const { values } = boundary;
-        // A lane whose target is its label has no boundary: no step (rows of the engine's array
-        // are not written over; it may share them).
-        const gradient = other.some((c, k) => c === labels[k]) ? boundary.gradient.slice() : boundary.gradient;
+        const { values, gradient } = await this.boundary(input, other, labels, rows);
+        // A lane whose target is its label has no boundary: no step.
         for (let k = 0; k < n; k++) {
           if (other[k] === labels[k]) gradient.fill(0, k * size, (k + 1) * size);
           else df[k] = values[k]!;
@@ -311,7 +309,7 @@ class FabSearch {
         return { df, dg: gradient };
       }
       const nearest = new Float64Array(n).fill(Infinity);
-      const dg = new Float32Array(n * size);
+      const dg = this.buffers.nearest(n * size).fill(0);
       for (let c = 0; c < this.ctx.numClasses; c++) {
         const other = Int32Array.from(labels, () => c);
         const { values, gradient } = await this.boundary(input, other, labels, rows);
@@ -345,7 +343,7 @@ class FabSearch {
   private async boundary(input: tf.Tensor, other: Int32Array, labels: Int32Array, rows: number[]): Promise<{ values: Float32Array; gradient: Float32Array }> {
     const result = await this.ctx.gradient(input, logitDifference(other, labels), rows);
     try {
-      return { values: (await result.loss.data()) as Float32Array, gradient: (await result.gradient.data()) as Float32Array };
+      return { values: (await result.loss.data()) as Float32Array, gradient: readInto(result.gradient, this.buffers.gradient(result.gradient.size)) };
     } finally {
       tf.dispose([result.logits, result.loss, result.gradient]);
     }
@@ -354,22 +352,40 @@ class FabSearch {
 
 /**
  * Host arrays that live across FAB's steps: each step's tensors are made from them and disposed
- * within the step, so the next step can overwrite them.
+ * within the step, and what a step reads back is used within it, so the next step can overwrite
+ * them. Arrays of megabytes made anew every step cost fresh pages each time.
  */
 class StepBuffers {
-  private packedArray = new Float32Array(0);
-  private nextArray = new Float32Array(0);
+  private readonly arrays: Record<'packed' | 'next' | 'gradient' | 'nearest', Float32Array> = {
+    packed: new Float32Array(0),
+    next: new Float32Array(0),
+    gradient: new Float32Array(0),
+    nearest: new Float32Array(0),
+  };
 
   /** The iterates of the lanes, packed for the gradient call. */
   packed(length: number): Float32Array {
-    if (this.packedArray.length < length) this.packedArray = new Float32Array(length);
-    return this.packedArray.subarray(0, length);
+    return this.at('packed', length);
   }
 
   /** The next iterates, for the verdict call. */
   next(length: number): Float32Array {
-    if (this.nextArray.length < length) this.nextArray = new Float32Array(length);
-    return this.nextArray.subarray(0, length);
+    return this.at('next', length);
+  }
+
+  /** A boundary's gradient rows, read back from the engine. */
+  gradient(length: number): Float32Array {
+    return this.at('gradient', length);
+  }
+
+  /** The gradient rows of each lane's nearest boundary (untargeted FAB). */
+  nearest(length: number): Float32Array {
+    return this.at('nearest', length);
+  }
+
+  private at(name: 'packed' | 'next' | 'gradient' | 'nearest', length: number): Float32Array {
+    if (this.arrays[name].length < length) this.arrays[name] = new Float32Array(length);
+    return this.arrays[name].subarray(0, length);
   }
 }
 
