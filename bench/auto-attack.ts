@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { autoAttack, classifier, ensureBackend, evaluate, saltAndPepper, type Attack, type AutoAttackRun } from '../src/index.js';
+import { autoAttack, classifier, ensureBackend, evaluate, onnxruntimeClassifier, onnxruntimeNetwork, saltAndPepper, type Attack, type AutoAttackRun } from '../src/index.js';
 import { mnistSamples, type MnistModelName } from '../examples/mnist/models.js';
 import { benchModel } from './models.js';
 import { loadHardenedMlp } from './defend-models.js';
@@ -116,6 +116,29 @@ else {
   if (!foolboxPath) console.log('  notice: bethgelab/foolbox not found (FOOLBOX_PATH, or a snapshot in ROBUSTEST_MIRROR); its columns are skipped');
 }
 
+/**
+ * autoAttack() through evaluate on `target`, timed after an untimed run on four digits (as the
+ * reference gets one: sessions built, code warm), with each member's seconds summed over the ε.
+ */
+async function timedAutoAttack(target: Parameters<typeof evaluate>[0], digits: ReturnType<typeof mnistSamples>, setting: { norm: 'linf' | 'l2'; epsilons: readonly number[] }) {
+  const members = new Map<string, number>();
+  const inner = autoAttack({ norm: setting.norm });
+  const attack: Attack = {
+    ...inner,
+    run: async (...args: Parameters<Attack['run']>) => {
+      const run = (await inner.run(...args)) as AutoAttackRun;
+      for (const m of run.members) members.set(m.member, (members.get(m.member) ?? 0) + m.seconds);
+      return run;
+    },
+  };
+  const warm = mnistSamples(4);
+  await evaluate(target, warm, { attack: autoAttack({ norm: setting.norm }), epsilons: [...setting.epsilons], seed: SEED });
+  warm.inputs.dispose();
+  const started = performance.now();
+  const report = await evaluate(target, digits, { attack, epsilons: [...setting.epsilons], seed: SEED });
+  return { report, seconds: (performance.now() - started) / 1000, members };
+}
+
 for (const name of models) {
   const { model, weights } = name === 'mlp-at' ? { model: await loadHardenedMlp(), weights: 'adversarially trained' } : await benchModel(name);
   const digits = mnistSamples(count);
@@ -127,29 +150,18 @@ for (const name of models) {
   // Which executor runs robustest's side (tfjs, or onnxruntime when installed and able).
   console.log(`  ${name} (${weights}; robustest gradients: ${clf.gradientPath}):`);
 
+  // A tfjs model runs on the tfjs engine unless ROBUSTEST_ENGINE says otherwise; where onnxruntime
+  // can run it too, that executor is timed as well, as a user selecting it would get it.
+  const network = clf.engine === 'onnxruntime' ? null : await onnxruntimeNetwork(clf.graph!()!, { threads: Number(process.env.ROBUSTEST_THREADS) });
+  const executors: { label: string; target: Parameters<typeof evaluate>[0] }[] = [{ label: 'robustest', target: model }];
+  if (network) executors.push({ label: 'on onnxruntime', target: onnxruntimeClassifier(clf, network) });
+
   for (const setting of name === 'mlp-at' ? HARDENED_SETTINGS : SETTINGS) {
-    // The same attack, with each run's per-member seconds summed over the ε of the curve.
-    const memberSeconds = new Map<string, number>();
-    const inner = autoAttack({ norm: setting.norm });
-    const attack: Attack = {
-      ...inner,
-      run: async (...args: Parameters<Attack['run']>) => {
-        const run = (await inner.run(...args)) as AutoAttackRun;
-        for (const m of run.members) memberSeconds.set(m.member, (memberSeconds.get(m.member) ?? 0) + m.seconds);
-        return run;
-      },
-    };
-    // An untimed run on four digits first, as the reference gets one: sessions built, code warm.
-    const warm = mnistSamples(4);
-    await evaluate(model, warm, { attack: autoAttack({ norm: setting.norm }), epsilons: [...setting.epsilons], seed: SEED });
-    warm.inputs.dispose();
-    const started = performance.now();
-    const report = await evaluate(model, digits, { attack, epsilons: [...setting.epsilons], seed: SEED });
-    const mine = (performance.now() - started) / 1000;
+    const runs = [];
+    for (const executor of executors) runs.push({ ...executor, ...(await timedAutoAttack(executor.target, digits, setting)) });
     const label = `AutoAttack ${setting.norm === 'linf' ? 'L∞' : 'L2'} ε ${setting.epsilons.join(', ')}`;
-    let line = `    ${label}: robustest ${report.robustAccuracy.map((a) => a.toFixed(3)).join(' ')} in ${mine.toFixed(1)} s`;
-    if (report.reliability.length > 0) line += ` [flags: ${report.reliability.map((f) => f.kind).join(', ')}]`;
-    let members = `      seconds per member: robustest ${MEMBERS.map((m) => `${m} ${(memberSeconds.get(m) ?? 0).toFixed(1)}`).join(', ')}`;
+    let line = `    ${label}: ${runs.map((r) => `${r.label} ${r.report.robustAccuracy.map((a) => a.toFixed(3)).join(' ')} in ${r.seconds.toFixed(1)} s${r.report.reliability.length > 0 ? ` [flags: ${r.report.reliability.map((f) => f.kind).join(', ')}]` : ''}`).join(' | ')}`;
+    const members = runs.map((r) => `      seconds per member: ${r.label} ${MEMBERS.map((m) => `${m} ${(r.members.get(m) ?? 0).toFixed(1)}`).join(', ')}`);
     if (autoAttackPath) {
       const file = join(work, `${name}-${setting.norm}.json`);
       writeFileSync(file, JSON.stringify({ ...base, options: { norm: setting.norm, epsilons: setting.epsilons, seed: SEED } }));
@@ -157,17 +169,19 @@ for (const name of models) {
       if (typeof peer === 'string') line += ` | reference failed: ${peer}`;
       else {
         const theirs = peer.reduce((t, r) => t + (r.seconds as number), 0);
-        const gap = Math.max(...peer.map((r, k) => Math.abs((report.robustAccuracy[k]! - (r.robustAccuracy as number)) * 100)));
+        const gap = Math.max(...runs.flatMap(({ report }) => peer.map((r, k) => Math.abs((report.robustAccuracy[k]! - (r.robustAccuracy as number)) * 100))));
+        const ratios = runs.map((r, i) => (i === 0 ? ratio(r.seconds / theirs) : `${r.label.replace(/^on /, '')} ${ratio(r.seconds / theirs)}`));
         line +=
           ` | reference ${peer.map((r) => (r.robustAccuracy as number).toFixed(3)).join(' ')} in ${theirs.toFixed(1)} s` +
-          ` | time ${ratio(mine / theirs)} of the reference's, largest gap ${gap.toFixed(1)} points (logits agree to ${(peer[0]!.parity as number).toExponential(1)})`;
+          ` | time ${ratios[0]}${ratios.length > 1 ? ` (${ratios.slice(1).join(', ')})` : ''} of the reference's, largest gap ${gap.toFixed(1)} points (logits agree to ${(peer[0]!.parity as number).toExponential(1)})`;
         const theirMembers = (m: string) => peer.reduce((t, r) => t + ((r.members as Record<string, number> | undefined)?.[m] ?? 0), 0);
-        members += ` | reference ${MEMBERS.map((m) => `${m} ${theirMembers(m).toFixed(1)}`).join(', ')}`;
+        members.push(`      seconds per member: reference ${MEMBERS.map((m) => `${m} ${theirMembers(m).toFixed(1)}`).join(', ')}`);
       }
     }
     console.log(line);
-    console.log(members);
+    for (const m of members) console.log(m);
   }
+  network?.dispose();
 
   if (!skip.includes('salt-and-pepper')) {
     const started = performance.now();
