@@ -1,7 +1,7 @@
 /**
  * Certification against auto_LiRPA: the bundled MNIST models, exported to an equivalent torch
  * module, bounded by both on the same digits, L∞ balls (intersected with [0, 1]) and L2 balls
- * (ours intersected with [0, 1], auto_LiRPA's not: ours can only be tighter there), in the same
+ * (ours intersected with [0, 1], auto_LiRPA's not: ours bound a smaller set), in the same
  * run. Prints per model, norm, method and ε the largest difference of any margin bound, the
  * certified counts and the speed ratio (auto_LiRPA's seconds over ours: above 1× robustest is
  * faster; auto_LiRPA batched, torch on one thread; robustest on this thread as certify() runs it,
