@@ -127,7 +127,7 @@ export class Conv2DBound implements AffineOp {
    * per such row its nonzero channels, their coefficients and count.
    */
   private readonly pixels: Int32Array;
-  /** Per output pixel, the channels listed in the support (outC slots a pixel) and how many. */
+  /** Per output pixel, the channels listed in the support (outC slots per pixel) and how many. */
   private readonly listed: Int32Array;
   private readonly listedCount: Int32Array;
   private live = new Int32Array(0);
@@ -235,7 +235,6 @@ export class Conv2DBound implements AffineOp {
     for (let q = 0; q < count; q++) {
       const p = pixels[q]!;
       const o = p * outC;
-      const lb = p * outC;
       const ln = listedCount[p]!;
       listedCount[p] = 0;
       // Per row nonzero here, its nonzero channels (among the listed) and their coefficients.
@@ -245,7 +244,7 @@ export class Conv2DBound implements AffineOp {
         const cb = k * outC;
         let m = 0;
         for (let c = 0; c < ln; c++) {
-          const co = listed[lb + c]!;
+          const co = listed[o + c]!;
           const w = a[ao + co]!;
           if (w === 0) continue;
           channels[cb + m] = co;
