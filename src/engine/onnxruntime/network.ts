@@ -137,17 +137,26 @@ export class OnnxruntimeNetwork implements OrtNetwork {
       const dims = [rows, ...shape];
       const scalar = (v: number) => new this.ort.Tensor('float32', Float32Array.of(v), []);
       const session = await this.session({ kind: 'linf-step', loss: lossKindOf(spec) });
-      const fetches = into ? { logits: null, next: new this.ort.Tensor('float32', into, dims) } : undefined;
-      const out = await session.run({
-        x: new this.ort.Tensor('float32', x, dims),
-        origin: new this.ort.Tensor('float32', origin, dims),
-        ...this.classFeeds(spec, rows),
-        size: scalar(step.size),
-        epsilon: scalar(step.epsilon),
-        low: scalar(step.bounds[0]),
-        high: scalar(step.bounds[1]),
-      }, fetches);
-      return { logits: toTf(out.logits!) as tf.Tensor2D, next: into ?? (out.next!.data as Float32Array) };
+      // Both outputs land in arrays of ours: the next iterate's buffer is the caller's to keep.
+      const next = into ?? new Float32Array(x.length);
+      const logits = borrow(rows * this.classes);
+      try {
+        await session.run(
+          {
+            x: new this.ort.Tensor('float32', x, dims),
+            origin: new this.ort.Tensor('float32', origin, dims),
+            ...this.classFeeds(spec, rows),
+            size: scalar(step.size),
+            epsilon: scalar(step.epsilon),
+            low: scalar(step.bounds[0]),
+            high: scalar(step.bounds[1]),
+          },
+          { logits: new this.ort.Tensor('float32', logits, [rows, this.classes]), next: new this.ort.Tensor('float32', next, dims) },
+        );
+        return { logits: ownedTensor(logits, [rows, this.classes]) as tf.Tensor2D, next };
+      } finally {
+        giveBack(logits);
+      }
     };
   }
 
@@ -215,10 +224,6 @@ function lossHead(loss: LossFn, logits: tf.Tensor2D): { loss: tf.Tensor1D; dLogi
   const dLogits = gradient.dataSync() as Float32Array;
   gradient.dispose();
   return { loss: perSample!, dLogits: Float32Array.from(dLogits) };
-}
-
-function toTf(t: OrtTensor): tf.Tensor {
-  return tf.tensor(t.data as Float32Array, [...t.dims], 'float32');
 }
 
 /**

@@ -3,6 +3,7 @@
  * types) at load time, and its absence is a reason to run on tfjs rather than an error.
  */
 import { availableParallelism } from 'node:os';
+import { runInThisContext } from 'node:vm';
 import { RobustestError } from '../../errors.js';
 
 export interface OrtTensor {
@@ -34,6 +35,12 @@ let loading: Promise<OrtModule | string> | undefined;
 
 /** The onnxruntime-node module, or why it cannot be used. */
 export function loadRuntime(): Promise<OrtModule | string> {
+  // onnxruntime-node hands back its outputs as typed arrays of Node's own realm, which its Tensor
+  // rejects when loaded in a realm of its own: Jest runs each test file in one
+  // (microsoft/onnxruntime#16622). There every run would fail, so it counts as unavailable.
+  if (runInThisContext('Float32Array') !== Float32Array) {
+    return Promise.resolve("onnxruntime-node cannot run inside this test runner's realm (Jest): its outputs fail its own Float32Array check");
+  }
   loading ??= import(/* @vite-ignore */ 'onnxruntime-node').then(
     (m: Partial<OrtModule> & { default?: OrtModule }) => {
       const ort = (m.InferenceSession ? m : m.default) as OrtModule | undefined;
