@@ -1,11 +1,13 @@
 /**
- * Which executor runs a model graph. ONNX models run on onnxruntime when onnxruntime-node is
- * installed and can run every node: that is their own runtime. tfjs models stay on the tfjs
- * engine unless ROBUSTEST_ENGINE=onnxruntime asks otherwise, because neither executor is faster
- * everywhere: on the bundled MNIST CNN the tfjs engine's fused convolution and pooling kernels take
- * about half onnxruntime's time, while on MobileNetV2 onnxruntime takes a fifth of the tfjs
- * engine's (bench/onnxruntime.ts). ROBUSTEST_ENGINE=tfjs|onnxruntime overrides the choice; a
- * requested onnxruntime that cannot run the graph is an error rather than a silent fallback.
+ * Which executor runs a model graph: onnxruntime when onnxruntime-node is installed and can run
+ * every node, except for tfjs models with max pooling, which stay on the tfjs engine. That
+ * exception is measured (bench/onnxruntime.ts): on the bundled MNIST CNN the tfjs engine's fused
+ * convolution and max-pool gradient kernel runs PGD in about half onnxruntime's time (onnxruntime
+ * routes the gradient through MaxPool's argmax indices and a scatter), while on the bundled MLPs
+ * onnxruntime takes 0.6–0.8× of the tfjs engine's time and on MobileNetV2 a fifth. ONNX models
+ * always run on onnxruntime when it can: it is their own runtime. ROBUSTEST_ENGINE=tfjs|onnxruntime
+ * overrides the choice; a requested onnxruntime that cannot run the graph is an error rather
+ * than a silent fallback.
  */
 import type { ModelGraph } from '../graph/types.js';
 import { RobustestError } from '../errors.js';
@@ -34,9 +36,13 @@ export function requestedEngine(): EngineName | null {
 
 type Choice = { readonly network: OrtNetwork; readonly reason: null } | { readonly network: null; readonly reason: string | null };
 
+function hasMaxPool(graph: ModelGraph): boolean {
+  return graph.nodes.some((n) => n.op.kind === 'maxPool');
+}
+
 async function choose(graph: ModelGraph, options: OnnxruntimeOptions): Promise<Choice> {
   const requested = requestedEngine();
-  if (requested === 'tfjs' || (requested === null && graph.format !== 'onnx')) return { network: null, reason: null };
+  if (requested === 'tfjs' || (requested === null && graph.format !== 'onnx' && hasMaxPool(graph))) return { network: null, reason: null };
   const attempt = await tryOnnxruntimeNetwork(graph, options);
   if (attempt.network) return { network: attempt.network, reason: null };
   if (requested === 'onnxruntime') {

@@ -44,17 +44,25 @@ describe('selectNetwork', () => {
     graph.dispose();
   });
 
-  it('a tfjs model stays on the tfjs engine unless onnxruntime is asked for', async () => {
+  it('a tfjs model runs on onnxruntime too, except one with max pooling, which stays on the tfjs engine unless asked', async () => {
+    vi.stubEnv('ROBUSTEST_ENGINE', '');
     const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const { selectNetwork } = await import('../../src/engine/select.js');
-    const graph = tinyGraph('tfjs-layers');
-    expect(await selectNetwork(graph)).toMatchObject({ engine: 'tfjs', reason: null });
+    const dense = tinyGraph('tfjs-layers');
+    const chosen = await selectNetwork(dense, { threads: 1 });
+    expect(chosen.engine).toBe('onnxruntime');
+    chosen.network.dispose();
+    dense.dispose();
+    const b = new GraphBuilder('tfjs-layers', [4, 4, 1]);
+    const pool = b.add({ kind: 'maxPool', size: [2, 2], strides: [2, 2], padding: 'valid' }, [b.input], 'pool');
+    const pooled = b.build(b.add({ kind: 'reshape', shape: [4] }, [pool], 'flatten'));
+    expect(await selectNetwork(pooled)).toMatchObject({ engine: 'tfjs', reason: null });
     expect(write).not.toHaveBeenCalled();
     vi.stubEnv('ROBUSTEST_ENGINE', 'onnxruntime');
-    const asked = await selectNetwork(graph);
+    const asked = await selectNetwork(pooled, { threads: 1 });
     expect(asked.engine).toBe('onnxruntime');
     asked.network.dispose();
-    graph.dispose();
+    pooled.dispose();
   });
 
   it('ROBUSTEST_ENGINE=tfjs runs the tfjs engine, silently', async () => {

@@ -39,9 +39,11 @@ describe('concurrent calls', () => {
     const mine: tf.Tensor[] = [];
     let running = true;
     const pending = evaluate(clf, digits, { attack: fgsm(), epsilons: [0.1, 0.2] }).finally(() => (running = false));
+    // Yielding to the event loop, not only to microtasks: onnxruntime-node runs a session from a
+    // setImmediate callback, which a loop of bare awaits would never let run.
     while (running) {
       mine.push(tf.ones([2, 2]));
-      await null;
+      await new Promise((resolve) => setImmediate(resolve));
     }
     await pending;
     expect(mine.length).toBeGreaterThan(0);
