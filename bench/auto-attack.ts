@@ -150,8 +150,8 @@ for (const name of models) {
   // Which executor runs robustest's side (tfjs, or onnxruntime when installed and able).
   console.log(`  ${name} (${weights}; robustest gradients: ${clf.gradientPath}):`);
 
-  // A tfjs model runs on the tfjs engine unless ROBUSTEST_ENGINE says otherwise; where onnxruntime
-  // can run it too, that executor is timed as well, as a user selecting it would get it.
+  // A model left on the tfjs engine (by default, a tfjs model with max pooling) is timed on
+  // onnxruntime as well, as ROBUSTEST_ENGINE=onnxruntime would run it.
   const network = clf.engine === 'onnxruntime' ? null : await onnxruntimeNetwork(clf.graph!()!, { threads: Number(process.env.ROBUSTEST_THREADS) });
   const executors: { label: string; target: Parameters<typeof evaluate>[0] }[] = [{ label: 'robustest', target: model }];
   if (network) executors.push({ label: 'on onnxruntime', target: onnxruntimeClassifier(clf, network) });
