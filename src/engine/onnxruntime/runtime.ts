@@ -38,16 +38,16 @@ export function loadRuntime(): Promise<OrtModule | string> {
   // onnxruntime-node hands back its outputs as typed arrays of Node's own realm, which its Tensor
   // rejects when loaded in a realm of its own: Jest runs each test file in one
   // (microsoft/onnxruntime#16622). There every run would fail, so it counts as unavailable.
-  if (runInThisContext('Float32Array') !== Float32Array) {
-    return Promise.resolve("onnxruntime-node cannot run inside this test runner's realm (Jest): its outputs fail its own Float32Array check");
-  }
-  loading ??= import(/* @vite-ignore */ 'onnxruntime-node').then(
-    (m: Partial<OrtModule> & { default?: OrtModule }) => {
-      const ort = (m.InferenceSession ? m : m.default) as OrtModule | undefined;
-      return ort?.InferenceSession && ort.Tensor ? ort : 'onnxruntime-node does not export InferenceSession and Tensor';
-    },
-    (error: unknown) => `onnxruntime-node is not installed (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,
-  );
+  loading ??=
+    runInThisContext('Float32Array') !== Float32Array
+      ? Promise.resolve("onnxruntime-node cannot run inside this test runner's realm (Jest): its outputs fail its own Float32Array check")
+      : import(/* @vite-ignore */ 'onnxruntime-node').then(
+          (m: Partial<OrtModule> & { default?: OrtModule }) => {
+            const ort = (m.InferenceSession ? m : m.default) as OrtModule | undefined;
+            return ort?.InferenceSession && ort.Tensor ? ort : 'onnxruntime-node does not export InferenceSession and Tensor';
+          },
+          (error: unknown) => `onnxruntime-node is not installed (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,
+        );
   return loading;
 }
 

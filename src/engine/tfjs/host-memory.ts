@@ -16,6 +16,8 @@ type Values = Float32Array | Int32Array | Uint8Array;
 export interface HostMemory {
   /** A view of (cpu: the array of) the tensor's values. */
   read(t: TensorInfoLike): Values;
+  /** Whether this backend holds the tensor's values itself (read() can reach them). */
+  holds(t: TensorInfoLike): boolean;
   /** Allocates an output (zero-filled if `zero`), lets `fill` write it, returns its info. */
   output(shape: number[], dtype: tf.DataType, zero: boolean, fill: (out: Values) => void): TensorInfoLike;
 }
@@ -30,12 +32,6 @@ interface CpuBackendLike {
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Values): TensorInfoLike;
 }
 
-/** Whether `backend` (a host backend) holds the tensor's values itself. */
-const HOLDS: Record<string, (backend: unknown, dataId: object) => boolean> = {
-  wasm: (b, dataId) => (b as WasmBackendLike).dataIdMap.has(dataId),
-  cpu: (b, dataId) => (b as CpuBackendLike).data.has(dataId),
-};
-
 const ARRAYS: Partial<Record<tf.DataType, new (n: number) => Values>> = { float32: Float32Array, int32: Int32Array, bool: Uint8Array };
 
 const HOSTS: Record<string, (backend: unknown) => HostMemory> = {
@@ -43,6 +39,7 @@ const HOSTS: Record<string, (backend: unknown) => HostMemory> = {
     const backend = b as WasmBackendLike;
     return {
       read: (t) => backend.typedArrayFromHeap(t),
+      holds: (t) => backend.dataIdMap.has(t.dataId),
       output(shape, dtype, zero, fill) {
         const out = backend.makeOutput(shape, dtype);
         // Allocation may grow the heap and detach older views: views are taken after it.
@@ -57,6 +54,7 @@ const HOSTS: Record<string, (backend: unknown) => HostMemory> = {
     const backend = b as CpuBackendLike;
     return {
       read: (t) => backend.data.get(t.dataId).values,
+      holds: (t) => backend.data.has(t.dataId),
       output(shape, dtype, _zero, fill) {
         const out = new ARRAYS[dtype]!(shape.reduce((a, c) => a * c, 1));
         fill(out);
@@ -71,10 +69,8 @@ const HOSTS: Record<string, (backend: unknown) => HostMemory> = {
  * the backend keeps them when it is a host backend holding t, else through dataSync.
  */
 export function readInto(t: tf.Tensor, out: Float32Array): Float32Array {
-  const name = tf.getBackend();
-  const backend = tf.engine().backend as unknown;
-  const host = HOSTS[name];
-  if (host && t.dtype === 'float32' && HOLDS[name]!(backend, t.dataId)) out.set(host(backend).read(t));
+  const host = HOSTS[tf.getBackend()]?.(tf.engine().backend);
+  if (host && t.dtype === 'float32' && host.holds(t)) out.set(host.read(t));
   else out.set(t.dataSync());
   return out;
 }
