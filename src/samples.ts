@@ -8,6 +8,8 @@ import { RobustestError, show, shapeString } from './errors.js';
 import type { Classifier } from './model/classifier.js';
 import { batchRanges, defaultBatchSize } from './engine/batches.js';
 import { sliceRows } from './engine/tfjs/rows.js';
+import { readInto } from './engine/tfjs/host-memory.js';
+import { borrow, giveBack } from './engine/buffers.js';
 
 export type NestedArray = number | NestedArray[];
 
@@ -122,48 +124,54 @@ function checkShape(clf: Classifier, inputs: tf.Tensor, where: string): void {
   }
 }
 
+/**
+ * Every value finite and inside the bounds. One pass over host memory per block of rows: as
+ * tensor ops it was nine passes with their temporaries, run again for every batch an attack checks.
+ */
 async function checkValues(clf: Classifier, inputs: tf.Tensor, where: string): Promise<void> {
   const [low, high] = clf.bounds;
   const count = inputs.shape[0]!;
-  const nonFinite: number[] = [];
-  const mins: number[] = [];
-  const maxs: number[] = [];
-  // Block by block, so that the temporaries stay small whatever the number of samples.
-  const block = defaultBatchSize(inputs.size / count);
-  for (const [start, end] of batchRanges(count, block)) {
-    const stats = tf.tidy(() => {
-      const flat = tf.reshape(sliceRows(inputs, start, end - start), [end - start, -1]);
-      const finite = tf.logicalNot(tf.logicalOr(tf.isNaN(flat), tf.isInf(flat)));
-      const badFinite = tf.logicalNot(tf.all(finite, 1));
-      const clean = tf.where(finite, flat, tf.zerosLike(flat));
-      return tf.stack([tf.cast(badFinite, 'float32'), tf.min(clean, 1), tf.max(clean, 1)]);
-    });
-    const [bad, lo, hi] = (await stats.array()) as number[][];
-    stats.dispose();
-    nonFinite.push(...bad!);
-    mins.push(...lo!);
-    maxs.push(...hi!);
-  }
-  const badIndex = nonFinite.findIndex((v) => v > 0);
-  if (badIndex >= 0) {
-    const row = tf.tidy(() => tf.reshape(tf.slice(inputs, badIndex, 1), [-1]));
-    const values = await row.data();
-    row.dispose();
-    const value = Array.from(values).find((v) => !Number.isFinite(v));
-    throw new RobustestError('NOT_FINITE', `${where}.inputs contain a non-finite value at sample ${badIndex}.`, {
-      expected: `finite numbers in [${low}, ${high}]`,
-      received: show(value),
-    });
-  }
-  for (let i = 0; i < mins.length; i++) {
-    if (mins[i]! < low - BOUNDS_TOLERANCE || maxs[i]! > high + BOUNDS_TOLERANCE) {
-      const offending = mins[i]! < low - BOUNDS_TOLERANCE ? mins[i]! : maxs[i]!;
-      throw new RobustestError(
-        'OUT_OF_BOUNDS',
-        `${where}.inputs leave the classifier's bounds at sample ${i}. Nothing is clipped: scale the inputs, or pass bounds to classifier().`,
-        { expected: `values in [${low}, ${high}]`, received: `${offending} (sample ${i} spans [${mins[i]}, ${maxs[i]}])` },
-      );
+  const size = inputs.size / count;
+  // Block by block, so that the host copy stays small whatever the number of samples.
+  const block = defaultBatchSize(size);
+  const buffer = borrow(Math.min(count, block) * size);
+  try {
+    for (const [start, end] of batchRanges(count, block)) {
+      const rows = sliceRows(inputs, start, end - start);
+      const values = buffer.subarray(0, (end - start) * size);
+      try {
+        readInto(rows, values);
+      } finally {
+        rows.dispose();
+      }
+      for (let r = 0; r < end - start; r++) {
+        let [min, max] = [Infinity, -Infinity];
+        let nonFinite: number | null = null;
+        for (let i = r * size; i < (r + 1) * size; i++) {
+          const v = values[i]!;
+          if (v < min) min = v;
+          if (v > max) max = v;
+          if (nonFinite === null && !Number.isFinite(v)) nonFinite = v;
+        }
+        const sample = start + r;
+        if (nonFinite !== null) {
+          throw new RobustestError('NOT_FINITE', `${where}.inputs contain a non-finite value at sample ${sample}.`, {
+            expected: `finite numbers in [${low}, ${high}]`,
+            received: show(nonFinite),
+          });
+        }
+        if (min < low - BOUNDS_TOLERANCE || max > high + BOUNDS_TOLERANCE) {
+          const offending = min < low - BOUNDS_TOLERANCE ? min : max;
+          throw new RobustestError(
+            'OUT_OF_BOUNDS',
+            `${where}.inputs leave the classifier's bounds at sample ${sample}. Nothing is clipped: scale the inputs, or pass bounds to classifier().`,
+            { expected: `values in [${low}, ${high}]`, received: `${offending} (sample ${sample} spans [${min}, ${max}])` },
+          );
+        }
+      }
     }
+  } finally {
+    giveBack(buffer);
   }
 }
 

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifier, ensureBackend } from '../../src/index.js';
-import { borrow, giveBack } from '../../src/engine/onnxruntime/buffers.js';
+import { borrow, giveBack } from '../../src/engine/buffers.js';
 import { onnxruntimeNetwork, type OrtNetwork } from '../../src/engine/onnxruntime/index.js';
 import { readInto } from '../../src/engine/tfjs/host-memory.js';
 import { attackLoss } from '../../src/attacks/losses.js';

@@ -4,8 +4,6 @@
  * - forward: x → logits
  * - loss: x, own (, target) → logits, loss, gradient (a loss of loss-head.ts)
  * - cotangent: x, dlogits → gradient (any other loss: its logit gradient comes from tfjs)
- * - linf-step: x, own (, target), origin, size, epsilon, low, high → logits, next (the whole L∞
- *   PGD step on a loss of loss-head.ts; step-head.ts)
  */
 import type { ModelGraph } from '../../graph/types.js';
 import { UnsupportedNode } from '../../graph/types.js';
@@ -14,12 +12,11 @@ import { emitForward } from './forward.js';
 import { toGraphOrder, toInside } from './layout.js';
 import { emitLossHead, type LossKind } from './loss-head.js';
 import { OnnxWriter, type ValueSpec } from './proto.js';
-import { emitLinfStep, linfStepInputs } from './step-head.js';
 import type { StridedGradient } from './windows.js';
 
 export type Head =
   | { readonly kind: 'forward' }
-  | { readonly kind: 'loss' | 'linf-step'; readonly loss: LossKind }
+  | { readonly kind: 'loss'; readonly loss: LossKind }
   | { readonly kind: 'cotangent' };
 
 export function classesOf(graph: ModelGraph): number {
@@ -53,11 +50,11 @@ export function emitModel(graph: ModelGraph, head: Head, strided: StridedGradien
   if (head.kind === 'forward') return w.encode(inputs, outputs);
 
   let cotangent: string;
-  if (head.kind === 'loss' || head.kind === 'linf-step') {
+  if (head.kind === 'loss') {
     inputs.push({ name: 'own', shape: [classes] });
     if (head.loss.targeted) inputs.push({ name: 'target', shape: [classes] });
     const { loss, dLogits } = emitLossHead(w, head.loss, logits, classes, 'own', head.loss.targeted ? 'target' : null);
-    if (head.kind === 'loss') name(loss, 'loss', []);
+    name(loss, 'loss', []);
     cotangent = dLogits;
   } else {
     inputs.push({ name: 'dlogits', shape: [classes] });
@@ -65,9 +62,6 @@ export function emitModel(graph: ModelGraph, head: Head, strided: StridedGradien
   }
   const inside = emitBackward(w, graph, forward, cotangent, strided);
   const gradient = inside === null ? w.op('ConstantOfShape', [w.op('Shape', ['x'])]) : toGraphOrder(w, inside, inputShape);
-  if (head.kind === 'linf-step') {
-    inputs.push(...linfStepInputs(inputShape));
-    name(emitLinfStep(w, 'x', gradient, inputShape), 'next', inputShape);
-  } else name(gradient, 'gradient', inputShape);
+  name(gradient, 'gradient', inputShape);
   return w.encode(inputs, outputs);
 }

@@ -14,8 +14,9 @@ import type { LinfStepper } from '../fused-step.js';
 import { lossKey, lossKindOf } from './loss-head.js';
 import { classesOf, emitModel, type Head } from './model.js';
 import { sessionOptions, type OrtModule, type OrtSession, type OrtTensor } from './runtime.js';
-import { borrow, giveBack } from './buffers.js';
+import { borrow, giveBack } from '../buffers.js';
 import { readInto } from '../tfjs/host-memory.js';
+import { linfStepInto } from '../linf-kernel.js';
 import type { StridedGradient } from './windows.js';
 
 export interface OrtNetwork {
@@ -59,7 +60,7 @@ export class OnnxruntimeNetwork implements OrtNetwork {
   /** The session for `head`, emitting its model on first use. */
   session(head: Head): Promise<OrtSession> {
     if (this.stale()) this.release();
-    const key = head.kind === 'loss' || head.kind === 'linf-step' ? `${head.kind}:${lossKey(head.loss)}` : head.kind;
+    const key = head.kind === 'loss' ? `${head.kind}:${lossKey(head.loss)}` : head.kind;
     let session = this.sessions.get(key);
     if (!session) {
       if (this.sessions.size === 0) this.emittedFrom = this.weights.map((w) => weightIdentity(w));
@@ -135,27 +136,24 @@ export class OnnxruntimeNetwork implements OrtNetwork {
     const shape = this.graph.shapes[this.graph.input]!;
     return async (x, origin, rows, step, into) => {
       const dims = [rows, ...shape];
-      const scalar = (v: number) => new this.ort.Tensor('float32', Float32Array.of(v), []);
-      const session = await this.session({ kind: 'linf-step', loss: lossKindOf(spec) });
-      // Both outputs land in arrays of ours: the next iterate's buffer is the caller's to keep.
+      const session = await this.session({ kind: 'loss', loss: lossKindOf(spec) });
+      // Every output lands in an array of ours; the step itself runs on the host (linf-kernel.ts):
+      // as ONNX operators it is ten passes over the batch, half of an MLP's step.
       const next = into ?? new Float32Array(x.length);
-      const logits = borrow(rows * this.classes);
+      const [logits, perSample, gradient] = [borrow(rows * this.classes), borrow(rows), borrow(x.length)];
       try {
         await session.run(
+          { x: new this.ort.Tensor('float32', x, dims), ...this.classFeeds(spec, rows) },
           {
-            x: new this.ort.Tensor('float32', x, dims),
-            origin: new this.ort.Tensor('float32', origin, dims),
-            ...this.classFeeds(spec, rows),
-            size: scalar(step.size),
-            epsilon: scalar(step.epsilon),
-            low: scalar(step.bounds[0]),
-            high: scalar(step.bounds[1]),
+            logits: new this.ort.Tensor('float32', logits, [rows, this.classes]),
+            loss: new this.ort.Tensor('float32', perSample, [rows]),
+            gradient: new this.ort.Tensor('float32', gradient, dims),
           },
-          { logits: new this.ort.Tensor('float32', logits, [rows, this.classes]), next: new this.ort.Tensor('float32', next, dims) },
         );
+        linfStepInto(next, x, gradient, origin, { size: step.size, epsilon: step.epsilon, low: step.bounds[0], high: step.bounds[1] });
         return { logits: ownedTensor(logits, [rows, this.classes]) as tf.Tensor2D, next };
       } finally {
-        giveBack(logits);
+        giveBack(logits, perSample, gradient);
       }
     };
   }

@@ -1,9 +1,9 @@
 /**
- * Host buffers lent to executor calls and taken back afterwards. A new ArrayBuffer of a few
- * megabytes costs fresh pages on every call (on this kind of virtual machine 1.7 ms for 2 MB,
- * against 0.06 ms to refill one already touched), and an attack makes such a call per step for
- * its inputs and again for each output. A buffer is lent to one call at a time, so concurrent
- * calls never share one.
+ * Host buffers lent to executor calls and attack loops and taken back afterwards. A new
+ * ArrayBuffer of a few megabytes costs fresh pages on every call (on this kind of virtual machine
+ * 1.7 ms for 2 MB, against 0.06 ms to refill one already touched) and garbage to collect, and an
+ * attack makes such a call per step for its inputs and again for each output. A buffer is lent
+ * to one borrower at a time, so concurrent calls never share one.
  */
 
 /** At most this many idle buffers, and none larger than MAX_KEPT values, are kept. */
