@@ -90,8 +90,12 @@ export function resolveTargets(
 
 /** Per-sample verdict of the criterion on logits [N, C]. */
 export function adversarialMask(logits: tf.Tensor2D, criterion: Criterion, labels: Int32Array, targets: Int32Array | null): boolean[] {
-  const data = logits.dataSync();
-  const [n, c] = logits.shape;
+  return adversarialMaskOf(logits.dataSync() as Float32Array, logits.shape[1], criterion, labels, targets);
+}
+
+/** adversarialMask for logits already on the host: one row of `c` values per label. */
+export function adversarialMaskOf(data: Float32Array, c: number, criterion: Criterion, labels: Int32Array, targets: Int32Array | null): boolean[] {
+  const n = labels.length;
   const result: boolean[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const row = i * c;

@@ -1,58 +1,63 @@
 /**
- * iterate()'s loop for the plain L∞ step when the executor runs that step whole: the iterates and
- * origins stay in host memory, and a step is one executor call (loss, gradient, step, projection,
- * clip) with no tensor work around it. Samples drop out as in iterate(): each is checked at every
- * iterate, and the first adversarial found is kept.
+ * iterate()'s loop for the plain L∞ step when the executor offers host gradients: the iterates,
+ * origins and gradients stay in one arena of host memory (src/engine/linf-kernel.ts), the
+ * executor reads the iterate and writes the gradient there, and the step is one SIMD pass over
+ * it; nothing becomes a tfjs tensor between steps. Samples drop out as in iterate(): each is
+ * checked at every iterate, and the first adversarial found is kept.
  *
- * The loop's arrays are borrowed once for the whole loop and narrowed in place as samples drop
- * out; the adversarials found are gathered on the host and stored once at the end. (A fresh array
- * per narrowing and a tensor copy per store had taken a third of an MNIST MLP's PGD curve.)
+ * The arena is borrowed once for the whole loop and narrowed in place as samples drop out; the
+ * adversarials found are gathered on the host and stored once at the end. (A fresh array per
+ * narrowing and a tensor copy per store had taken a third of an MNIST MLP's PGD curve.)
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { LinfStep } from '../engine/fused-step.js';
 import { borrow, giveBack } from '../engine/buffers.js';
+import { borrowArena, giveBackArena } from '../engine/linf-kernel.js';
 import { readInto } from '../engine/tfjs/host-memory.js';
 import type { Found, Iteration } from './iterative.js';
 import type { AttackContext } from './runner.js';
 import { takeRows } from './steps.js';
 
+/** x ← clip(x0 + clip(x + size·sign(∇loss) − x0, −ε, ε), bounds), as src/attacks/pgd.ts steps. */
+export interface LinfStep {
+  readonly size: number;
+  readonly epsilon: number;
+  readonly bounds: readonly [number, number];
+}
+
 export async function iterateOnHost(ctx: AttackContext, found: Found, it: Iteration, step: LinfStep): Promise<void> {
   const shape = it.start.shape.slice(1);
   const size = shape.reduce((a, b) => a * b, 1);
+  const parameters = { size: step.size, epsilon: step.epsilon, low: step.bounds[0], high: step.bounds[1] };
   let rows = it.rows;
-  const capacity = rows.length * size;
-  let [x, spare] = [borrow(capacity), borrow(capacity)];
-  const [x0, hits] = [borrow(capacity), borrow(capacity)];
+  const arena = borrowArena(rows.length * size);
+  const hits = borrow(rows.length * size);
+  const logitRows = borrow(rows.length * ctx.numClasses);
   const hitRows: number[] = [];
   try {
-    try {
-      readInto(it.start, x);
-    } finally {
-      it.start.dispose();
-    }
     const origins = takeRows(ctx.x, rows);
     try {
-      readInto(origins, x0);
+      readInto(it.start, arena.x.subarray(0, rows.length * size));
+      readInto(origins, arena.origin.subarray(0, rows.length * size));
     } finally {
-      origins.dispose();
+      tf.dispose([it.start, origins]);
     }
     for (let s = 0; ; s++) {
       const last = s === it.steps;
       const length = rows.length * size;
-      const [current, origin, into] = [x.subarray(0, length), x0.subarray(0, length), spare.subarray(0, length)];
-      let logits: tf.Tensor2D;
+      const current = arena.x.subarray(0, length);
+      let adversarial: boolean[];
       if (last) {
         const input = tf.tensor(current, [rows.length, ...shape], 'float32');
-        logits = await ctx.logits(input, rows).finally(() => input.dispose());
+        const logits = await ctx.logits(input, rows).finally(() => input.dispose());
+        adversarial = ctx.isAdversarial(logits, rows);
+        logits.dispose();
       } else {
-        const stepper = await ctx.linfStepper(it.loss(rows));
-        if (!stepper) throw new Error('the executor stopped offering the L∞ step it offered for the same loss');
-        const result = await stepper(current, origin, rows.length, step, into);
-        if (result.next !== into) into.set(result.next);
-        logits = result.logits;
+        const gradientOf = await ctx.hostGradient(it.loss(rows));
+        if (!gradientOf) throw new Error('the executor stopped offering the host gradient it offered for the same loss');
+        const logits = logitRows.subarray(0, rows.length * ctx.numClasses);
+        await gradientOf(current, rows.length, arena.gradient.subarray(0, length), logits);
+        adversarial = ctx.isAdversarial(logits, rows);
       }
-      const adversarial = ctx.isAdversarial(logits, rows);
-      logits.dispose();
       const keep: number[] = [];
       adversarial.forEach((hit, p) => {
         if (!hit) return keep.push(p);
@@ -61,11 +66,10 @@ export async function iterateOnHost(ctx: AttackContext, found: Found, it: Iterat
       });
       if (last || keep.length === 0) return;
       if (keep.length < rows.length) {
-        narrow(spare, keep, size);
-        narrow(x0, keep, size);
+        for (const data of [arena.x, arena.gradient, arena.origin]) narrow(data, keep, size);
         rows = keep.map((p) => rows[p]!);
       }
-      [x, spare] = [spare, x];
+      arena.step(rows.length * size, parameters);
     }
   } finally {
     if (hitRows.length > 0) {
@@ -73,7 +77,8 @@ export async function iterateOnHost(ctx: AttackContext, found: Found, it: Iterat
       found.store(hitRows, values);
       values.dispose();
     }
-    giveBack(x, spare, x0, hits);
+    giveBackArena(arena);
+    giveBack(hits, logitRows);
   }
 }
 

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LossFn } from '../engine/tfjs/types.js';
 import type { AttackContext } from './runner.js';
 import { replaceRows, takeRows } from './steps.js';
-import type { LinfStep } from '../engine/fused-step.js';
+import type { LinfStep } from './host-iteration.js';
 import { iterateOnHost } from './host-iteration.js';
 
 /** The first adversarial found for each sample of the batch; the input where none yet. */
@@ -54,8 +54,8 @@ export interface Iteration {
   /** Per-sample state carried between steps (e.g. momentum); taken over by the loop. */
   state?: Record<string, tf.Tensor>;
   /**
-   * Set when `step` is the plain L∞ step of src/engine/fused-step.ts with these parameters and
-   * keeps no state: an executor that runs that step whole (ctx.linfStepper) then takes the loop.
+   * Set when `step` is the plain L∞ step with these parameters and keeps no state: where the
+   * executor offers host gradients (ctx.hostGradient), the loop then runs on host memory.
    */
   linf?: LinfStep;
   /**
@@ -66,7 +66,7 @@ export interface Iteration {
 }
 
 export async function iterate(ctx: AttackContext, found: Found, it: Iteration): Promise<void> {
-  if (it.linf && !it.state && (await ctx.linfStepper(it.loss(it.rows)))) return iterateOnHost(ctx, found, it, it.linf);
+  if (it.linf && !it.state && (await ctx.hostGradient(it.loss(it.rows)))) return iterateOnHost(ctx, found, it, it.linf);
   let rows = it.rows;
   let x = it.start;
   let x0 = takeRows(ctx.x, rows);

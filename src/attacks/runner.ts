@@ -13,8 +13,8 @@ import { classifier, verdictLogits, type Classifier, type ModelLike } from '../m
 import { checkEpsilon, prepareSamples, type Samples } from '../samples.js';
 import { normOf, type Norm } from '../norms.js';
 import type { GradientResult, LossFn } from '../engine/tfjs/types.js';
-import type { LinfStepper } from '../engine/fused-step.js';
-import { adversarialMask, argmaxRow, resolveCriterion, resolveTargets, type Criterion } from './criteria.js';
+import type { HostGradient } from '../engine/host-gradient.js';
+import { adversarialMask, adversarialMaskOf, argmaxRow, resolveCriterion, resolveTargets, type Criterion } from './criteria.js';
 import type { Attack, AttackRun, AttackRunOptions, CriterionSpec, TargetSpec } from './types.js';
 import { replaceRows, takeRows } from '../engine/tfjs/rows.js';
 
@@ -43,12 +43,12 @@ export interface AttackContext {
   /** Input gradient of a per-sample loss, counting one gradient evaluation per row. */
   gradient(x: tf.Tensor, loss: LossFn, rows?: readonly number[]): Promise<GradientResult>;
   /**
-   * The executor's whole L∞ PGD step on `loss` (Classifier.linfStepper), counting one gradient
+   * The executor's host gradient of `loss` (Classifier.hostGradient), counting one gradient
    * evaluation per row; null where the executor has none.
    */
-  linfStepper(loss: LossFn): Promise<LinfStepper | null>;
-  /** The criterion's verdict on logits for the given batch samples. */
-  isAdversarial(logits: tf.Tensor2D, rows?: readonly number[]): boolean[];
+  hostGradient(loss: LossFn): Promise<HostGradient | null>;
+  /** The criterion's verdict on logits (a tensor, or its values on the host) for the given batch samples. */
+  isAdversarial(logits: tf.Tensor2D | Float32Array, rows?: readonly number[]): boolean[];
   /** A [rows, ...] tensor of per-sample uniform noise in [low, high). */
   uniform(rows: readonly number[], low: number, high: number, stream: string): tf.Tensor;
   /** A [rows, ...] tensor of per-sample standard normal noise. */
@@ -192,19 +192,21 @@ async function runAttack<O extends object>(
           gradientEvaluations += which.length;
           return clf.valueAndGradient(input, loss);
         },
-        linfStepper: async (loss) => {
-          const stepper = (await clf.linfStepper?.(loss)) ?? null;
+        hostGradient: async (loss) => {
+          const host = (await clf.hostGradient?.(loss)) ?? null;
           return (
-            stepper &&
-            ((input, origin, rowCount, step, into) => {
+            host &&
+            ((input, rowCount, gradient, logits) => {
               throwIfAborted();
               gradientEvaluations += rowCount;
-              return stepper(input, origin, rowCount, step, into);
+              return host(input, rowCount, gradient, logits);
             })
           );
         },
         isAdversarial: (logits, which = all) =>
-          adversarialMask(logits, criterion, pick(batchLabels, which), batchTargets && pick(batchTargets, which)),
+          logits instanceof Float32Array
+            ? adversarialMaskOf(logits, numClasses, criterion, pick(batchLabels, which), batchTargets && pick(batchTargets, which))
+            : adversarialMask(logits, criterion, pick(batchLabels, which), batchTargets && pick(batchTargets, which)),
         uniform: (which, low, high, stream) => noise(which, stream, (r, out) => r.fillUniform(out, low, high)),
         normal: (which, stream) => noise(which, stream, (r, out) => r.fillNormal(out)),
         recordParameters: (row, values) => void proposed.set(row, Object.freeze({ ...values })),

@@ -9,6 +9,7 @@
  */
 import { BallThroughDense } from './ball-input.js';
 import type { BoundGraph, BoundNode } from './graph.js';
+import { DenseBound } from './ops/dense.js';
 import { fresh, type AffineOp, type Allocate, type ElementwiseRelaxation, type Interval, type PoolRelaxation, type Vec } from './ops/bound-op.js';
 import { minimize, minimizeOn, type Region } from './region.js';
 import { Scratch } from './scratch.js';
@@ -346,6 +347,7 @@ export class BoundPropagation {
     const op = last.op;
     // A linear model is bounded over the region exactly.
     if (this.affineInInput[this.graph.output]) return rows.map((c) => this.lowerBound(this.graph.output, c, r, { slots: [], relaxations: [] }));
+    if (op instanceof DenseBound && op.positions === 1) return op.rowLowerBounds(rows, slots[last.inputs[0]!]!);
     // c·W in the first row of the backward blocks, which are zero between passes and left so.
     const into = last.inputs.map((s) => this.block(s).subarray(0, this.sizes[s]!));
     const found = rows.map((c) => {

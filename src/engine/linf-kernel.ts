@@ -15,7 +15,7 @@ export interface LinfStepParameters {
   readonly high: number;
 }
 
-type StepFn = (x: number, g: number, o: number, n: number, size: number, epsilon: number, low: number, high: number) => void;
+type StepFn = (x: number, g: number, o: number, out: number, n: number, size: number, epsilon: number, low: number, high: number) => void;
 
 /** The few WebAssembly names used here (the project's lib has no DOM or WebAssembly types). */
 interface WasmMemory {
@@ -33,28 +33,69 @@ interface Kernel {
   readonly step: StepFn;
 }
 
-let kernel: Kernel | null | undefined;
+/**
+ * The arrays of one L∞ loop, in memory the step reads and writes directly: the iterate, the next
+ * one, the origins and the gradient, `capacity` values each. An executor can read `x` and write
+ * `gradient` in place. Each arena has its own wasm memory, sized once when it is made, so no view
+ * of it is ever detached by growth, and loops running at once each hold their own.
+ */
+export class LinfArena {
+  x: Float32Array;
+  next: Float32Array;
+  readonly origin: Float32Array;
+  readonly gradient: Float32Array;
+  private readonly kernel: Kernel | null;
+
+  constructor(readonly capacity: number) {
+    const padded = Math.ceil(capacity / 4) * 4;
+    this.kernel = instantiate(padded * 4 * 4);
+    const buffer = this.kernel?.memory.buffer ?? new ArrayBuffer(padded * 4 * 4);
+    [this.x, this.next, this.origin, this.gradient] = [0, 1, 2, 3].map((k) => new Float32Array(buffer, k * padded * 4, capacity));
+  }
+
+  /** next ← the step of x along gradient around origin, for the first `values` of each; then x and next swap. */
+  step(values: number, p: LinfStepParameters): void {
+    if (values > this.capacity) throw new RangeError(`LinfArena.step: ${values} values in an arena of ${this.capacity}`);
+    if (this.kernel) {
+      this.kernel.step(this.x.byteOffset, this.gradient.byteOffset, this.origin.byteOffset, this.next.byteOffset, Math.ceil(values / 4) * 4, p.size, p.epsilon, p.low, p.high);
+    } else {
+      const head = (a: Float32Array) => a.subarray(0, values);
+      scalarStep(head(this.next), head(this.x), head(this.gradient), head(this.origin), p);
+    }
+    [this.x, this.next] = [this.next, this.x];
+  }
+}
+
+const idle: LinfArena[] = [];
+
+/** An arena of at least `capacity` values per array, lent until it is given back. */
+export function borrowArena(capacity: number): LinfArena {
+  let best = -1;
+  for (let i = 0; i < idle.length; i++) if (idle[i]!.capacity >= capacity && (best < 0 || idle[i]!.capacity < idle[best]!.capacity)) best = i;
+  return best >= 0 ? idle.splice(best, 1)[0]! : new LinfArena(capacity);
+}
+
+/** Takes an arena back; a few are kept (the smallest leave first), their pages already touched. */
+export function giveBackArena(arena: LinfArena): void {
+  idle.push(arena);
+  if (idle.length > 4) idle.splice(idle.indexOf(idle.reduce((a, b) => (a.capacity <= b.capacity ? a : b))), 1);
+}
+
+let scratch: LinfArena | undefined;
 
 /**
- * `out` ← the step of `x` along `gradient` around `origin` (all of one length; `out` may be `x`).
- * Synchronous: no view of the kernel's memory outlives the call, so growing it is always safe.
+ * `out` ← the step of `x` along `gradient` around `origin` (all of one length; `out` may be `x`),
+ * through copies into an arena of this module's. Synchronous, so one arena serves every call.
  */
 export function linfStepInto(out: Float32Array, x: Float32Array, gradient: Float32Array, origin: Float32Array, p: LinfStepParameters): Float32Array {
   const n = x.length;
   if (gradient.length !== n || origin.length !== n || out.length !== n) throw new RangeError('linfStepInto: arrays of different lengths');
-  kernel ??= compile();
-  if (kernel === null) return scalarStep(out, x, gradient, origin, p);
-  // Three regions, each padded to whole vectors: x (overwritten with the result), g, x0.
-  const padded = Math.ceil(n / 4) * 4;
-  const bytes = padded * 4 * 3;
-  const memory = kernel.memory;
-  if (memory.buffer.byteLength < bytes) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
-  const heap = new Float32Array(memory.buffer, 0, padded * 3);
-  heap.set(x, 0);
-  heap.set(gradient, padded);
-  heap.set(origin, 2 * padded);
-  kernel.step(0, padded * 4, padded * 8, padded, p.size, p.epsilon, p.low, p.high);
-  out.set(heap.subarray(0, n));
+  if (!scratch || scratch.capacity < n) scratch = new LinfArena(n);
+  scratch.x.set(x);
+  scratch.gradient.set(gradient);
+  scratch.origin.set(origin);
+  scratch.step(n, p);
+  out.set(scratch.x.subarray(0, n));
   return out;
 }
 
@@ -72,13 +113,21 @@ export function scalarStep(out: Float32Array, xs: Float32Array, gs: Float32Array
   return out;
 }
 
-/** The kernel, or null where wasm or its SIMD is missing. */
-function compile(): Kernel | null {
-  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  const bytes = moduleBytes();
-  if (!wasm || !wasm.validate(bytes)) return null;
-  const { exports } = new wasm.Instance(new wasm.Module(bytes));
-  return { memory: exports.memory as WasmMemory, step: exports.step as StepFn };
+let compiled: { wasm: WasmApi; module: object } | null | undefined;
+
+/** A kernel instance with `bytes` of memory of its own, or null where wasm or its SIMD is missing. */
+function instantiate(bytes: number): Kernel | null {
+  if (compiled === undefined) {
+    const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+    const code = moduleBytes();
+    compiled = wasm && wasm.validate(code) ? { wasm, module: new wasm.Module(code) } : null;
+  }
+  if (!compiled) return null;
+  const { exports } = new compiled.wasm.Instance(compiled.module);
+  const memory = exports.memory as WasmMemory;
+  const pages = Math.ceil(bytes / 65536) - memory.buffer.byteLength / 65536;
+  if (pages > 0) memory.grow(pages);
+  return { memory, step: exports.step as StepFn };
 }
 
 // Opcodes of the wasm binary format (core and the 0xfd SIMD prefix).
@@ -112,13 +161,13 @@ const op = {
 };
 
 /**
- * step(x, g, o, n, size, eps, lo, hi): byte offsets of three arrays of n float32 (n a multiple of
- * 4); x is overwritten with the next iterate.
+ * step(x, g, o, out, n, size, eps, lo, hi): byte offsets of four arrays of n float32 (n a multiple
+ * of 4); out may be x.
  */
 function moduleBytes(): Uint8Array {
-  // Parameters 0–7; locals: 8 offset, 9 end, 10 size·1, 11 ε·1, 12 −ε·1, 13 lo·1, 14 hi·1, 15 zero, 16 g, 17 scratch.
-  const [X, G, O, N, SIZE, EPS, LO, HI] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [AT, END, VS, VEPS, VNEG, VLO, VHI, ZERO, VG, T] = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
+  // Parameters 0–8; locals: 9 offset, 10 end, 11 size·1, 12 ε·1, 13 −ε·1, 14 lo·1, 15 hi·1, 16 zero, 17 g, 18 scratch.
+  const [X, G, O, OUT, N, SIZE, EPS, LO, HI] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [AT, END, VS, VEPS, VNEG, VLO, VHI, ZERO, VG, T] = [9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
   const at = (base: number) => [...op.get(base), ...op.get(AT), ...op.i32Add];
   const body = [
     ...[...op.get(SIZE), ...op.splat, ...op.set(VS)],
@@ -137,8 +186,8 @@ function moduleBytes(): Uint8Array {
     ...[...op.get(VG), ...op.get(ZERO), ...op.lt, ...op.get(VS), ...op.and, ...op.sub],
     // δ = min(max(moved − x0, −ε), ε)
     ...[...at(O), ...op.load, ...op.sub, ...op.get(VNEG), ...op.max, ...op.get(VEPS), ...op.min, ...op.set(T)],
-    // x = min(max(x0 + δ, lo), hi)
-    ...at(X),
+    // out = min(max(x0 + δ, lo), hi)
+    ...at(OUT),
     ...[...at(O), ...op.load, ...op.get(T), ...op.add, ...op.get(VLO), ...op.max, ...op.get(VHI), ...op.min, ...op.store],
     ...[...op.get(AT), ...op.i32Const(16), ...op.i32Add, ...op.set(AT)],
     ...op.br(0),
@@ -152,7 +201,7 @@ function moduleBytes(): Uint8Array {
   const name = (s: string) => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
   return Uint8Array.from([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [1, 0x60, 8, I32, I32, I32, I32, F32, F32, F32, F32, 0]),
+    ...section(1, [1, 0x60, 9, I32, I32, I32, I32, I32, F32, F32, F32, F32, 0]),
     ...section(3, [1, 0]),
     ...section(5, [1, 0x00, 1]),
     ...section(7, [2, ...name('memory'), 0x02, 0, ...name('step'), 0x00, 0]),

@@ -19,8 +19,8 @@ import { discardFailedTape } from '../engine/tfjs/tape.js';
 import { onLogProbabilities, onLogProbabilitiesNative } from './log-probabilities.js';
 import { onnxruntimeFor } from '../engine/select.js';
 import type { OrtNetwork } from '../engine/onnxruntime/index.js';
-import type { LinfStepper } from '../engine/fused-step.js';
-import { checkedStepper } from './checked-stepper.js';
+import type { HostGradient } from '../engine/host-gradient.js';
+import { checkedHostGradient } from './checked-host-gradient.js';
 
 export type OutputKind = 'logits' | 'probabilities' | 'auto';
 export type Bounds = readonly [number, number];
@@ -61,11 +61,11 @@ export interface Classifier {
   /** Logits and the input gradient of a per-sample loss on them. Caller disposes. */
   valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult>;
   /**
-   * The whole L∞ PGD step on `loss` in one executor call on host memory (src/engine/fused-step.ts),
-   * where the executor running the model has one for that loss; null (or absent) otherwise, and
-   * before the classifier has checked its outputs on a first prediction.
+   * Logits and input gradient of `loss` for batches in host memory (src/engine/host-gradient.ts),
+   * where the executor running the model offers them for that loss; null (or absent) otherwise,
+   * and before the classifier has checked its outputs on a first prediction.
    */
-  linfStepper?(loss: LossFn): Promise<LinfStepper | null>;
+  hostGradient?(loss: LossFn): Promise<HostGradient | null>;
   /** How gradients are computed, for reports. */
   readonly gradientPath: string;
   /**
@@ -381,10 +381,10 @@ class TfjsClassifier implements Classifier {
     });
   }
 
-  async linfStepper(loss: LossFn): Promise<LinfStepper | null> {
+  async hostGradient(loss: LossFn): Promise<HostGradient | null> {
     const native = await this.onnxruntime();
-    const stepper = native && this.outputsChecked ? this.nativeView(native).linfStepper(loss) : null;
-    return stepper && checkedStepper(stepper, this.name, this.inputShape, (x, error) => this.failure(x, error));
+    const gradient = native && this.outputsChecked ? this.nativeView(native).hostGradient(loss) : null;
+    return gradient && checkedHostGradient(gradient, this.name, this.inputShape, (x, error) => this.failure(x, error));
   }
 
   private checkedResult(x: tf.Tensor, result: GradientResult): GradientResult {

@@ -43,7 +43,7 @@ export function onLogProbabilitiesNative(network: OrtNetwork): OrtNetwork {
     },
     valueAndGradient: async (x, loss) => withLogLogits(await network.valueAndGradient(x, onLog(loss))),
     // Its loss would read the probabilities rather than their log: these steps go through valueAndGradient.
-    linfStepper: () => null,
+    hostGradient: () => null,
     gradientPath: network.gradientPath,
     peeledSoftmax: false,
     dispose: () => network.dispose(),

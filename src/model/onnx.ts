@@ -21,8 +21,8 @@ import { UnsupportedNode, type ModelGraph } from '../graph/types.js';
 import { onLogProbabilities, onLogProbabilitiesNative } from './log-probabilities.js';
 import { onnxruntimeFor } from '../engine/select.js';
 import type { OrtNetwork } from '../engine/onnxruntime/index.js';
-import type { LinfStepper } from '../engine/fused-step.js';
-import { checkedStepper } from './checked-stepper.js';
+import type { HostGradient } from '../engine/host-gradient.js';
+import { checkedHostGradient } from './checked-host-gradient.js';
 import type { Bounds, Classifier, OutputKind } from './classifier.js';
 import { checkFinite, checkScoreLayout, looksLikeProbabilities, notProbabilities } from './outputs.js';
 import { modelFailure } from './failure.js';
@@ -261,11 +261,11 @@ class OnnxClassifier {
     return this.native;
   }
 
-  async linfStepper(loss: LossFn): Promise<LinfStepper | null> {
+  async hostGradient(loss: LossFn): Promise<HostGradient | null> {
     if (!this.imported || !this.resolvedOutputs) return null;
     const native = await this.onnxruntime(this.imported);
-    const stepper = native && !this.readsProbabilities(native) ? native.linfStepper(loss) : null;
-    return stepper && checkedStepper(stepper, this.name, this.inputShape, (x, error) => this.failure(x, error));
+    const gradient = native && !this.readsProbabilities(native) ? native.hostGradient(loss) : null;
+    return gradient && checkedHostGradient(gradient, this.name, this.inputShape, (x, error) => this.failure(x, error));
   }
 
   /** The tfjs engine's network as this classifier reads its outputs. */

@@ -55,9 +55,11 @@ export function checkScoreLayout(name: string, shape: readonly number[], dtype: 
  * Read on the host in one pass (scores are small), as it runs on every model query.
  */
 export function checkFinite(name: string, scores: tf.Tensor2D): void {
-  const values = scores.dataSync();
-  const classes = scores.shape[1];
-  const rows = scores.shape[0];
+  checkFiniteValues(name, scores.dataSync() as Float32Array, scores.shape[0], scores.shape[1]);
+}
+
+/** checkFinite for scores already on the host: `rows` rows of `classes` values. */
+export function checkFiniteValues(name: string, values: Float32Array, rows: number, classes: number): void {
   let first = -1;
   let count = 0;
   for (let r = 0; r < rows; r++) {

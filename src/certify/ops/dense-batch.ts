@@ -8,6 +8,7 @@
  * other vectors go four at a time through the dense products, sharing each read of a weight row.
  */
 import type { Vec } from './bound-op.js';
+import { DenseKernel } from './dense-kernel.js';
 
 /** Vectors whose products share one read of the weights. */
 const BLOCK = 4;
@@ -47,6 +48,9 @@ export class DenseWeights {
     this.absRows = this.rows.map(Math.abs);
   }
 
+  /** The SIMD route, made on first use (null where the kernels do not run). */
+  private kernel: DenseKernel | null | undefined;
+
   private gramMatrix: Float64Array | null = null;
 
   /** W·Wᵀ, [units, units], found on first use. */
@@ -74,7 +78,20 @@ export class DenseWeights {
    * For `count` vectors of `inputs` values end to end: out[v] = W·x[v], and, when `r` is given,
    * outAbs[v] = |W|·r[v] (vectors of `units` values end to end).
    */
+  /** The SIMD route, or null where the kernels do not run. */
+  simd(): DenseKernel | null {
+    if (this.kernel === undefined) this.kernel = DenseKernel.create(this.columns, this.inputs, this.units, this.sums, this.absSums);
+    return this.kernel;
+  }
+
+  /** W, [inputs, units], row-major: each input's weights contiguous. */
+  get columnMajor(): Float64Array {
+    return this.columns;
+  }
+
   products(x: Vec, r: Vec | null, count: number, out: Vec, outAbs: Vec | null): void {
+    const kernel = this.simd();
+    if (kernel) return kernel.products(x, r, count, out, outAbs);
     const n = this.inputs;
     const dense: number[] = [];
     const differing = new Int32Array(n);

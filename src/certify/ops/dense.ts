@@ -119,6 +119,14 @@ export class DenseBound implements AffineOp {
 
   intervalBatch(input: Interval, batch: number, allocate: Allocate = fresh): Interval {
     const count = batch * this.positions;
+    const kernel = this.weights.simd();
+    if (kernel) {
+      const lower = allocate(count * this.units);
+      const upper = allocate(count * this.units);
+      // The bias per unit: the same at every position.
+      kernel.intervals(input.lower, input.upper, count, this.bias && this.bias.subarray(0, this.units), lower, upper);
+      return { lower, upper };
+    }
     // Centres and radii live only for this call: buffers kept between calls spare the allocations.
     if (this.mid.length < count * this.inputs) {
       this.mid = new Float64Array(count * this.inputs);
@@ -145,6 +153,58 @@ export class DenseBound implements AffineOp {
       }
     }
     return { lower, upper };
+  }
+
+  /**
+   * Lower bounds of c·(xW + b) over a box of x, for rows c of the layer's outputs (a vector
+   * layer): c·b + Σ_i min over [l_i, u_i] of (W c)_i·x_i, as c·b + Σ_i a_i·m_i − |a_i|·r_i with
+   * a = W c, m and r the box's centre and radius. A margin row (two nonzero entries) reads two
+   * rows of Wᵀ.
+   */
+  rowLowerBounds(rows: readonly Vec[], box: Interval): number[] {
+    const { lower: l, upper: u } = box;
+    const units = this.units;
+    const n = this.inputs;
+    const w = this.rows;
+    const bias = this.bias;
+    const m = new Float64Array(n);
+    const r = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      m[i] = (l[i]! + u[i]!) / 2;
+      r[i] = (u[i]! - l[i]!) / 2;
+    }
+    const a = new Float64Array(n);
+    const out: number[] = [];
+    for (const c of rows) {
+      let bound = 0;
+      let count = 0;
+      let j0 = -1;
+      let j1 = -1;
+      for (let j = 0; j < units; j++) {
+        const cj = c[j]!;
+        if (cj === 0) continue;
+        if (bias) bound += cj * bias[j]!;
+        if (count === 0) j0 = j;
+        else j1 = j;
+        count++;
+      }
+      if (count <= 2) {
+        const c0 = j0 < 0 ? 0 : c[j0]!;
+        const c1 = j1 < 0 ? 0 : c[j1]!;
+        const b0 = Math.max(j0, 0) * n;
+        const b1 = Math.max(j1, 0) * n;
+        for (let i = 0; i < n; i++) {
+          const ai = c0 * w[b0 + i]! + c1 * w[b1 + i]!;
+          bound += ai * m[i]! - Math.abs(ai) * r[i]!;
+        }
+      } else {
+        a.fill(0);
+        this.accumulate(c, 1, a);
+        for (let i = 0; i < n; i++) bound += a[i]! * m[i]! - Math.abs(a[i]!) * r[i]!;
+      }
+      out.push(bound);
+    }
+    return out;
   }
 
   linearBatch(input: Vec, batch: number, allocate: Allocate = fresh): Vec {

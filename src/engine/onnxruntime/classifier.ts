@@ -23,7 +23,7 @@ export function onnxruntimeClassifier(clf: Classifier, network: OrtNetwork): Cla
     gradientPath: network.gradientPath,
     logits: (x: tf.Tensor) => network.forward(x),
     valueAndGradient: (x: tf.Tensor, loss: LossFn): Promise<GradientResult> => network.valueAndGradient(x, loss),
-    linfStepper: async (loss: LossFn) => network.linfStepper(loss),
+    hostGradient: async (loss: LossFn) => network.hostGradient(loss),
     graph: () => clf.graph?.() ?? null,
   } as unknown as Classifier;
 }

@@ -10,13 +10,12 @@ import { RobustestError, shapeString } from '../../errors.js';
 import { lossSpecOf, type LossSpec } from '../loss-spec.js';
 import { logitGradientOf } from '../tfjs/closed-form.js';
 import type { GradientResult, LossFn } from '../tfjs/types.js';
-import type { LinfStepper } from '../fused-step.js';
+import type { HostGradient } from '../host-gradient.js';
 import { lossKey, lossKindOf } from './loss-head.js';
 import { classesOf, emitModel, type Head } from './model.js';
 import { sessionOptions, type OrtModule, type OrtSession, type OrtTensor } from './runtime.js';
 import { borrow, giveBack } from '../buffers.js';
 import { readInto } from '../tfjs/host-memory.js';
-import { linfStepInto } from '../linf-kernel.js';
 import type { StridedGradient } from './windows.js';
 
 export interface OrtNetwork {
@@ -25,8 +24,8 @@ export interface OrtNetwork {
   forward(x: tf.Tensor): Promise<tf.Tensor2D>;
   /** Logits, per-sample loss and d(Σ loss)/dx: new tensors the caller disposes, nothing else left live. */
   valueAndGradient(x: tf.Tensor, loss: LossFn): Promise<GradientResult>;
-  /** The whole L∞ PGD step on `loss`, or null for a loss that has no ONNX form (loss-head.ts). */
-  linfStepper(loss: LossFn): LinfStepper | null;
+  /** Logits and input gradient of `loss` on host memory, or null for a loss that has no ONNX form (loss-head.ts). */
+  hostGradient(loss: LossFn): HostGradient | null;
   readonly gradientPath: string;
   readonly peeledSoftmax: boolean;
   readonly threads: number;
@@ -130,17 +129,14 @@ export class OnnxruntimeNetwork implements OrtNetwork {
     }
   }
 
-  linfStepper(loss: LossFn): LinfStepper | null {
+  hostGradient(loss: LossFn): HostGradient | null {
     const spec = lossSpecOf(loss);
     if (!spec) return null;
     const shape = this.graph.shapes[this.graph.input]!;
-    return async (x, origin, rows, step, into) => {
+    return async (x, rows, gradient, logits) => {
       const dims = [rows, ...shape];
       const session = await this.session({ kind: 'loss', loss: lossKindOf(spec) });
-      // Every output lands in an array of ours; the step itself runs on the host (linf-kernel.ts):
-      // as ONNX operators it is ten passes over the batch, half of an MLP's step.
-      const next = into ?? new Float32Array(x.length);
-      const [logits, perSample, gradient] = [borrow(rows * this.classes), borrow(rows), borrow(x.length)];
+      const perSample = borrow(rows);
       try {
         await session.run(
           { x: new this.ort.Tensor('float32', x, dims), ...this.classFeeds(spec, rows) },
@@ -150,10 +146,8 @@ export class OnnxruntimeNetwork implements OrtNetwork {
             gradient: new this.ort.Tensor('float32', gradient, dims),
           },
         );
-        linfStepInto(next, x, gradient, origin, { size: step.size, epsilon: step.epsilon, low: step.bounds[0], high: step.bounds[1] });
-        return { logits: ownedTensor(logits, [rows, this.classes]) as tf.Tensor2D, next };
       } finally {
-        giveBack(logits, perSample, gradient);
+        giveBack(perSample);
       }
     };
   }

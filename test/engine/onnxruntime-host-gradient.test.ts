@@ -1,8 +1,8 @@
 /**
- * The whole L∞ PGD step on the onnxruntime executor (src/engine/fused-step.ts): its next iterate
- * equals the tfjs step applied to the same executor's gradient, exactly, including where the
- * projection and the bounds clip; PGD through it gives the same adversarials and gradient counts
- * as PGD through the executor's gradients; nothing is left in tfjs memory.
+ * Host gradients on the onnxruntime executor (src/engine/host-gradient.ts): the logits and
+ * gradient written into host arrays equal the executor's tensor results exactly; PGD's host loop
+ * on them (src/attacks/host-iteration.ts, its step in src/engine/linf-kernel.ts) gives the same
+ * adversarials and gradient counts as PGD through tensors; nothing is left in tfjs memory.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -11,7 +11,6 @@ import { classifier, ensureBackend, pgd, type Classifier } from '../../src/index
 import { onnxruntimeNetwork, type OrtNetwork } from '../../src/engine/onnxruntime/index.js';
 import { onnxruntimeClassifier } from '../../src/engine/onnxruntime/classifier.js';
 import { attackLoss } from '../../src/attacks/losses.js';
-import { ascentDirection, clipToBounds, projectToBall } from '../../src/attacks/steps.js';
 import { Rng } from '../../src/engine/random.js';
 import { mnistSamples } from '../../examples/mnist/models.js';
 import { bundledModel } from './onnxruntime-bundled.js';
@@ -23,20 +22,20 @@ beforeAll(async () => {
 });
 afterAll(() => digits?.inputs.dispose());
 
-/** The same classifier without the fused step: PGD then steps through valueAndGradient. */
-function withoutStepper(clf: Classifier): Classifier {
-  return { ...clf, linfStepper: undefined } as Classifier;
+/** The same classifier without host gradients: PGD then steps through valueAndGradient. */
+function withoutHostGradient(clf: Classifier): Classifier {
+  return { ...clf, hostGradient: undefined } as Classifier;
 }
 
-describe('the L∞ step on the onnxruntime executor', () => {
+describe('host gradients on the onnxruntime executor', () => {
   for (const name of ['mlp', 'cnn']) {
-    it(`${name}: next iterate = the tfjs step on the executor's gradient, bit for bit`, async () => {
+    it(`${name}: logits and gradient on host arrays = the executor's tensors, bit for bit`, async () => {
       const model = await bundledModel(name);
       const network = (await onnxruntimeNetwork(classifier(model).graph!()!, { threads: 1 })) as OrtNetwork;
       const n = 12;
       const x0 = tf.slice(digits.inputs, 0, n);
       const labels = Int32Array.from(digits.labels.slice(0, n));
-      // Iterates spread over the ball and past it, so both clips act somewhere.
+      // Points around the digits, where an attack's iterates are.
       const rng = new Rng(3);
       const noise = new Float32Array(x0.size);
       rng.fillUniform(noise, -0.2, 0.2);
@@ -44,17 +43,15 @@ describe('the L∞ step on the onnxruntime executor', () => {
       const before = tf.memory().numTensors;
       for (const loss of ['ce', 'margin', 'dlr'] as const) {
         const fn = attackLoss(loss, labels, null);
-        const step = { size: 0.02, epsilon: 0.1, bounds: [0, 1] as const };
-        const stepper = network.linfStepper(fn)!;
-        expect(stepper).not.toBeNull();
-        const fused = await stepper(x.dataSync() as Float32Array, x0.dataSync() as Float32Array, n, step);
+        const hostGradient = network.hostGradient(fn)!;
+        expect(hostGradient).not.toBeNull();
+        const gradient = new Float32Array(x.size).fill(NaN);
+        const logits = new Float32Array(n * 10).fill(NaN);
+        await hostGradient(x.dataSync() as Float32Array, n, gradient, logits);
         const reference = await network.valueAndGradient(x, fn);
-        const expected = tf.tidy(() =>
-          clipToBounds(projectToBall(tf.add(x, tf.mul(ascentDirection(reference.gradient, 'linf'), step.size)), x0, step.epsilon, 'linf'), step.bounds),
-        );
-        expect(Array.from(fused.next)).toEqual(Array.from(expected.dataSync()));
-        expect(Array.from(fused.logits.dataSync())).toEqual(Array.from(reference.logits.dataSync()));
-        tf.dispose([fused.logits, reference.logits, reference.loss, reference.gradient, expected]);
+        expect(Array.from(gradient)).toEqual(Array.from(reference.gradient.dataSync()));
+        expect(Array.from(logits)).toEqual(Array.from(reference.logits.dataSync()));
+        tf.dispose([reference.logits, reference.loss, reference.gradient]);
       }
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose([x, x0]);
@@ -63,25 +60,25 @@ describe('the L∞ step on the onnxruntime executor', () => {
     });
   }
 
-  it('has no step for a loss without an ONNX form', async () => {
+  it('has no host gradient for a loss without an ONNX form', async () => {
     const model = await bundledModel('mlp');
     const network = (await onnxruntimeNetwork(classifier(model).graph!()!, { threads: 1 })) as OrtNetwork;
-    expect(network.linfStepper((z) => tf.sum(z, 1) as tf.Tensor1D)).toBeNull();
+    expect(network.hostGradient((z: tf.Tensor2D) => tf.sum(z, 1) as tf.Tensor1D)).toBeNull();
     network.dispose();
     model.dispose();
   });
 
   for (const name of ['mlp', 'cnn', 'mlp-at']) {
-    it(`${name}: PGD through the step equals PGD through the gradients`, async () => {
+    it(`${name}: PGD's host loop equals PGD through tensors`, async () => {
       const model = await bundledModel(name);
       const tfjs = classifier(model);
       const network = (await onnxruntimeNetwork(tfjs.graph!()!, { threads: 1 })) as OrtNetwork;
       const fused = onnxruntimeClassifier(tfjs, network);
-      const plain = withoutStepper(fused);
+      const plain = withoutHostGradient(fused);
       for (const options of [{ steps: 15 }, { steps: 10, loss: 'dlr' as const, restarts: 2 }, { steps: 10, target: 3 }]) {
         const attack = pgd(options);
         const before = tf.memory().numTensors;
-        const stepped = vi.spyOn(network, 'linfStepper');
+        const stepped = vi.spyOn(network, 'hostGradient');
         const a = await attack.run(plain, digits, { epsilon: 0.15, seed: 11 });
         expect(stepped).not.toHaveBeenCalled();
         const b = await attack.run(fused, digits, { epsilon: 0.15, seed: 11 });

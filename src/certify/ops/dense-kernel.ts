@@ -1,0 +1,142 @@
+/**
+ * A dense layer's products on the SIMD kernels (wasm/kernels.wat): W·x and |W|·r for many
+ * vectors (IBP's centres and radii), each from the weights' column sums and only the inputs that
+ * differ from its first value, as the portable route's sparse path computes them. The columns of
+ * W and |W| are copied into the kernel's memory once, padded to whole chunks of eight units.
+ */
+import type { Vec } from './bound-op.js';
+import { align, KernelHeap } from '../wasm/heap.js';
+
+export class DenseKernel {
+  private readonly chunks: number;
+  /** Bytes per padded column. */
+  private readonly stride: number;
+  private readonly columns: number;
+  private readonly absColumns: number;
+
+  private constructor(
+    private readonly heap: KernelHeap,
+    /** W, [inputs, units], row-major. */
+    columns: Float64Array,
+    private readonly inputs: number,
+    private readonly units: number,
+    private readonly sums: Float64Array,
+    private readonly absSums: Float64Array,
+  ) {
+    this.chunks = Math.ceil(units / 8);
+    const padded = this.chunks * 8;
+    this.stride = padded * 8;
+    this.columns = heap.keep(inputs * this.stride);
+    this.absColumns = heap.keep(inputs * this.stride);
+    const f64 = heap.f64;
+    for (let i = 0; i < inputs; i++) {
+      const w = (this.columns >> 3) + i * padded;
+      const a = (this.absColumns >> 3) + i * padded;
+      for (let u = 0; u < units; u++) {
+        const v = columns[i * units + u]!;
+        f64[w + u] = v;
+        f64[a + u] = Math.abs(v);
+      }
+    }
+  }
+
+  /** The kernel route for these weights, or null where the kernels do not run. */
+  static create(columns: Float64Array, inputs: number, units: number, sums: Float64Array, absSums: Float64Array): DenseKernel | null {
+    const heap = KernelHeap.create();
+    return heap ? new DenseKernel(heap, columns, inputs, units, sums, absSums) : null;
+  }
+
+  /**
+   * For `count` vectors of `inputs` values end to end: out[v] = W·x[v], and, when `r` is given,
+   * outAbs[v] = |W|·r[v].
+   */
+  products(x: Vec, r: Vec | null, count: number, out: Vec, outAbs: Vec | null): void {
+    this.run(x, r, false, count, out, outAbs, null);
+  }
+
+  /**
+   * IBP of `count` boxes (l, u) end to end: with c = W·(l + u)/2 + b and r = |W|·(u − l)/2,
+   * lower = c − r and upper = c + r, the centres and radii formed while the inputs are read.
+   */
+  intervals(l: Vec, u: Vec, count: number, bias: Vec | null, lower: Vec, upper: Vec): void {
+    this.run(l, u, true, count, lower, upper, bias);
+  }
+
+  /** `box`: x and r are a box's lower and upper ends, and the outputs its interval image. */
+  private run(x: Vec, r: Vec | null, box: boolean, count: number, out: Vec, outAbs: Vec | null, bias: Vec | null): void {
+    const { heap, inputs: n, units, chunks, stride } = this;
+    const padded = chunks * 8;
+    const at = heap.workBase;
+    const coefM = align(at + 4 * n);
+    const coefR = align(coefM + 8 * n);
+    const outM = align(coefR + 8 * n);
+    const outR = outM + 8 * padded;
+    heap.ensure(outR + 8 * padded);
+    const f64 = heap.f64;
+    const i32 = heap.i32;
+    const atI = at >> 2;
+    const mI = coefM >> 3;
+    const rI = coefR >> 3;
+    const oM = outM >> 3;
+    const oR = outR >> 3;
+    for (let v = 0; v < count; v++) {
+      const base = v * n;
+      let k = 0;
+      let x0: number;
+      let r0 = 0;
+      if (box) {
+        const l0 = x[base]!;
+        const u0 = r![base]!;
+        x0 = (l0 + u0) / 2;
+        r0 = (u0 - l0) / 2;
+        for (let i = 0; i < n; i++) {
+          const li = x[base + i]!;
+          const ui = r![base + i]!;
+          if (li === l0 && ui === u0) continue;
+          i32[atI + k] = i * stride;
+          f64[mI + k] = (li + ui) / 2 - x0;
+          f64[rI + k++] = (ui - li) / 2 - r0;
+        }
+      } else if (r) {
+        x0 = x[base]!;
+        r0 = r[base]!;
+        for (let i = 0; i < n; i++) {
+          const xi = x[base + i]!;
+          const ri = r[base + i]!;
+          if (xi === x0 && ri === r0) continue;
+          i32[atI + k] = i * stride;
+          f64[mI + k] = xi - x0;
+          f64[rI + k++] = ri - r0;
+        }
+      } else {
+        x0 = x[base]!;
+        for (let i = 0; i < n; i++) {
+          const xi = x[base + i]!;
+          if (xi === x0) continue;
+          i32[atI + k] = i * stride;
+          f64[mI + k++] = xi - x0;
+        }
+      }
+      for (let u = 0; u < units; u++) f64[oM + u] = x0 * this.sums[u]!;
+      heap.rows(this.columns, at, coefM, k, outM, chunks);
+      if (!r || !outAbs) {
+        out.set(f64.subarray(oM, oM + units), v * units);
+        continue;
+      }
+      for (let u = 0; u < units; u++) f64[oR + u] = r0 * this.absSums[u]!;
+      heap.rows(this.absColumns, at, coefR, k, outR, chunks);
+      const o = v * units;
+      if (!box) {
+        out.set(f64.subarray(oM, oM + units), o);
+        outAbs.set(f64.subarray(oR, oR + units), o);
+        continue;
+      }
+      for (let j = 0; j < units; j++) {
+        const c = f64[oM + j]! + (bias ? bias[j]! : 0);
+        const rad = f64[oR + j]!;
+        out[o + j] = c - rad;
+        outAbs[o + j] = c + rad;
+      }
+    }
+  }
+}

@@ -1,0 +1,152 @@
+;; Float64 products of bound propagation as WebAssembly SIMD (two lanes of f64). Compiled by
+;; `npm run build:certify-kernels` into kernels-binary.ts; a test checks that the two agree.
+;;
+;; Each instance owns its memory (one per bounded layer, see heap.ts). Pointers are byte offsets
+;; into it. Every lane sums its terms in the order the portable JavaScript route does, with a
+;; separate multiply and add (no fused multiply-add), so both routes round alike.
+(module
+  (memory (export "memory") 1)
+
+  ;; out[c·8 … c·8 + 7] += Σ_t coef[t] · m[at[t] + c·64 …] for c < chunks: a sum of listed rows
+  ;; of a matrix whose rows are `chunks` groups of eight f64 (zero-padded). A dense layer's
+  ;; products with the few inputs of a digit that differ from its background, and the transposed
+  ;; product of a backward row with the units it reaches. `at`: i32 byte offsets of the rows.
+  (func (export "rows")
+    (param $m i32) (param $at i32) (param $coef i32) (param $count i32)
+    (param $out i32) (param $chunks i32)
+    (local $c i32) (local $t i32) (local $p i32) (local $o i32)
+    (local $v v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (block $chunksDone (loop $chunk
+      (br_if $chunksDone (i32.ge_u (local.get $c) (local.get $chunks)))
+      (local.set $o (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 6))))
+      (local.set $a0 (v128.load offset=0 (local.get $o)))
+      (local.set $a1 (v128.load offset=16 (local.get $o)))
+      (local.set $a2 (v128.load offset=32 (local.get $o)))
+      (local.set $a3 (v128.load offset=48 (local.get $o)))
+      (local.set $t (i32.const 0))
+      (block $termsDone (loop $term
+        (br_if $termsDone (i32.ge_u (local.get $t) (local.get $count)))
+        (local.set $v (f64x2.splat (f64.load (i32.add (local.get $coef) (i32.shl (local.get $t) (i32.const 3))))))
+        (local.set $p
+          (i32.add
+            (i32.add (local.get $m) (i32.load (i32.add (local.get $at) (i32.shl (local.get $t) (i32.const 2)))))
+            (i32.shl (local.get $c) (i32.const 6))))
+        (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (local.get $v) (v128.load offset=0 (local.get $p)))))
+        (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (local.get $v) (v128.load offset=16 (local.get $p)))))
+        (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (local.get $v) (v128.load offset=32 (local.get $p)))))
+        (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (local.get $v) (v128.load offset=48 (local.get $p)))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $term)))
+      (v128.store offset=0 (local.get $o) (local.get $a0))
+      (v128.store offset=16 (local.get $o) (local.get $a1))
+      (v128.store offset=32 (local.get $o) (local.get $a2))
+      (v128.store offset=48 (local.get $o) (local.get $a3))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $chunk))))
+
+  ;; Interval bounds of a convolution's outputs from boxes of its input, for `batch` samples:
+  ;; per output pixel, its patch's centres (l + u)/2 and radii (u − l)/2 are gathered into `tmp`
+  ;; (zeros where the window hangs over the padding), then per output channel
+  ;; c = K·centre + b and r = |K|·radius, and the outputs are c − r and c + r.
+  ;;
+  ;; index: per pixel, `patch` i32 byte offsets into a sample's input (−1: padding).
+  ;; kernel, absKernel: [patch][chunks·8] f64 (channels zero-padded to whole chunks).
+  ;; bias: [chunks·8]. outLower, outUpper: [batch][pixels][chunks·8]. tmp: 2·patch f64.
+  ;; A plain product (upper = lower) gives radius 0 and K·x + b in both outputs.
+  (func (export "convInterval")
+    (param $lower i32) (param $upper i32) (param $inBytes i32)
+    (param $index i32) (param $patch i32) (param $pixels i32) (param $batch i32)
+    (param $kernel i32) (param $absKernel i32) (param $chunks i32) (param $bias i32)
+    (param $tmp i32) (param $outLower i32) (param $outUpper i32)
+    (local $b i32) (local $p i32) (local $j i32) (local $c i32) (local $i i32)
+    (local $lb i32) (local $ub i32) (local $ip i32) (local $tr i32) (local $row i32)
+    (local $kp i32) (local $ap i32) (local $o i32) (local $bp i32)
+    (local $l f64) (local $u f64)
+    (local $vm v128) (local $vr v128)
+    (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local.set $tr (i32.add (local.get $tmp) (i32.shl (local.get $patch) (i32.const 3))))
+    (local.set $row (i32.shl (local.get $chunks) (i32.const 6)))
+    (local.set $o (i32.const 0))
+    (block $batchDone (loop $sample
+      (br_if $batchDone (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $lb (i32.add (local.get $lower) (i32.mul (local.get $b) (local.get $inBytes))))
+      (local.set $ub (i32.add (local.get $upper) (i32.mul (local.get $b) (local.get $inBytes))))
+      (local.set $p (i32.const 0))
+      (local.set $ip (local.get $index))
+      (block $pixelsDone (loop $pixel
+        (br_if $pixelsDone (i32.ge_u (local.get $p) (local.get $pixels)))
+        ;; Gather the patch.
+        (local.set $j (i32.const 0))
+        (block $gathered (loop $gather
+          (br_if $gathered (i32.ge_u (local.get $j) (local.get $patch)))
+          (local.set $i (i32.load (local.get $ip)))
+          (if (i32.lt_s (local.get $i) (i32.const 0))
+            (then
+              (f64.store (i32.add (local.get $tmp) (i32.shl (local.get $j) (i32.const 3))) (f64.const 0))
+              (f64.store (i32.add (local.get $tr) (i32.shl (local.get $j) (i32.const 3))) (f64.const 0)))
+            (else
+              (local.set $l (f64.load (i32.add (local.get $lb) (local.get $i))))
+              (local.set $u (f64.load (i32.add (local.get $ub) (local.get $i))))
+              (f64.store (i32.add (local.get $tmp) (i32.shl (local.get $j) (i32.const 3)))
+                (f64.div (f64.add (local.get $l) (local.get $u)) (f64.const 2)))
+              (f64.store (i32.add (local.get $tr) (i32.shl (local.get $j) (i32.const 3)))
+                (f64.div (f64.sub (local.get $u) (local.get $l)) (f64.const 2)))))
+          (local.set $ip (i32.add (local.get $ip) (i32.const 4)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $gather)))
+        ;; Every chunk of eight output channels.
+        (local.set $c (i32.const 0))
+        (block $channelsDone (loop $channel
+          (br_if $channelsDone (i32.ge_u (local.get $c) (local.get $chunks)))
+          (local.set $m0 (v128.const f64x2 0 0))
+          (local.set $m1 (v128.const f64x2 0 0))
+          (local.set $m2 (v128.const f64x2 0 0))
+          (local.set $m3 (v128.const f64x2 0 0))
+          (local.set $r0 (v128.const f64x2 0 0))
+          (local.set $r1 (v128.const f64x2 0 0))
+          (local.set $r2 (v128.const f64x2 0 0))
+          (local.set $r3 (v128.const f64x2 0 0))
+          (local.set $kp (i32.add (local.get $kernel) (i32.shl (local.get $c) (i32.const 6))))
+          (local.set $ap (i32.add (local.get $absKernel) (i32.shl (local.get $c) (i32.const 6))))
+          (local.set $j (i32.const 0))
+          (block $tapsDone (loop $tap
+            (br_if $tapsDone (i32.ge_u (local.get $j) (local.get $patch)))
+            (local.set $vm (f64x2.splat (f64.load (i32.add (local.get $tmp) (i32.shl (local.get $j) (i32.const 3))))))
+            (local.set $vr (f64x2.splat (f64.load (i32.add (local.get $tr) (i32.shl (local.get $j) (i32.const 3))))))
+            (local.set $m0 (f64x2.add (local.get $m0) (f64x2.mul (local.get $vm) (v128.load offset=0 (local.get $kp)))))
+            (local.set $m1 (f64x2.add (local.get $m1) (f64x2.mul (local.get $vm) (v128.load offset=16 (local.get $kp)))))
+            (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $vm) (v128.load offset=32 (local.get $kp)))))
+            (local.set $m3 (f64x2.add (local.get $m3) (f64x2.mul (local.get $vm) (v128.load offset=48 (local.get $kp)))))
+            (local.set $r0 (f64x2.add (local.get $r0) (f64x2.mul (local.get $vr) (v128.load offset=0 (local.get $ap)))))
+            (local.set $r1 (f64x2.add (local.get $r1) (f64x2.mul (local.get $vr) (v128.load offset=16 (local.get $ap)))))
+            (local.set $r2 (f64x2.add (local.get $r2) (f64x2.mul (local.get $vr) (v128.load offset=32 (local.get $ap)))))
+            (local.set $r3 (f64x2.add (local.get $r3) (f64x2.mul (local.get $vr) (v128.load offset=48 (local.get $ap)))))
+            (local.set $kp (i32.add (local.get $kp) (local.get $row)))
+            (local.set $ap (i32.add (local.get $ap) (local.get $row)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $tap)))
+          ;; The centre plus the bias, then centre ∓ radius.
+          (local.set $bp (i32.add (local.get $bias) (i32.shl (local.get $c) (i32.const 6))))
+          (local.set $m0 (f64x2.add (local.get $m0) (v128.load offset=0 (local.get $bp))))
+          (local.set $m1 (f64x2.add (local.get $m1) (v128.load offset=16 (local.get $bp))))
+          (local.set $m2 (f64x2.add (local.get $m2) (v128.load offset=32 (local.get $bp))))
+          (local.set $m3 (f64x2.add (local.get $m3) (v128.load offset=48 (local.get $bp))))
+          (local.set $i (i32.add (local.get $outLower) (local.get $o)))
+          (v128.store offset=0 (local.get $i) (f64x2.sub (local.get $m0) (local.get $r0)))
+          (v128.store offset=16 (local.get $i) (f64x2.sub (local.get $m1) (local.get $r1)))
+          (v128.store offset=32 (local.get $i) (f64x2.sub (local.get $m2) (local.get $r2)))
+          (v128.store offset=48 (local.get $i) (f64x2.sub (local.get $m3) (local.get $r3)))
+          (local.set $i (i32.add (local.get $outUpper) (local.get $o)))
+          (v128.store offset=0 (local.get $i) (f64x2.add (local.get $m0) (local.get $r0)))
+          (v128.store offset=16 (local.get $i) (f64x2.add (local.get $m1) (local.get $r1)))
+          (v128.store offset=32 (local.get $i) (f64x2.add (local.get $m2) (local.get $r2)))
+          (v128.store offset=48 (local.get $i) (f64x2.add (local.get $m3) (local.get $r3)))
+          (local.set $o (i32.add (local.get $o) (i32.const 64)))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $channel)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $pixel)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $sample))))
+)
