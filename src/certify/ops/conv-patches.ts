@@ -9,11 +9,11 @@ import type { Vec } from './bound-op.js';
 
 export class ConvPatches {
   /** Per output pixel, the input offset of each patch entry (−1: padding). */
-  private readonly index: Int32Array;
+  readonly index: Int32Array;
   /** The kernel per output channel, [outC, patch], and its absolute values. */
   private readonly weights: Float64Array;
   private readonly absWeights: Float64Array;
-  private readonly patch: number;
+  readonly patch: number;
   /** Two gathered patches end to end: centres (or plain values) and radii. */
   private readonly pm: Float64Array;
   private readonly pr: Float64Array;

@@ -8,6 +8,7 @@ import type { Padding } from '../../graph/types.js';
 import { fresh, type AffineOp, type Allocate, type Interval, type Vec } from './bound-op.js';
 import type { Support } from '../support.js';
 import { ConvPatches } from './conv-patches.js';
+import { ConvKernel } from './conv-kernel.js';
 
 interface Geometry {
   inH: number;
@@ -121,6 +122,10 @@ export class Conv2DBound implements AffineOp {
   private readonly outC: number;
   private readonly taps: Taps;
   private readonly patches: ConvPatches;
+  /** The bias per output channel, as the graph gives it. */
+  private readonly channelBias: Vec | null;
+  /** The SIMD route, made on first use (null where the kernels do not run). */
+  private simd: ConvKernel | null | undefined;
   private readonly inSize: number;
   /**
    * transposeSparse()'s scratch: the pixels it visits; at one pixel, the rows nonzero there, and
@@ -153,6 +158,7 @@ export class Conv2DBound implements AffineOp {
     this.outputShape = [this.g.outH, this.g.outW, this.outC];
     this.outputSize = this.g.outH * this.g.outW * this.outC;
     this.bias = perPixel(bias, this.g.outH * this.g.outW);
+    this.channelBias = bias;
     this.taps = taps(this.g, this.g.inC * this.outC);
     this.inSize = this.g.inH * this.g.inW * this.g.inC;
     this.patches = new ConvPatches(this.taps, this.kernel, this.g.inC, this.outC, this.inSize);
@@ -274,10 +280,20 @@ export class Conv2DBound implements AffineOp {
     }
   }
 
+  private kernelRoute(): ConvKernel | null {
+    if (this.simd === undefined) this.simd = ConvKernel.create(this.patches.index, this.kernel, this.channelBias, this.patches.patch, this.outC, this.inSize);
+    return this.simd;
+  }
+
   intervalBatch(input: Interval, batch: number, allocate: Allocate = fresh): Interval {
     const size = this.outputSize;
     const lower = allocate(batch * size);
     const upper = allocate(batch * size);
+    const kernel = this.kernelRoute();
+    if (kernel) {
+      kernel.run(input.lower, input.upper, batch, { lower, upper });
+      return { lower, upper };
+    }
     this.patches.products(input.lower, input.upper, batch, lower, upper);
     const bias = this.bias;
     for (let b = 0; b < batch; b++) {
@@ -295,6 +311,11 @@ export class Conv2DBound implements AffineOp {
   linearBatch(input: Vec, batch: number, allocate: Allocate = fresh): Vec {
     const size = this.outputSize;
     const out = allocate(batch * size);
+    const kernel = this.kernelRoute();
+    if (kernel) {
+      kernel.run(input, null, batch, { lower: out, upper: out });
+      return out;
+    }
     this.patches.products(input, null, batch, out, null);
     const bias = this.bias;
     if (bias) for (let b = 0; b < batch; b++) for (let j = 0; j < size; j++) out[b * size + j]! += bias[j]!;

@@ -1,0 +1,86 @@
+/**
+ * A convolution's IBP (and plain products) on the SIMD kernels (wasm/kernels.wat): per output
+ * pixel the patch's centres and radii are gathered inside the kernel, then eight output channels
+ * at a time are two dot products each, the bias added and c ∓ r written, in one call for every
+ * sample. The kernel, |kernel|, bias and patch offsets are copied into the kernel's memory once;
+ * each call copies the input boxes in and the bounds out.
+ */
+import type { Interval, Vec } from './bound-op.js';
+import { align, KernelHeap } from '../wasm/heap.js';
+
+export class ConvKernel {
+  private readonly chunks: number;
+  private readonly kernel: number;
+  private readonly absKernel: number;
+  private readonly bias: number;
+  private readonly index: number;
+  private readonly pixels: number;
+
+  private constructor(
+    private readonly heap: KernelHeap,
+    /** Per output pixel, the input offset of each patch entry (−1: padding). */
+    index: Int32Array,
+    /** [patch, outC]: the kernel [kH, kW, inC, outC] flattened. */
+    kernel: Float64Array,
+    bias: Vec | null,
+    private readonly patch: number,
+    private readonly outC: number,
+    private readonly inSize: number,
+  ) {
+    this.chunks = Math.ceil(outC / 8);
+    const padded = this.chunks * 8;
+    this.pixels = index.length / patch;
+    this.kernel = heap.keep(patch * padded * 8);
+    this.absKernel = heap.keep(patch * padded * 8);
+    this.bias = heap.keep(padded * 8);
+    this.index = heap.keep(index.length * 4);
+    const f64 = heap.f64;
+    for (let j = 0; j < patch; j++) {
+      for (let co = 0; co < outC; co++) {
+        const w = kernel[j * outC + co]!;
+        f64[(this.kernel >> 3) + j * padded + co] = w;
+        f64[(this.absKernel >> 3) + j * padded + co] = Math.abs(w);
+      }
+    }
+    if (bias) for (let co = 0; co < outC; co++) f64[(this.bias >> 3) + co] = bias[co]!;
+    const i32 = heap.i32;
+    for (let k = 0; k < index.length; k++) i32[(this.index >> 2) + k] = index[k]! < 0 ? -1 : index[k]! * 8;
+  }
+
+  /** The kernel route for this convolution, or null where the kernels do not run. */
+  static create(index: Int32Array, kernel: Float64Array, bias: Vec | null, patch: number, outC: number, inSize: number): ConvKernel | null {
+    const heap = KernelHeap.create();
+    return heap ? new ConvKernel(heap, index, kernel, bias, patch, outC, inSize) : null;
+  }
+
+  /**
+   * IBP of `batch` boxes end to end into lower and upper (outputs end to end); with `upper`
+   * null, the plain product K·x + b of `lower` into `out.lower` (`out.upper` gets it too).
+   */
+  run(lower: Vec, upper: Vec | null, batch: number, out: Interval): void {
+    const { heap, chunks, pixels, outC } = this;
+    const padded = chunks * 8;
+    const inBytes = this.inSize * 8;
+    const outBytes = batch * pixels * padded * 8;
+    const lowerAt = heap.workBase;
+    const upperAt = upper ? align(lowerAt + batch * inBytes) : lowerAt;
+    const tmp = align(upperAt + batch * inBytes);
+    const outLower = align(tmp + 16 * this.patch);
+    const outUpper = align(outLower + outBytes);
+    heap.ensure(outUpper + outBytes);
+    const f64 = heap.f64;
+    f64.set(lower.subarray(0, batch * this.inSize), lowerAt >> 3);
+    if (upper) f64.set(upper.subarray(0, batch * this.inSize), upperAt >> 3);
+    heap.convInterval(lowerAt, upperAt, inBytes, this.index, this.patch, pixels, batch, this.kernel, this.absKernel, chunks, this.bias, tmp, outLower, outUpper);
+    const count = batch * pixels;
+    if (padded === outC) {
+      out.lower.set(f64.subarray(outLower >> 3, (outLower >> 3) + count * outC));
+      if (upper) out.upper.set(f64.subarray(outUpper >> 3, (outUpper >> 3) + count * outC));
+      return;
+    }
+    for (let q = 0; q < count; q++) {
+      out.lower.set(f64.subarray((outLower >> 3) + q * padded, (outLower >> 3) + q * padded + outC), q * outC);
+      if (upper) out.upper.set(f64.subarray((outUpper >> 3) + q * padded, (outUpper >> 3) + q * padded + outC), q * outC);
+    }
+  }
+}
