@@ -11,7 +11,8 @@ import { batchSizeFor, inBatches, logitsInBatches } from '../engine/batches.js';
 import { DEFAULT_SEED, Rng } from '../engine/random.js';
 import { classifier, verdictLogits, type Classifier, type ModelLike } from '../model/classifier.js';
 import { checkEpsilon, prepareSamples, type Samples } from '../samples.js';
-import { normOf, type Norm } from '../norms.js';
+import type { Norm } from '../norms.js';
+import { candidateStats } from './candidate-stats.js';
 import type { GradientResult, LossFn } from '../engine/tfjs/types.js';
 import type { HostGradient } from '../engine/host-gradient.js';
 import { adversarialMask, adversarialMaskOf, argmaxRow, resolveCriterion, resolveTargets, type Criterion } from './criteria.js';
@@ -274,12 +275,7 @@ async function verify(ctx: AttackContext, candidate: tf.Tensor, epsilon: number 
   const logits = await verdictLogits(ctx.clf, candidate);
   const adversarial = ctx.isAdversarial(logits);
   const [low, high] = ctx.bounds;
-  const stats = tf.tidy(() => {
-    const flat = tf.reshape(candidate, [candidate.shape[0], -1]);
-    const finite = tf.cast(tf.all(tf.logicalNot(tf.logicalOr(tf.isNaN(flat), tf.isInf(flat))), 1), 'float32');
-    return tf.stack([normOf(tf.sub(candidate, ctx.x), ctx.norm), tf.min(flat, 1), tf.max(flat, 1), finite]);
-  });
-  const [distance, mins, maxs, finite] = (await stats.array()) as number[][];
+  const { distance, min: mins, max: maxs, finite } = candidateStats(candidate, ctx.x, ctx.norm);
   const probs = tf.softmax(logits);
   const p = probs.dataSync();
   const z = logits.dataSync();
@@ -289,12 +285,12 @@ async function verify(ctx: AttackContext, candidate: tf.Tensor, epsilon: number 
     ok: adversarial.map(
       (adv, k) =>
         adv &&
-        finite![k] === 1 &&
-        mins![k]! >= low - VERIFY_TOLERANCE &&
-        maxs![k]! <= high + VERIFY_TOLERANCE &&
-        (epsilon === undefined || distance![k]! <= epsilon + VERIFY_TOLERANCE),
+        finite[k] &&
+        mins[k]! >= low - VERIFY_TOLERANCE &&
+        maxs[k]! <= high + VERIFY_TOLERANCE &&
+        (epsilon === undefined || distance[k]! <= epsilon + VERIFY_TOLERANCE),
     ),
-    distance: distance!,
+    distance,
     predicted,
     confidence: predicted.map((c, k) => p[k * classes + c]!),
   };

@@ -17,7 +17,7 @@ export class DenseKernel {
   private constructor(
     private readonly heap: KernelHeap,
     /** W, [inputs, units], row-major. */
-    columns: Float64Array,
+    private readonly source: Float64Array,
     private readonly inputs: number,
     private readonly units: number,
     private readonly sums: Float64Array,
@@ -33,12 +33,15 @@ export class DenseKernel {
       const w = (this.columns >> 3) + i * padded;
       const a = (this.absColumns >> 3) + i * padded;
       for (let u = 0; u < units; u++) {
-        const v = columns[i * units + u]!;
+        const v = source[i * units + u]!;
         f64[w + u] = v;
         f64[a + u] = Math.abs(v);
       }
     }
   }
+
+  /** Wᵀ, [units, inputs padded to whole chunks], copied in on the first backward product. */
+  private transposed = -1;
 
   /** The kernel route for these weights, or null where the kernels do not run. */
   static create(columns: Float64Array, inputs: number, units: number, sums: Float64Array, absSums: Float64Array): DenseKernel | null {
@@ -137,6 +140,49 @@ export class DenseKernel {
         out[o + j] = c - rad;
         outAbs[o + j] = c + rad;
       }
+    }
+  }
+
+  /**
+   * t[v] += a[v]·Wᵀ for `count` vectors of `units` coefficients (a, end to end) and of `inputs`
+   * values (t): a backward row carried through the layer, from the units where it is nonzero
+   * (an inactive relu leaves its unit at zero in every row).
+   */
+  accumulate(a: Vec, count: number, t: Vec): void {
+    const { heap, inputs: n, units } = this;
+    const chunks = Math.ceil(n / 8);
+    const stride = chunks * 64;
+    if (this.transposed < 0) {
+      this.transposed = heap.keep(units * stride);
+      const f64 = heap.f64;
+      for (let u = 0; u < units; u++) {
+        const base = (this.transposed >> 3) + u * chunks * 8;
+        for (let i = 0; i < n; i++) f64[base + i] = this.source[i * units + u]!;
+      }
+    }
+    const at = heap.workBase;
+    const coef = align(at + 4 * units);
+    const out = align(coef + 8 * units);
+    heap.ensure(out + stride);
+    const f64 = heap.f64;
+    const i32 = heap.i32;
+    const atI = at >> 2;
+    const cI = coef >> 3;
+    const oI = out >> 3;
+    for (let v = 0; v < count; v++) {
+      const a0 = v * units;
+      let k = 0;
+      for (let u = 0; u < units; u++) {
+        const c = a[a0 + u]!;
+        if (c === 0) continue;
+        i32[atI + k] = u * stride;
+        f64[cI + k++] = c;
+      }
+      if (k === 0) continue;
+      const o = v * n;
+      f64.set(t.subarray(o, o + n), oI);
+      heap.rows(this.transposed, at, coef, k, out, chunks);
+      t.set(f64.subarray(oI, oI + n), o);
     }
   }
 }

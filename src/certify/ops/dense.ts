@@ -79,6 +79,8 @@ export class DenseBound implements AffineOp {
    * relu) is skipped.
    */
   private accumulate(a: Vec, count: number, t: Vec): void {
+    const kernel = this.weights.simd();
+    if (kernel) return kernel.accumulate(a, count, t);
     const n = this.inputs;
     const units = this.units;
     const w = this.rows;
