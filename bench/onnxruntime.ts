@@ -11,10 +11,10 @@
  *   thread each. Foolbox and eagerpy come from FOOLBOX_PATH / EAGERPY_PATH or the snapshots in
  *   ROBUSTEST_MIRROR; without them the peer is skipped with a notice.
  * - Square L∞, 1000 queries per image, on 8 MobileNetV2 images (nsfwjs weights), on each
- *   executor; the tfjs executor runs --tfjs-queries of them (its time for 1000 is projected).
+ *   executor; the tfjs executor runs as many (fewer with --tfjs-queries, its time for all then projected).
  *
  *   npx tsx bench/onnxruntime.ts [--skip mobilenet,curve,square] [--digits 500] [--runs 5]
- *                                [--models mlp,cnn,mlp-at] [--queries 1000] [--tfjs-queries 20]
+ *                                [--models mlp,cnn,mlp-at] [--queries 1000] [--tfjs-queries N]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -318,7 +318,7 @@ async function curveBench(): Promise<void> {
 /** Square L∞ on 8 MobileNetV2 images, labels = the clean predictions, on both executors. */
 async function squareBench(): Promise<void> {
   const queries = Number(flag('queries', '1000'));
-  const tfjsQueries = Number(flag('tfjs-queries', '20'));
+  const tfjsQueries = Number(flag('tfjs-queries', String(queries)));
   const model = await nsfwjsModel();
   const tfjs = classifier(model, { bounds: [0, 1], name: 'MobileNetV2 (nsfwjs)' });
   const network = (await onnxruntimeNetwork(tfjs.graph!()!)) as OrtNetwork;
@@ -337,9 +337,10 @@ async function squareBench(): Promise<void> {
   const onOrt = await run(ort, queries);
   const onTfjs = await run(tfjs, tfjsQueries);
   const perQuery = (r: { seconds: number }, q: number) => (r.seconds / q) * 1000;
+  const projected = tfjsQueries === queries ? '' : `, ${queries} projected at ${s((onTfjs.seconds * queries) / tfjsQueries)}`;
   line(
     `  onnxruntime: ${queries} queries in ${s(onOrt.seconds)}, robust accuracy ${onOrt.robust.toFixed(3)} | tfjs executor (${tf.getBackend()}): ${tfjsQueries} queries in ${s(onTfjs.seconds)}, ` +
-      `${queries} projected at ${s((onTfjs.seconds * queries) / tfjsQueries)} | per query ${ms(perQuery(onOrt, queries))} vs ${ms(perQuery(onTfjs, tfjsQueries))}, onnxruntime ${ratio(perQuery(onOrt, queries) / perQuery(onTfjs, tfjsQueries))} of the time`,
+      `robust accuracy ${onTfjs.robust.toFixed(3)}${projected} | per query ${ms(perQuery(onOrt, queries))} vs ${ms(perQuery(onTfjs, tfjsQueries))}, onnxruntime ${ratio(perQuery(onOrt, queries) / perQuery(onTfjs, tfjsQueries))} of the time`,
   );
   x.dispose();
   network.dispose();

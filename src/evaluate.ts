@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { RobustestError, show } from './errors.js';
 import { scoped, throwIfAborted } from './engine/hygiene.js';
 import { classifier, type Classifier, type ModelLike } from './model/classifier.js';
-import { checkEpsilon, prepareSamples, type Samples } from './samples.js';
+import { checkEpsilon, markChecked, prepareSamples, type Samples } from './samples.js';
 import { argmaxRow } from './attacks/criteria.js';
 import { checkRunOptions } from './attacks/runner.js';
 import { checkKnownOptions } from './attacks/options.js';
@@ -194,7 +194,7 @@ export async function evaluate(model: Classifier | ModelLike, samples: Samples, 
     let stoppedEarly: RobustnessReport['stoppedEarly'] = null;
 
     const runHere = async (attack: Attack, chunk: number[], epsilon: number | undefined): Promise<PlainRun> => {
-      const subset = takeRows(inputs, chunk);
+      const subset = markChecked(takeRows(inputs, chunk), clf.bounds);
       const run = await attack.run(clf, { inputs: subset, labels: Int32Array.from(chunk, (i) => labels[i]!) }, { epsilon, seed, batchSize: requestedBatchSize, sampleIds: chunk });
       const adversarials = (await run.adversarials.data()) as Float32Array;
       tf.dispose([run.adversarials, subset]);

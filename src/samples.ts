@@ -28,6 +28,18 @@ export interface PreparedSamples {
 
 const BOUNDS_TOLERANCE = 1e-6;
 
+/** Tensors whose values are known finite and inside these bounds: rows of checked samples. */
+const checkedAgainst = new WeakMap<tf.Tensor, readonly [number, number]>();
+
+/**
+ * Records that `rows` holds values already checked against `bounds` (rows taken from samples
+ * prepareSamples accepted), so an attack run on them by evaluate() does not read them again.
+ */
+export function markChecked(rows: tf.Tensor, bounds: readonly [number, number]): tf.Tensor {
+  checkedAgainst.set(rows, bounds);
+  return rows;
+}
+
 export async function prepareSamples(clf: Classifier, samples: Samples | undefined, where = 'samples'): Promise<PreparedSamples> {
   if (samples === null || typeof samples !== 'object' || !('inputs' in samples) || !('labels' in samples)) {
     throw new RobustestError('INVALID_OPTION', `${where} must be an object { inputs, labels }.`, {
@@ -37,7 +49,8 @@ export async function prepareSamples(clf: Classifier, samples: Samples | undefin
   }
   const inputs = toInputTensor(samples.inputs, where);
   checkShape(clf, inputs, where);
-  await checkValues(clf, inputs, where);
+  const known = checkedAgainst.get(inputs);
+  if (!known || known[0] !== clf.bounds[0] || known[1] !== clf.bounds[1]) await checkValues(clf, inputs, where);
   const labels = await toLabels(samples.labels, inputs.shape[0], where);
   await checkLabelRange(clf, inputs, labels, where);
   return { inputs, labels, count: inputs.shape[0] };

@@ -12,6 +12,10 @@
  *   mᵢ > 0 (a digit's background sits on the bound 0), Σᵢ |gᵢ|mᵢ ≥ ε‖g‖ is checked on those
  *   inputs alone: then the box cannot beat the ball and Wᵀλ is never formed. Otherwise the bound
  *   is the larger of the two, as minimize() finds it from Wᵀλ.
+ *
+ * With the SIMD kernels none of that is needed: one kernel call forms Wᵀλ eight inputs at a time
+ * and accumulates the box's minimum, λ·(Wx₀) and ‖Wᵀλ‖₂² as it goes (under L∞ too), cheaper than
+ * the Gram matrix's units² per row.
  */
 import type { BoundGraph } from './graph.js';
 import type { Vec } from './ops/bound-op.js';
@@ -73,7 +77,15 @@ export class BallThroughDense {
     }
   }
 
-  /** A lower bound of λ·(Wx) over the region (an L2 ball ∩ box); λ is left unchanged. */
+  /**
+   * Whether rows under L∞ stop here too: with the SIMD kernels, Wᵀλ is formed and minimised over
+   * the box inside one kernel call, without writing the input-long coefficients back.
+   */
+  get fused(): boolean {
+    return this.weights.simd() !== null;
+  }
+
+  /** A lower bound of λ·(Wx) over the region (an L2 ball ∩ box, or an L∞ box when fused); λ is left unchanged. */
   lowerBound(lambda: Vec, r: Region): number {
     return this.lowerBounds(lambda, 1, r)[0]!;
   }
@@ -84,6 +96,8 @@ export class BallThroughDense {
    * row uses.
    */
   lowerBounds(lambdas: Vec, rows: number, r: Region): Float64Array {
+    const kernel = this.weights.simd();
+    if (kernel) return kernel.rowMinima(lambdas, rows, r);
     const at = this.at(r);
     const gram = this.weights.gram();
     const units = this.weights.units;

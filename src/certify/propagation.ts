@@ -448,8 +448,9 @@ export class BoundPropagation {
    */
   lowerBounds(slot: number, count: number, write: RowWriter, r: Region, state: LinearBounds, entryOf?: (k: number) => number): Float64Array {
     const ball = this.ballInput;
-    // Under L2, rows stop at the dense layer that reads the input: bounded there from its Gram matrix.
-    if (r.norm === 'l2' && ball && this.producer[slot]! >= ball.node) {
+    // Rows stop at the dense layer that reads the input: bounded there from its Gram matrix under
+    // L2, or by one kernel call per row that forms Wᵀλ and minimises over the region.
+    if (ball && this.producer[slot]! >= ball.node && (r.norm === 'l2' || ball.fused)) {
       return this.backwardRows(slot, count, write, state, null, entryOf, ball.node, (bias, lambdas, rows, out, at) => {
         const found = ball.lowerBounds(lambdas, rows, r);
         for (let j = 0; j < rows; j++) out[at + j] = bias[j]! + found[j]!;

@@ -103,6 +103,35 @@ export class LeakyReluBound extends Elementwise {
     return { lower, upper };
   }
 
+  /** lines() for every input, written straight into the arrays (no object per input). */
+  override relax(input: Interval): ElementwiseRelaxation {
+    const a = this.alpha;
+    if (a > 1) return super.relax(input);
+    const n = this.outputSize;
+    const lowerSlope = new Float64Array(n);
+    const lowerIntercept = new Float64Array(n);
+    const upperSlope = new Float64Array(n);
+    const upperIntercept = new Float64Array(n);
+    const free: number[] = [];
+    const { lower: ls, upper: us } = input;
+    for (let i = 0; i < n; i++) {
+      const l = ls[i]!;
+      const u = us[i]!;
+      if (u <= 0) {
+        lowerSlope[i] = upperSlope[i] = a;
+      } else if (l >= 0) {
+        lowerSlope[i] = upperSlope[i] = 1;
+      } else {
+        const chordSlope = (u - a * l) / (u - l);
+        upperSlope[i] = chordSlope;
+        upperIntercept[i] = a * l - chordSlope * l;
+        lowerSlope[i] = chordSlope > 0.5 ? 1 : a;
+        free.push(i);
+      }
+    }
+    return { lowerSlope, lowerIntercept, upperSlope, upperIntercept, free: Int32Array.from(free), minSlope: this.minSlope, maxSlope: this.maxSlope };
+  }
+
   lines(l: number, u: number): { lower: Line; upper: Line; free: boolean } {
     const a = this.alpha;
     if (u <= 0) return { lower: line(a, 0), upper: line(a, 0), free: false };

@@ -5,6 +5,7 @@
  * W and |W| are copied into the kernel's memory once, padded to whole chunks of eight units.
  */
 import type { Vec } from './bound-op.js';
+import { halvesOf, type Region } from '../region.js';
 import { align, KernelHeap } from '../wasm/heap.js';
 
 export class DenseKernel {
@@ -152,14 +153,7 @@ export class DenseKernel {
     const { heap, inputs: n, units } = this;
     const chunks = Math.ceil(n / 8);
     const stride = chunks * 64;
-    if (this.transposed < 0) {
-      this.transposed = heap.keep(units * stride);
-      const f64 = heap.f64;
-      for (let u = 0; u < units; u++) {
-        const base = (this.transposed >> 3) + u * chunks * 8;
-        for (let i = 0; i < n; i++) f64[base + i] = this.source[i * units + u]!;
-      }
-    }
+    const transposed = this.transposedWeights();
     const at = heap.workBase;
     const coef = align(at + 4 * units);
     const out = align(coef + 8 * units);
@@ -181,8 +175,76 @@ export class DenseKernel {
       if (k === 0) continue;
       const o = v * n;
       f64.set(t.subarray(o, o + n), oI);
-      heap.rows(this.transposed, at, coef, k, out, chunks);
+      heap.rows(transposed, at, coef, k, out, chunks);
       t.set(f64.subarray(oI, oI + n), o);
     }
+  }
+
+  /** Where Wᵀ lives in the kernel's memory (copied in on first use). */
+  private transposedWeights(): number {
+    if (this.transposed >= 0) return this.transposed;
+    const { heap, inputs: n, units } = this;
+    const padded = Math.ceil(n / 8) * 8;
+    this.transposed = heap.keep(units * padded * 8);
+    const f64 = heap.f64;
+    for (let u = 0; u < units; u++) {
+      const base = (this.transposed >> 3) + u * padded;
+      for (let i = 0; i < n; i++) f64[base + i] = this.source[i * units + u]!;
+    }
+    return this.transposed;
+  }
+
+  /** The region whose box and centre are in the kernel's memory, and where. */
+  private placed: Region | null = null;
+  private regionAt = -1;
+
+  /**
+   * Per row λ (`units` coefficients, `rows` of them end to end), a lower bound of λ·(W x) over
+   * the region, x the layer's input: min over the box of (Wᵀλ)·x, and under L2 the larger of that
+   * and the ball's λ·(W x₀) − ε‖Wᵀλ‖₂, as minimize() gives them. Wᵀλ is formed chunk by chunk
+   * inside the kernel and never stored.
+   */
+  rowMinima(lambdas: Vec, rows: number, r: Region): Float64Array {
+    const { heap, inputs: n, units } = this;
+    const chunks = Math.ceil(n / 8);
+    const padded = chunks * 8;
+    const transposed = this.transposedWeights();
+    if (this.placed !== r) {
+      // Kept, not laid out per call: the region stays while its rows are bounded.
+      if (this.regionAt < 0) this.regionAt = heap.keep(3 * padded * 8);
+      const { mid, radius } = halvesOf(r);
+      const f64 = heap.f64;
+      const base = this.regionAt >> 3;
+      f64.set(mid, base);
+      f64.set(radius, base + padded);
+      f64.set(r.center, base + 2 * padded);
+      this.placed = r;
+    }
+    const at = heap.workBase;
+    const coef = align(at + 4 * units);
+    const result = align(coef + 8 * units);
+    heap.ensure(result + 64);
+    const f64 = heap.f64;
+    const i32 = heap.i32;
+    const out = new Float64Array(rows);
+    for (let j = 0; j < rows; j++) {
+      let k = 0;
+      for (let u = 0; u < units; u++) {
+        const c = lambdas[j * units + u]!;
+        if (c === 0) continue;
+        i32[(at >> 2) + k] = u * padded * 8;
+        f64[(coef >> 3) + k++] = c;
+      }
+      heap.rowsMinimum(transposed, at, coef, k, chunks, this.regionAt, this.regionAt + padded * 8, this.regionAt + 2 * padded * 8, result);
+      const box = f64[result >> 3]!;
+      if (r.norm !== 'l2') {
+        out[j] = box;
+        continue;
+      }
+      const dot = f64[(result >> 3) + 1]!;
+      const norm = Math.sqrt(f64[(result >> 3) + 2]!);
+      out[j] = Math.max(box, dot - r.epsilon * norm);
+    }
+    return out;
   }
 }

@@ -49,6 +49,8 @@ export class KernelHeap {
   private readonly memory: Memory;
   /** rows(m, at, coef, count, out, chunks): see kernels.wat. */
   readonly rows: Kernel;
+  /** rowsMinimum(m, at, coef, count, chunks, mid, rad, centre, out): see kernels.wat. */
+  readonly rowsMinimum: Kernel;
   /** convInterval(lower, upper, inBytes, index, patch, pixels, batch, kernel, absKernel, chunks, bias, tmp, outLower, outUpper). */
   readonly convInterval: Kernel;
   private kept = 0;
@@ -61,6 +63,7 @@ export class KernelHeap {
     this.memory = exports.memory as Memory;
     this.rows = exports.rows as Kernel;
     this.convInterval = exports.convInterval as Kernel;
+    this.rowsMinimum = exports.rowsMinimum as Kernel;
     this.view64 = new Float64Array(this.memory.buffer);
     this.view32 = new Int32Array(this.memory.buffer);
   }

@@ -45,6 +45,67 @@
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
       (br $chunk))))
 
+;; The minimum of a·x over a box, and what the ball around its centre needs, for a = Σ_t coef[t] ·
+  ;; m[at[t] …] (as `rows` forms it, `chunks` groups of eight entries, never stored): with the
+  ;; box's centre `mid` and half-width `rad`, and the ball's centre `centre` (each chunks·8 f64,
+  ;; zero-padded), writes Σ a·mid − |a|·rad, Σ a·centre and Σ a² to out[0], out[1], out[2].
+  ;; A backward row's last step through the dense layer that reads the input, and its minimum.
+  (func (export "rowsMinimum")
+    (param $m i32) (param $at i32) (param $coef i32) (param $count i32) (param $chunks i32)
+    (param $mid i32) (param $rad i32) (param $centre i32) (param $out i32)
+    (local $c i32) (local $t i32) (local $p i32) (local $o i32)
+    (local $v v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $box v128) (local $dot v128) (local $norm v128)
+    (block $chunksDone (loop $chunk
+      (br_if $chunksDone (i32.ge_u (local.get $c) (local.get $chunks)))
+      (local.set $a0 (v128.const f64x2 0 0))
+      (local.set $a1 (v128.const f64x2 0 0))
+      (local.set $a2 (v128.const f64x2 0 0))
+      (local.set $a3 (v128.const f64x2 0 0))
+      (local.set $o (i32.shl (local.get $c) (i32.const 6)))
+      (local.set $t (i32.const 0))
+      (block $termsDone (loop $term
+        (br_if $termsDone (i32.ge_u (local.get $t) (local.get $count)))
+        (local.set $v (f64x2.splat (f64.load (i32.add (local.get $coef) (i32.shl (local.get $t) (i32.const 3))))))
+        (local.set $p
+          (i32.add
+            (i32.add (local.get $m) (i32.load (i32.add (local.get $at) (i32.shl (local.get $t) (i32.const 2)))))
+            (local.get $o)))
+        (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (local.get $v) (v128.load offset=0 (local.get $p)))))
+        (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (local.get $v) (v128.load offset=16 (local.get $p)))))
+        (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (local.get $v) (v128.load offset=32 (local.get $p)))))
+        (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (local.get $v) (v128.load offset=48 (local.get $p)))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $term)))
+      ;; box += a·mid − |a|·rad; dot += a·centre; norm += a·a, two entries per lane pair.
+      (local.set $p (i32.add (local.get $mid) (local.get $o)))
+      (local.set $box (f64x2.add (local.get $box) (f64x2.mul (local.get $a0) (v128.load offset=0 (local.get $p)))))
+      (local.set $box (f64x2.add (local.get $box) (f64x2.mul (local.get $a1) (v128.load offset=16 (local.get $p)))))
+      (local.set $box (f64x2.add (local.get $box) (f64x2.mul (local.get $a2) (v128.load offset=32 (local.get $p)))))
+      (local.set $box (f64x2.add (local.get $box) (f64x2.mul (local.get $a3) (v128.load offset=48 (local.get $p)))))
+      (local.set $p (i32.add (local.get $rad) (local.get $o)))
+      (local.set $box (f64x2.sub (local.get $box) (f64x2.mul (f64x2.abs (local.get $a0)) (v128.load offset=0 (local.get $p)))))
+      (local.set $box (f64x2.sub (local.get $box) (f64x2.mul (f64x2.abs (local.get $a1)) (v128.load offset=16 (local.get $p)))))
+      (local.set $box (f64x2.sub (local.get $box) (f64x2.mul (f64x2.abs (local.get $a2)) (v128.load offset=32 (local.get $p)))))
+      (local.set $box (f64x2.sub (local.get $box) (f64x2.mul (f64x2.abs (local.get $a3)) (v128.load offset=48 (local.get $p)))))
+      (local.set $p (i32.add (local.get $centre) (local.get $o)))
+      (local.set $dot (f64x2.add (local.get $dot) (f64x2.mul (local.get $a0) (v128.load offset=0 (local.get $p)))))
+      (local.set $dot (f64x2.add (local.get $dot) (f64x2.mul (local.get $a1) (v128.load offset=16 (local.get $p)))))
+      (local.set $dot (f64x2.add (local.get $dot) (f64x2.mul (local.get $a2) (v128.load offset=32 (local.get $p)))))
+      (local.set $dot (f64x2.add (local.get $dot) (f64x2.mul (local.get $a3) (v128.load offset=48 (local.get $p)))))
+      (local.set $norm (f64x2.add (local.get $norm) (f64x2.mul (local.get $a0) (local.get $a0))))
+      (local.set $norm (f64x2.add (local.get $norm) (f64x2.mul (local.get $a1) (local.get $a1))))
+      (local.set $norm (f64x2.add (local.get $norm) (f64x2.mul (local.get $a2) (local.get $a2))))
+      (local.set $norm (f64x2.add (local.get $norm) (f64x2.mul (local.get $a3) (local.get $a3))))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $chunk)))
+    (f64.store offset=0 (local.get $out)
+      (f64.add (f64x2.extract_lane 0 (local.get $box)) (f64x2.extract_lane 1 (local.get $box))))
+    (f64.store offset=8 (local.get $out)
+      (f64.add (f64x2.extract_lane 0 (local.get $dot)) (f64x2.extract_lane 1 (local.get $dot))))
+    (f64.store offset=16 (local.get $out)
+      (f64.add (f64x2.extract_lane 0 (local.get $norm)) (f64x2.extract_lane 1 (local.get $norm)))))
+
   ;; Interval bounds of a convolution's outputs from boxes of its input, for `batch` samples:
   ;; per output pixel, its patch's centres (l + u)/2 and radii (u − l)/2 are gathered into `tmp`
   ;; (zeros where the window hangs over the padding), then per output channel
