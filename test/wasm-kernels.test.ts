@@ -1,22 +1,24 @@
 /**
- * The hand-written wasm kernels: the embedded binary is the compiled kernels.wat, and it binds to
- * the wasm backend's heap here (so the fused routes the engine tests check are really taken).
+ * The hand-written wasm kernels: each embedded binary is its .wat compiled, and the engine's
+ * kernels bind to the wasm backend's heap here (so the fused routes the engine tests check are
+ * really taken).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { BINARY_PATH, binarySource, compileKernels } from '../scripts/kernels.js';
-import { KERNELS_WASM_BASE64 } from '../src/engine/tfjs/wasm/kernels-binary.js';
+import { basename } from 'node:path';
+import { KERNEL_MODULES, binarySource, compileKernels } from '../scripts/kernels.js';
 import { wasmKernels } from '../src/engine/tfjs/wasm/instance.js';
 
 describe('wasm kernels', () => {
-  it('kernels-binary.ts is kernels.wat compiled (run `npm run build:kernels` after editing it)', async () => {
-    const bytes = await compileKernels();
-    expect(Buffer.from(KERNELS_WASM_BASE64, 'base64').equals(Buffer.from(bytes))).toBe(true);
-    expect(readFileSync(BINARY_PATH, 'utf8')).toBe(binarySource(bytes));
-  });
+  for (const module of KERNEL_MODULES) {
+    it(`${basename(module.binary)} is ${basename(module.wat)} compiled (run \`npm run build:kernels\` after editing it)`, async () => {
+      const bytes = await compileKernels(module);
+      expect(readFileSync(module.binary, 'utf8')).toBe(binarySource(bytes, module));
+    });
+  }
 
   it('bind to the wasm backend heap, and to nothing else', async () => {
     await tf.setBackend('wasm');

@@ -1,12 +1,14 @@
 /**
  * The L∞ PGD step x ← clip(x0 + clip(x + α·sign(g) − x0, −ε, ε), bounds) as one pass of wasm
- * SIMD over host arrays. Written as separate tensor ops it is ten passes over the batch, each
- * streaming from memory: on an MNIST MLP, half of an onnxruntime PGD step; a plain JS loop is
- * slower still (about 20 ns per value: Math.min and Math.max on float32 values do not vectorise).
+ * SIMD over host arrays (wasm/linf-step.wat). Written as separate tensor ops it is ten passes over
+ * the batch, each streaming from memory: on an MNIST MLP, half of an onnxruntime PGD step; a
+ * plain JS loop is slower still (about 20 ns per value: Math.min and Math.max on float32 values
+ * do not vectorise).
  *
  * Each operation is IEEE float32, in the order src/attacks/pgd.ts writes the step with tfjs ops,
  * so every executor moves an iterate to the same values. sign(NaN) is 0, as tf.sign gives.
  */
+import { LINF_STEP_WASM_BASE64 } from './wasm/linf-step-binary.js';
 
 export interface LinfStepParameters {
   readonly size: number;
@@ -119,7 +121,7 @@ let compiled: { wasm: WasmApi; module: object } | null | undefined;
 function instantiate(bytes: number): Kernel | null {
   if (compiled === undefined) {
     const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-    const code = moduleBytes();
+    const code = Uint8Array.from(atob(LINF_STEP_WASM_BASE64), (c) => c.charCodeAt(0));
     compiled = wasm && wasm.validate(code) ? { wasm, module: new wasm.Module(code) } : null;
   }
   if (!compiled) return null;
@@ -128,104 +130,4 @@ function instantiate(bytes: number): Kernel | null {
   const pages = Math.ceil(bytes / 65536) - memory.buffer.byteLength / 65536;
   if (pages > 0) memory.grow(pages);
   return { memory, step: exports.step as StepFn };
-}
-
-// Opcodes of the wasm binary format (core and the 0xfd SIMD prefix).
-const I32 = 0x7f;
-const F32 = 0x7d;
-const V128 = 0x7b;
-const op = {
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  end: [0x0b],
-  br: (depth: number) => [0x0c, depth],
-  brIf: (depth: number) => [0x0d, depth],
-  get: (i: number) => [0x20, i],
-  set: (i: number) => [0x21, i],
-  i32Const: (v: number) => [0x41, ...sleb(v)],
-  i32Add: [0x6a],
-  i32GeU: [0x4f],
-  f32Neg: [0x8c],
-  load: [0xfd, 0x00, 4, 0],
-  store: [0xfd, 0x0b, 4, 0],
-  splat: [0xfd, 0x13],
-  lt: [0xfd, 0x43],
-  gt: [0xfd, 0x44],
-  and: [0xfd, 0x4e],
-  add: [0xfd, 0xe4, 0x01],
-  sub: [0xfd, 0xe5, 0x01],
-  // pmin/pmax (b < a ? b : a, a < b ? b : a) are one instruction on x86, min/max about six.
-  // They differ only for NaN (none reaches here) and in the sign of a zero result.
-  min: [0xfd, 0xea, 0x01],
-  max: [0xfd, 0xeb, 0x01],
-};
-
-/**
- * step(x, g, o, out, n, size, eps, lo, hi): byte offsets of four arrays of n float32 (n a multiple
- * of 4); out may be x.
- */
-function moduleBytes(): Uint8Array {
-  // Parameters 0–8; locals: 9 offset, 10 end, 11 size·1, 12 ε·1, 13 −ε·1, 14 lo·1, 15 hi·1, 16 zero, 17 g, 18 scratch.
-  const [X, G, O, OUT, N, SIZE, EPS, LO, HI] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [AT, END, VS, VEPS, VNEG, VLO, VHI, ZERO, VG, T] = [9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
-  const at = (base: number) => [...op.get(base), ...op.get(AT), ...op.i32Add];
-  const body = [
-    ...[...op.get(SIZE), ...op.splat, ...op.set(VS)],
-    ...[...op.get(EPS), ...op.splat, ...op.set(VEPS)],
-    ...[...op.get(EPS), ...op.f32Neg, ...op.splat, ...op.set(VNEG)],
-    ...[...op.get(LO), ...op.splat, ...op.set(VLO)],
-    ...[...op.get(HI), ...op.splat, ...op.set(VHI)],
-    ...[...op.get(N), ...op.get(N), ...op.i32Add, ...op.get(N), ...op.i32Add, ...op.get(N), ...op.i32Add, ...op.set(END)],
-    ...op.block,
-    ...op.loop,
-    ...[...op.get(AT), ...op.get(END), ...op.i32GeU, ...op.brIf(1)],
-    ...[...at(G), ...op.load, ...op.set(VG)],
-    // moved = (x + (g > 0 ? α : 0)) − (g < 0 ? α : 0)
-    ...[...at(X), ...op.load],
-    ...[...op.get(VG), ...op.get(ZERO), ...op.gt, ...op.get(VS), ...op.and, ...op.add],
-    ...[...op.get(VG), ...op.get(ZERO), ...op.lt, ...op.get(VS), ...op.and, ...op.sub],
-    // δ = min(max(moved − x0, −ε), ε)
-    ...[...at(O), ...op.load, ...op.sub, ...op.get(VNEG), ...op.max, ...op.get(VEPS), ...op.min, ...op.set(T)],
-    // out = min(max(x0 + δ, lo), hi)
-    ...at(OUT),
-    ...[...at(O), ...op.load, ...op.get(T), ...op.add, ...op.get(VLO), ...op.max, ...op.get(VHI), ...op.min, ...op.store],
-    ...[...op.get(AT), ...op.i32Const(16), ...op.i32Add, ...op.set(AT)],
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
-    ...op.end,
-  ];
-  const locals = [2, 2, I32, 8, V128];
-  const code = [...uleb(locals.length + body.length), ...locals, ...body];
-  const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
-  const name = (s: string) => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
-  return Uint8Array.from([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [1, 0x60, 9, I32, I32, I32, I32, I32, F32, F32, F32, F32, 0]),
-    ...section(3, [1, 0]),
-    ...section(5, [1, 0x00, 1]),
-    ...section(7, [2, ...name('memory'), 0x02, 0, ...name('step'), 0x00, 0]),
-    ...section(10, [1, ...code]),
-  ]);
-}
-
-function uleb(v: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
-}
-
-function sleb(v: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
 }

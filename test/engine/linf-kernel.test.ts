@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBackend } from '../../src/index.js';
-import { linfStepInto, scalarStep } from '../../src/engine/linf-kernel.js';
+import { borrowArena, giveBackArena, linfStepInto, scalarStep } from '../../src/engine/linf-kernel.js';
 import { ascentDirection, clipToBounds, projectToBall } from '../../src/attacks/steps.js';
 import { Rng } from '../../src/engine/random.js';
 
@@ -60,5 +60,30 @@ describe('the host L∞ step', () => {
   it('refuses arrays of different lengths', () => {
     const a = new Float32Array(4);
     expect(() => linfStepInto(a, a, new Float32Array(3), a, p)).toThrow(/different lengths/);
+  });
+
+  it('steps an arena in place: the first values only, x and next swapped; arenas lent at once never share memory', () => {
+    const a = borrowArena(1000);
+    const b = borrowArena(1000);
+    expect(a.x.buffer).not.toBe(b.x.buffer);
+    const { x, x0, gradient } = arrays(1000, 5);
+    a.x.set(x);
+    a.origin.set(x0);
+    a.gradient.set(gradient);
+    a.next.fill(-7);
+    const before = a.x;
+    a.step(600, p);
+    expect(a.next).toBe(before);
+    const expected = Array.from(reference(x.subarray(0, 600), gradient.subarray(0, 600), x0.subarray(0, 600), p.size, p.epsilon));
+    expect(Array.from(a.x.subarray(0, 600))).toEqual(expected);
+    // Past the values asked for (rounded up to whole vectors), nothing is written.
+    expect(Array.from(a.x.subarray(604)).every((v) => v === -7)).toBe(true);
+    expect(() => a.step(1001, p)).toThrow(/arena of 1000/);
+    giveBackArena(a);
+    giveBackArena(b);
+    // An idle arena serves a smaller request again.
+    const c = borrowArena(500);
+    expect([a, b]).toContain(c);
+    giveBackArena(c);
   });
 });
