@@ -2,8 +2,10 @@
  * The SIMD kernels of bound propagation (src/certify/wasm) against the portable route they
  * replace: the embedded binary is kernels.wat compiled; a convolution's IBP and plain products are
  * bit for bit the portable ones (same sums in the same order); a dense layer's products agree to
- * float64 rounding; the margin rows through the last dense layer equal the minimum over every
- * corner of the box (exact for a linear function).
+ * float64 rounding; a backward row's last step through the first dense layer, formed and
+ * minimised inside one kernel call, equals forming Wᵀλ and minimising it; the margin rows through
+ * the last dense layer equal the minimum over every corner of the box (exact for a linear
+ * function); relu's relaxation written in one loop equals its per-input lines.
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +17,8 @@ import { DenseWeights } from '../../src/certify/ops/dense-batch.js';
 import { CERTIFY_KERNELS_BASE64 } from '../../src/certify/wasm/kernels-binary.js';
 import { kernelsAvailable } from '../../src/certify/wasm/heap.js';
 import type { Padding } from '../../src/graph/types.js';
+import { minimize, region, type CertifyNorm } from '../../src/certify/region.js';
+import { LeakyReluBound } from '../../src/certify/ops/activation.js';
 
 const SWITCH = 'ROBUSTEST_CERTIFY_KERNELS';
 
@@ -175,5 +179,69 @@ describe('certification kernels', () => {
       expect(found[k]).toBeCloseTo(best, 12);
       expect(found[k]).toBeLessThanOrEqual(best + 1e-12);
     });
+  });
+
+  it.each([
+    { norm: 'linf' as CertifyNorm, inputs: 6, units: 5 },
+    { norm: 'l2' as CertifyNorm, inputs: 6, units: 5 },
+    { norm: 'linf' as CertifyNorm, inputs: 33, units: 12 },
+    { norm: 'l2' as CertifyNorm, inputs: 33, units: 12 },
+  ])('forms Wᵀλ and minimises it over the region in one call ($norm, $inputs inputs), whatever the memory held before', ({ norm, inputs, units }) => {
+    const rng = new Rng(inputs + units + (norm === 'l2' ? 1 : 0));
+    const kernel = randomArray(inputs * units, rng, 0.5);
+    const op = new DenseBound('dense', [inputs], kernel, [inputs, units], null);
+    const simd = op.weights.simd()!;
+    // Working arrays of other calls first: the padding the kernel reads must still be zero.
+    const count = 9;
+    const box = boxes(count, inputs, rng);
+    op.intervalBatch(box, count);
+    const rows = 4;
+    const lambdas = randomArray(rows * units, rng);
+    lambdas[1] = 0;
+    lambdas[units + 2] = 0;
+    for (const epsilon of [0.05, 0.4]) {
+      const r = region(Float64Array.from({ length: inputs }, (_, i) => (i % 3 === 0 ? 0 : rng.uniform(0, 1))), epsilon, norm, [0, 1]);
+      const found = simd.rowMinima(lambdas, rows, r);
+      for (let j = 0; j < rows; j++) {
+        const a = new Float64Array(inputs);
+        for (let i = 0; i < inputs; i++) for (let u = 0; u < units; u++) a[i]! += kernel[i * units + u]! * lambdas[j * units + u]!;
+        expect(found[j]).toBeCloseTo(minimize(r, a), 12);
+      }
+    }
+  });
+
+  it('relu and leaky relu relax every input as their per-input lines do', () => {
+    const rng = new Rng(8);
+    const n = 200;
+    const lower = Float64Array.from({ length: n }, () => rng.normal());
+    const upper = lower.map((l, i) => (i % 7 === 0 ? l : l + Math.abs(rng.normal())));
+    for (const alpha of [0, 0.1, 1]) {
+      const op = new LeakyReluBound('relu', [n], alpha);
+      const r = op.relax({ lower, upper });
+      const free: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const { lower: low, upper: up, free: isFree } = op.lines(lower[i]!, upper[i]!);
+        expect([r.lowerSlope[i], r.lowerIntercept[i], r.upperSlope[i], r.upperIntercept[i]]).toEqual([low.slope, low.intercept, up.slope, up.intercept]);
+        if (isFree) free.push(i);
+      }
+      expect(Array.from(r.free)).toEqual(free);
+      expect([r.minSlope, r.maxSlope]).toEqual([Math.min(alpha, 1), Math.max(alpha, 1)]);
+    }
+  });
+
+  it('minimize() over a box is the minimum over its corners', () => {
+    const rng = new Rng(12);
+    const n = 8;
+    const r = region(Float64Array.from({ length: n }, () => rng.uniform(0, 1)), 0.2, 'linf', [0, 1]);
+    for (let k = 0; k < 5; k++) {
+      const a = randomArray(n, rng);
+      let best = Infinity;
+      for (let corner = 0; corner < 1 << n; corner++) {
+        let v = 0;
+        for (let i = 0; i < n; i++) v += a[i]! * (corner & (1 << i) ? r.upper[i]! : r.lower[i]!);
+        best = Math.min(best, v);
+      }
+      expect(minimize(r, a)).toBeCloseTo(best, 13);
+    }
   });
 });

@@ -86,11 +86,16 @@ export class KernelHeap {
     return this.view32;
   }
 
-  /** Byte offset of `bytes` bytes kept for the instance's life (weights), 64-byte aligned. */
+  /**
+   * Byte offset of `bytes` bytes kept for the instance's life (weights), 64-byte aligned and
+   * zeroed: earlier calls may have laid their working arrays there, and the kernels read the
+   * padding of whole chunks.
+   */
   keep(bytes: number): number {
     const at = this.kept;
     this.kept = align(at + bytes);
     this.ensure(this.kept);
+    this.f64.fill(0, at >> 3, this.kept >> 3);
     return at;
   }
 
