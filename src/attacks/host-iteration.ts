@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { borrow, giveBack } from '../engine/buffers.js';
 import { borrowArena, giveBackArena } from '../engine/linf-kernel.js';
 import { readInto } from '../engine/tfjs/host-memory.js';
+import type { HostGradient } from '../engine/host-gradient.js';
 import type { Found, Iteration } from './iterative.js';
 import type { AttackContext } from './runner.js';
 import { takeRows } from './steps.js';
@@ -33,6 +34,7 @@ export async function iterateOnHost(ctx: AttackContext, found: Found, it: Iterat
   const hits = borrow(rows.length * size);
   const logitRows = borrow(rows.length * ctx.numClasses);
   const hitRows: number[] = [];
+  let gradientOf: HostGradient | null = null;
   try {
     const origins = takeRows(ctx.x, rows);
     try {
@@ -52,7 +54,8 @@ export async function iterateOnHost(ctx: AttackContext, found: Found, it: Iterat
         adversarial = ctx.isAdversarial(logits, rows);
         logits.dispose();
       } else {
-        const gradientOf = await ctx.hostGradient(it.loss(rows));
+        // The loss names its rows' labels: it changes only when rows drop out.
+        gradientOf ??= await ctx.hostGradient(it.loss(rows));
         if (!gradientOf) throw new Error('the executor stopped offering the host gradient it offered for the same loss');
         const logits = logitRows.subarray(0, rows.length * ctx.numClasses);
         await gradientOf(current, rows.length, arena.gradient.subarray(0, length), logits);
@@ -68,6 +71,7 @@ export async function iterateOnHost(ctx: AttackContext, found: Found, it: Iterat
       if (keep.length < rows.length) {
         for (const data of [arena.x, arena.gradient, arena.origin]) narrow(data, keep, size);
         rows = keep.map((p) => rows[p]!);
+        gradientOf = null;
       }
       arena.step(rows.length * size, parameters);
     }

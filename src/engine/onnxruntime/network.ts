@@ -133,13 +133,16 @@ export class OnnxruntimeNetwork implements OrtNetwork {
     const spec = lossSpecOf(loss);
     if (!spec) return null;
     const shape = this.graph.shapes[this.graph.input]!;
+    // The loss's classes, as one-hot rows: the same for every call on this loss's rows.
+    let classes: Record<string, OrtTensor> | undefined;
     return async (x, rows, gradient, logits) => {
       const dims = [rows, ...shape];
       const session = await this.session({ kind: 'loss', loss: lossKindOf(spec) });
+      if (!classes || rows !== spec.labels.length) classes = this.classFeeds(spec, rows);
       const perSample = borrow(rows);
       try {
         await session.run(
-          { x: new this.ort.Tensor('float32', x, dims), ...this.classFeeds(spec, rows) },
+          { x: new this.ort.Tensor('float32', x, dims), ...classes },
           {
             logits: new this.ort.Tensor('float32', logits, [rows, this.classes]),
             loss: new this.ort.Tensor('float32', perSample, [rows]),
