@@ -28,19 +28,17 @@ export function candidateStats(candidate: tf.Tensor, inputs: tf.Tensor, norm: No
     readInto(inputs, x);
     const out: CandidateStats = { distance: [], min: [], max: [], finite: [] };
     for (let r = 0; r < rows; r++) {
-      let [min, max, finite, distance] = [Infinity, -Infinity, true, 0];
-      for (let i = r * size; i < (r + 1) * size; i++) {
+      const [start, end] = [r * size, (r + 1) * size];
+      let [min, max] = [Infinity, -Infinity];
+      let finite = true;
+      for (let i = start; i < end; i++) {
         const v = c[i]!;
-        if (!Number.isFinite(v)) finite = false;
         if (v < min) min = v;
         if (v > max) max = v;
-        const d = Math.fround(v - x[i]!);
-        if (norm === 'linf') distance = Math.max(distance, Math.abs(d));
-        else if (norm === 'l2') distance += d * d;
-        else if (norm === 'l1') distance += Math.abs(d);
-        else if (d !== 0) distance++;
+        // v − v is 0 exactly when v is finite (NaN and ±∞ give NaN).
+        if (!(v - v === 0)) finite = false;
       }
-      out.distance.push(norm === 'l2' ? Math.fround(Math.sqrt(distance)) : Math.fround(distance));
+      out.distance.push(distance(c, x, start, end, norm));
       out.min.push(min);
       out.max.push(max);
       out.finite.push(finite);
@@ -48,5 +46,28 @@ export function candidateStats(candidate: tf.Tensor, inputs: tf.Tensor, norm: No
     return out;
   } finally {
     giveBack(c, x);
+  }
+}
+
+/** ‖c − x‖ over [start, end), one loop per norm so that none branches on it per value. */
+function distance(c: Float32Array, x: Float32Array, start: number, end: number, norm: Norm): number {
+  const f32 = Math.fround;
+  let d = 0;
+  switch (norm) {
+    case 'linf':
+      for (let i = start; i < end; i++) d = Math.max(d, Math.abs(f32(c[i]! - x[i]!)));
+      return d;
+    case 'l2':
+      for (let i = start; i < end; i++) {
+        const v = f32(c[i]! - x[i]!);
+        d += v * v;
+      }
+      return f32(Math.sqrt(d));
+    case 'l1':
+      for (let i = start; i < end; i++) d += Math.abs(f32(c[i]! - x[i]!));
+      return f32(d);
+    case 'l0':
+      for (let i = start; i < end; i++) if (c[i] !== x[i]) d++;
+      return d;
   }
 }
