@@ -9,7 +9,9 @@
  */
 import { BallThroughDense } from './ball-input.js';
 import type { BoundGraph, BoundNode } from './graph.js';
+import { Conv2DBound } from './ops/convolution.js';
 import { DenseBound } from './ops/dense.js';
+import { MaxPoolBound } from './ops/pooling.js';
 import { fresh, type AffineOp, type Allocate, type ElementwiseRelaxation, type Interval, type PoolRelaxation, type Vec } from './ops/bound-op.js';
 import { minimize, minimizeOn, type Region } from './region.js';
 import { Scratch } from './scratch.js';
@@ -66,6 +68,9 @@ export class BoundPropagation {
   private readonly exactUnderL2: boolean[];
   /** The dense layer through which alone the input is read, if any: L2 rows are bounded there. */
   private readonly ballInput: BallThroughDense | null;
+  /** Per node: the max pool node when it is a convolution whose relu a max pool reads (each alone), else −1. */
+  private readonly reluPoolAfter: number[];
+
 
   constructor(readonly graph: BoundGraph) {
     this.sizes = graph.shapes.map((s) => s.reduce((a, b) => a * b, 1));
@@ -84,6 +89,17 @@ export class BoundPropagation {
       this.intervalExact[n.output] = moved[n.output]! || (n.inputs.length === 1 && moved[n.inputs[0]!]!);
     }
     this.ballInput = BallThroughDense.find(graph);
+    const readers = (slot: number) => graph.nodes.flatMap((n, k) => (n.inputs.includes(slot) ? [k] : []));
+    this.reluPoolAfter = graph.nodes.map((n) => {
+      if (!(n.op instanceof Conv2DBound) || n.inputs.length !== 1 || n.output === graph.output) return -1;
+      const [relu, more] = readers(n.output);
+      if (relu === undefined || more !== undefined || graph.nodes[relu]!.op.kind !== 'relu') return -1;
+      const reluOut = graph.nodes[relu]!.output;
+      const [pool, other] = readers(reluOut);
+      if (pool === undefined || other !== undefined || reluOut === graph.output || !(graph.nodes[pool]!.op instanceof MaxPoolBound)) return -1;
+      return pool;
+    });
+
     this.exactUnderL2 = this.affineInInput.map((affine, slot) => affine && slot !== graph.input && graph.nodes.some((n) => !n.op.affine && n.inputs.includes(slot)));
   }
 
@@ -212,9 +228,12 @@ export class BoundPropagation {
    * batched path (dense, conv2d) read their weights once per block of samples. Under L2 an affine
    * function of the input that a relaxation reads is bounded over each ball as interval() does,
    * its centres and boxes computed for all regions together. `allocate`: where the slots' arrays
-   * come from (the scratch when the caller drops them before the next call).
+   * come from (the scratch when the caller drops them before the next call). `fuse`: only the
+   * last layer's inputs are read afterwards, so a convolution followed by a relu and a max pool
+   * (each the only reader of the one before) is bounded in one kernel call, the bounds of the two
+   * in between left out.
    */
-  intervalBatch(rs: readonly Region[], allocate: Allocate = fresh): Interval[] {
+  intervalBatch(rs: readonly Region[], allocate: Allocate = fresh, fuse = false): Interval[] {
     const batch = rs.length;
     const slots: Interval[] = [];
     const n0 = this.sizes[this.graph.input]!;
@@ -227,9 +246,24 @@ export class BoundPropagation {
     slots[this.graph.input] = { lower, upper };
     const l2 = rs[0]?.norm === 'l2';
     let centres: Vec[] | undefined;
-    for (const node of this.graph.nodes) {
+    /** The relu and pool nodes whose bounds a fused kernel call already gave. */
+    const covered = new Set<number>();
+    for (const [i, node] of this.graph.nodes.entries()) {
       const op = node.op;
       const exact = l2 && this.exactUnderL2[node.output];
+      if (covered.has(i)) continue;
+      // conv → relu → max pool in one kernel call, when only the pool's bounds are wanted.
+      const pool = fuse && !exact ? this.reluPoolAfter[i]! : -1;
+      if (pool >= 0) {
+        const poolNode = this.graph.nodes[pool]!;
+        const found = (op as Conv2DBound).intervalReluPool(slots[node.inputs[0]!]!, poolNode.op as MaxPoolBound, batch, allocate);
+        if (found) {
+          slots[poolNode.output] = found;
+          covered.add(pool);
+          covered.add(this.producer[poolNode.inputs[0]!]!);
+          continue;
+        }
+      }
       if (exact && !this.intervalExact[node.output]) {
         slots[node.output] = this.joined(rs.map((r) => this.exactSlot(node.output, r)), allocate);
         continue;
@@ -315,8 +349,8 @@ export class BoundPropagation {
   }
 
   /** intervalBatch(), split into each region's own slots. */
-  intervalViews(rs: readonly Region[], allocate: Allocate = fresh): Interval[][] {
-    const slots = this.intervalBatch(rs, allocate);
+  intervalViews(rs: readonly Region[], allocate: Allocate = fresh, fuse = false): Interval[][] {
+    const slots = this.intervalBatch(rs, allocate, fuse);
     return rs.map((_, b) => slots.map((box, slot) => box && this.view(box, slot, b)));
   }
 
@@ -329,7 +363,7 @@ export class BoundPropagation {
    */
   intervalRowsBatch(rs: readonly Region[], rows: readonly (readonly Vec[])[]): number[][] {
     this.scratch.reset();
-    return this.intervalViews(rs, this.scratch.take).map((slots, b) => this.intervalRowsFrom(rs[b]!, rows[b]!, slots));
+    return this.intervalViews(rs, this.scratch.take, true).map((slots, b) => this.intervalRowsFrom(rs[b]!, rows[b]!, slots));
   }
 
   /**

@@ -5,7 +5,9 @@
  * float64 rounding; a backward row's last step through the first dense layer, formed and
  * minimised inside one kernel call, equals forming Wᵀλ and minimising it; the margin rows through
  * the last dense layer equal the minimum over every corner of the box (exact for a linear
- * function); relu's relaxation written in one loop equals its per-input lines.
+ * function); relu's relaxation written in one loop equals its per-input lines; a convolution,
+ * relu and max pool bounded in one kernel call give the bounds of the three ops one after the
+ * other, and IBP's margin rows of a CNN are the same with and without that fusion.
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,6 +21,11 @@ import { kernelsAvailable } from '../../src/certify/wasm/heap.js';
 import type { Padding } from '../../src/graph/types.js';
 import { minimize, region, type CertifyNorm } from '../../src/certify/region.js';
 import { LeakyReluBound } from '../../src/certify/ops/activation.js';
+import { MaxPoolBound } from '../../src/certify/ops/pooling.js';
+import { lowerLayersModel } from '../../src/certify/model.js';
+import { specificationRows } from '../../src/certify/margins.js';
+import { BoundPropagation } from '../../src/certify/propagation.js';
+import * as tf from '@tensorflow/tfjs';
 
 const SWITCH = 'ROBUSTEST_CERTIFY_KERNELS';
 
@@ -243,5 +250,52 @@ describe('certification kernels', () => {
       }
       expect(minimize(r, a)).toBeCloseTo(best, 13);
     }
+  });
+
+  const pooled: { name: string; inShape: [number, number, number]; kernel: [number, number, number, number]; padding: Padding; pool: { size: [number, number]; strides: [number, number]; padding: Padding } }[] = [
+    { name: 'the bundled CNN’s first block', inShape: [12, 12, 1], kernel: [3, 3, 1, 8], padding: 'valid', pool: { size: [2, 2], strides: [2, 2], padding: 'valid' } },
+    { name: 'an odd output, 16 channels', inShape: [9, 9, 3], kernel: [3, 3, 3, 16], padding: 'valid', pool: { size: [2, 2], strides: [2, 2], padding: 'valid' } },
+    { name: 'overlapping windows, same padding, 5 channels', inShape: [8, 7, 2], kernel: [3, 3, 2, 5], padding: 'same', pool: { size: [3, 3], strides: [2, 2], padding: 'same' } },
+  ];
+
+  it.each(pooled)('bounds conv → relu → max pool in one call as the three ops one after the other: $name', ({ inShape, kernel: shape, padding, pool: config }) => {
+    const rng = new Rng(shape[3] + inShape[0]);
+    const kernel = randomArray(shape.reduce((a, b) => a * b, 1), rng, 0.5);
+    const bias = randomArray(shape[3], rng, 0.2);
+    const conv = new Conv2DBound('conv', inShape, kernel, shape, bias, [1, 1], [1, 1], padding);
+    const relu = new LeakyReluBound('relu', conv.outputShape, 0);
+    const pool = new MaxPoolBound('pool', conv.outputShape, config);
+    const count = 3;
+    const box = boxes(count, inShape[0] * inShape[1] * inShape[2], rng);
+    const stepwise = pool.intervalBatch(relu.interval(conv.intervalBatch(box, count)), count);
+    const fused = conv.intervalReluPool(box, pool, count)!;
+    // Equal values (a relu's zero may differ in sign).
+    expect(Array.from(fused.lower, (v) => v + 0)).toEqual(Array.from(stepwise.lower, (v) => v + 0));
+    expect(Array.from(fused.upper, (v) => v + 0)).toEqual(Array.from(stepwise.upper, (v) => v + 0));
+    expect(portable(() => new Conv2DBound('conv', inShape, kernel, shape, bias, [1, 1], [1, 1], padding).intervalReluPool(box, pool, count))).toBeNull();
+  });
+
+  it.each(['linf', 'l2'] as CertifyNorm[])('gives a CNN’s IBP margin rows with and without the fused kernel (%s)', (norm) => {
+    const rng = new Rng(norm === 'l2' ? 31 : 30);
+    const init = () => ({
+      kernelInitializer: tf.initializers.randomNormal({ stddev: 0.4, seed: rng.integerSeed() }),
+      biasInitializer: tf.initializers.randomNormal({ stddev: 0.2, seed: rng.integerSeed() }),
+    });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [12, 12, 1], filters: 8, kernelSize: 3, activation: 'relu', ...init() }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu', ...init() }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 5, ...init() }),
+      ],
+    });
+    const prop = new BoundPropagation(lowerLayersModel(model));
+    model.dispose();
+    const regions = Array.from({ length: 4 }, () => region(Float64Array.from({ length: 144 }, () => (rng.uniform(0, 1) < 0.6 ? 0 : rng.uniform(0, 1))), norm === 'l2' ? 0.3 : 0.02, norm, [0, 1]));
+    const rows = regions.map((_, k) => specificationRows(k % 5, 5));
+    const batched = prop.intervalRowsBatch(regions, rows);
+    regions.forEach((r, k) => close(batched[k]!, prop.intervalRows(r, rows[k]!), 1e-12));
   });
 });

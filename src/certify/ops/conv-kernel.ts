@@ -58,7 +58,7 @@ export class ConvKernel {
    * null, the plain product K·x + b of `lower` into `out.lower` (`out.upper` gets it too).
    */
   run(lower: Vec, upper: Vec | null, batch: number, out: Interval): void {
-    const { heap, chunks, pixels, outC } = this;
+    const { heap, chunks, pixels } = this;
     const padded = chunks * 8;
     const inBytes = this.inSize * 8;
     const outBytes = batch * pixels * padded * 8;
@@ -72,15 +72,57 @@ export class ConvKernel {
     f64.set(lower.subarray(0, batch * this.inSize), lowerAt >> 3);
     if (upper) f64.set(upper.subarray(0, batch * this.inSize), upperAt >> 3);
     heap.convInterval(lowerAt, upperAt, inBytes, this.index, this.patch, pixels, batch, this.kernel, this.absKernel, chunks, this.bias, tmp, outLower, outUpper);
-    const count = batch * pixels;
+    this.copyOut(f64, outLower, outUpper, batch * pixels, out, upper !== null);
+  }
+
+  /** Pool windows (as pixel lists) in the kernel's memory, per pool they came from. */
+  private readonly pools = new WeakMap<object, { windows: number; start: number; count: number }>();
+
+  /**
+   * IBP of the convolution, a relu and a max pool at once, for `batch` boxes end to end: `pool`
+   * (its `owner` keys the copy of its windows) lists per pooled pixel the convolution's output
+   * pixels of its window. Writes the pool's bounds ([batch][windows][outC]) into out.
+   */
+  reluPool(lower: Vec, upper: Vec, batch: number, pool: { owner: object; start: Int32Array; pixels: Int32Array }, out: Interval): void {
+    const { heap, chunks } = this;
+    const padded = chunks * 8;
+    let placed = this.pools.get(pool.owner);
+    if (!placed) {
+      const count = pool.start.length - 1;
+      placed = { windows: heap.keep(pool.pixels.length * 4), start: heap.keep(pool.start.length * 4), count };
+      heap.i32.set(pool.pixels, placed.windows >> 2);
+      heap.i32.set(pool.start, placed.start >> 2);
+      this.pools.set(pool.owner, placed);
+    }
+    const inBytes = this.inSize * 8;
+    const outBytes = batch * placed.count * padded * 8;
+    const lowerAt = heap.workBase;
+    const upperAt = align(lowerAt + batch * inBytes);
+    const tmp = align(upperAt + batch * inBytes);
+    const pixLo = align(tmp + 16 * this.patch);
+    const pixHi = pixLo + padded * 8;
+    const outLower = align(pixHi + padded * 8);
+    const outUpper = align(outLower + outBytes);
+    heap.ensure(outUpper + outBytes);
+    const f64 = heap.f64;
+    f64.set(lower.subarray(0, batch * this.inSize), lowerAt >> 3);
+    f64.set(upper.subarray(0, batch * this.inSize), upperAt >> 3);
+    heap.convReluPool(lowerAt, upperAt, inBytes, this.index, this.patch, placed.windows, placed.start, placed.count, batch, this.kernel, this.absKernel, chunks, this.bias, tmp, pixLo, pixHi, outLower, outUpper);
+    this.copyOut(f64, outLower, outUpper, batch * placed.count, out, true);
+  }
+
+  /** `count` rows of padded channels in the kernel's memory into out (outC per row). */
+  private copyOut(f64: Float64Array, outLower: number, outUpper: number, count: number, out: Interval, both: boolean): void {
+    const { outC } = this;
+    const padded = this.chunks * 8;
     if (padded === outC) {
       out.lower.set(f64.subarray(outLower >> 3, (outLower >> 3) + count * outC));
-      if (upper) out.upper.set(f64.subarray(outUpper >> 3, (outUpper >> 3) + count * outC));
+      if (both) out.upper.set(f64.subarray(outUpper >> 3, (outUpper >> 3) + count * outC));
       return;
     }
     for (let q = 0; q < count; q++) {
       out.lower.set(f64.subarray((outLower >> 3) + q * padded, (outLower >> 3) + q * padded + outC), q * outC);
-      if (upper) out.upper.set(f64.subarray((outUpper >> 3) + q * padded, (outUpper >> 3) + q * padded + outC), q * outC);
+      if (both) out.upper.set(f64.subarray((outUpper >> 3) + q * padded, (outUpper >> 3) + q * padded + outC), q * outC);
     }
   }
 }

@@ -9,6 +9,7 @@ import { fresh, type AffineOp, type Allocate, type Interval, type Vec } from './
 import type { Support } from '../support.js';
 import { ConvPatches } from './conv-patches.js';
 import { ConvKernel } from './conv-kernel.js';
+import type { MaxPoolBound } from './pooling.js';
 
 interface Geometry {
   inH: number;
@@ -305,6 +306,19 @@ export class Conv2DBound implements AffineOp {
         upper[to + j] = c + r;
       }
     }
+    return { lower, upper };
+  }
+
+  /**
+   * IBP of this convolution, a relu and `pool` (a max pool over this convolution's output) at
+   * once, without the bounds of the two in between; null where the kernels do not run.
+   */
+  intervalReluPool(input: Interval, pool: MaxPoolBound, batch: number, allocate: Allocate = fresh): Interval | null {
+    const kernel = this.kernelRoute();
+    if (!kernel) return null;
+    const lower = allocate(batch * pool.outputSize);
+    const upper = allocate(batch * pool.outputSize);
+    kernel.reluPool(input.lower, input.upper, batch, pool.pixelWindows(), { lower, upper });
     return { lower, upper };
   }
 

@@ -140,6 +140,25 @@ export class MaxPoolBound implements MaxPoolBoundOp {
     members.forEach((m, o) => this.flat.set(m, this.start[o]!));
   }
 
+  private windowsByPixel: { owner: object; start: Int32Array; pixels: Int32Array } | undefined;
+
+  /**
+   * Per output pixel, the input pixels of its window (the same for every channel: channel 0's
+   * members over the channel count), for kernels that pool a convolution's output as they go.
+   */
+  pixelWindows(): { owner: object; start: Int32Array; pixels: Int32Array } {
+    if (this.windowsByPixel) return this.windowsByPixel;
+    const channels = this.outputShape[2]!;
+    const count = this.outputSize / channels;
+    const start = new Int32Array(count + 1);
+    const pixels: number[] = [];
+    for (let q = 0; q < count; q++) {
+      for (const i of this.members[q * channels]!) pixels.push(i / channels);
+      start[q + 1] = pixels.length;
+    }
+    return (this.windowsByPixel = { owner: this, start, pixels: Int32Array.from(pixels) });
+  }
+
   intervalBatch(input: Interval, batch: number, allocate: Allocate = fresh): Interval {
     const n = this.outputSize;
     const lower = allocate(batch * n);

@@ -49,6 +49,8 @@ export class KernelHeap {
   private readonly memory: Memory;
   /** rows(m, at, coef, count, out, chunks): see kernels.wat. */
   readonly rows: Kernel;
+  /** convReluPool(lower, upper, inBytes, index, patch, windows, start, count, batch, kernel, absKernel, chunks, bias, tmp, pixLo, pixHi, outLower, outUpper). */
+  readonly convReluPool: Kernel;
   /** rowsMinimum(m, at, coef, count, chunks, mid, rad, centre, out): see kernels.wat. */
   readonly rowsMinimum: Kernel;
   /** convInterval(lower, upper, inBytes, index, patch, pixels, batch, kernel, absKernel, chunks, bias, tmp, outLower, outUpper). */
@@ -64,6 +66,7 @@ export class KernelHeap {
     this.rows = exports.rows as Kernel;
     this.convInterval = exports.convInterval as Kernel;
     this.rowsMinimum = exports.rowsMinimum as Kernel;
+    this.convReluPool = exports.convReluPool as Kernel;
     this.view64 = new Float64Array(this.memory.buffer);
     this.view32 = new Int32Array(this.memory.buffer);
   }

@@ -106,109 +106,177 @@
     (f64.store offset=16 (local.get $out)
       (f64.add (f64x2.extract_lane 0 (local.get $norm)) (f64x2.extract_lane 1 (local.get $norm)))))
 
-  ;; Interval bounds of a convolution's outputs from boxes of its input, for `batch` samples:
-  ;; per output pixel, its patch's centres (l + u)/2 and radii (u − l)/2 are gathered into `tmp`
-  ;; (zeros where the window hangs over the padding), then per output channel
-  ;; c = K·centre + b and r = |K|·radius, and the outputs are c − r and c + r.
+  ;; Interval bounds of one output pixel of a convolution from a box of its input: the patch's
+  ;; centres (l + u)/2 and radii (u − l)/2 are gathered into `tmp` (zeros where the window hangs
+  ;; over the padding), then per output channel c = K·centre + b and r = |K|·radius, and c − r,
+  ;; c + r are written to outLo, outHi (chunks·8 f64 each).
   ;;
-  ;; index: per pixel, `patch` i32 byte offsets into a sample's input (−1: padding).
-  ;; kernel, absKernel: [patch][chunks·8] f64 (channels zero-padded to whole chunks).
-  ;; bias: [chunks·8]. outLower, outUpper: [batch][pixels][chunks·8]. tmp: 2·patch f64.
-  ;; A plain product (upper = lower) gives radius 0 and K·x + b in both outputs.
-  (func (export "convInterval")
-    (param $lower i32) (param $upper i32) (param $inBytes i32)
-    (param $index i32) (param $patch i32) (param $pixels i32) (param $batch i32)
+  ;; lb, ub: the sample's input box. ip: the pixel's `patch` i32 byte offsets into it (−1:
+  ;; padding). kernel, absKernel: [patch][chunks·8] f64 (channels zero-padded to whole chunks).
+  ;; bias: [chunks·8]. tmp: 2·patch f64.
+  (func $pixel
+    (param $lb i32) (param $ub i32) (param $ip i32) (param $patch i32)
     (param $kernel i32) (param $absKernel i32) (param $chunks i32) (param $bias i32)
-    (param $tmp i32) (param $outLower i32) (param $outUpper i32)
-    (local $b i32) (local $p i32) (local $j i32) (local $c i32) (local $i i32)
-    (local $lb i32) (local $ub i32) (local $ip i32) (local $tr i32) (local $row i32)
-    (local $kp i32) (local $ap i32) (local $o i32) (local $bp i32)
+    (param $tmp i32) (param $outLo i32) (param $outHi i32)
+    (local $j i32) (local $c i32) (local $i i32) (local $tr i32) (local $row i32)
+    (local $kp i32) (local $ap i32) (local $bp i32)
     (local $l f64) (local $u f64)
     (local $vm v128) (local $vr v128)
     (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
     (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
     (local.set $tr (i32.add (local.get $tmp) (i32.shl (local.get $patch) (i32.const 3))))
     (local.set $row (i32.shl (local.get $chunks) (i32.const 6)))
-    (local.set $o (i32.const 0))
+    ;; Gather the patch.
+    (block $gathered (loop $gather
+      (br_if $gathered (i32.ge_u (local.get $j) (local.get $patch)))
+      (local.set $i (i32.load (local.get $ip)))
+      (if (i32.lt_s (local.get $i) (i32.const 0))
+        (then
+          (f64.store (i32.add (local.get $tmp) (i32.shl (local.get $j) (i32.const 3))) (f64.const 0))
+          (f64.store (i32.add (local.get $tr) (i32.shl (local.get $j) (i32.const 3))) (f64.const 0)))
+        (else
+          (local.set $l (f64.load (i32.add (local.get $lb) (local.get $i))))
+          (local.set $u (f64.load (i32.add (local.get $ub) (local.get $i))))
+          (f64.store (i32.add (local.get $tmp) (i32.shl (local.get $j) (i32.const 3)))
+            (f64.div (f64.add (local.get $l) (local.get $u)) (f64.const 2)))
+          (f64.store (i32.add (local.get $tr) (i32.shl (local.get $j) (i32.const 3)))
+            (f64.div (f64.sub (local.get $u) (local.get $l)) (f64.const 2)))))
+      (local.set $ip (i32.add (local.get $ip) (i32.const 4)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $gather)))
+    ;; Every chunk of eight output channels.
+    (block $channelsDone (loop $channel
+      (br_if $channelsDone (i32.ge_u (local.get $c) (local.get $chunks)))
+      (local.set $m0 (v128.const f64x2 0 0))
+      (local.set $m1 (v128.const f64x2 0 0))
+      (local.set $m2 (v128.const f64x2 0 0))
+      (local.set $m3 (v128.const f64x2 0 0))
+      (local.set $r0 (v128.const f64x2 0 0))
+      (local.set $r1 (v128.const f64x2 0 0))
+      (local.set $r2 (v128.const f64x2 0 0))
+      (local.set $r3 (v128.const f64x2 0 0))
+      (local.set $kp (i32.add (local.get $kernel) (i32.shl (local.get $c) (i32.const 6))))
+      (local.set $ap (i32.add (local.get $absKernel) (i32.shl (local.get $c) (i32.const 6))))
+      (local.set $j (i32.const 0))
+      (block $tapsDone (loop $tap
+        (br_if $tapsDone (i32.ge_u (local.get $j) (local.get $patch)))
+        (local.set $vm (f64x2.splat (f64.load (i32.add (local.get $tmp) (i32.shl (local.get $j) (i32.const 3))))))
+        (local.set $vr (f64x2.splat (f64.load (i32.add (local.get $tr) (i32.shl (local.get $j) (i32.const 3))))))
+        (local.set $m0 (f64x2.add (local.get $m0) (f64x2.mul (local.get $vm) (v128.load offset=0 (local.get $kp)))))
+        (local.set $m1 (f64x2.add (local.get $m1) (f64x2.mul (local.get $vm) (v128.load offset=16 (local.get $kp)))))
+        (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $vm) (v128.load offset=32 (local.get $kp)))))
+        (local.set $m3 (f64x2.add (local.get $m3) (f64x2.mul (local.get $vm) (v128.load offset=48 (local.get $kp)))))
+        (local.set $r0 (f64x2.add (local.get $r0) (f64x2.mul (local.get $vr) (v128.load offset=0 (local.get $ap)))))
+        (local.set $r1 (f64x2.add (local.get $r1) (f64x2.mul (local.get $vr) (v128.load offset=16 (local.get $ap)))))
+        (local.set $r2 (f64x2.add (local.get $r2) (f64x2.mul (local.get $vr) (v128.load offset=32 (local.get $ap)))))
+        (local.set $r3 (f64x2.add (local.get $r3) (f64x2.mul (local.get $vr) (v128.load offset=48 (local.get $ap)))))
+        (local.set $kp (i32.add (local.get $kp) (local.get $row)))
+        (local.set $ap (i32.add (local.get $ap) (local.get $row)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $tap)))
+      ;; The centre plus the bias, then centre ∓ radius.
+      (local.set $bp (i32.add (local.get $bias) (i32.shl (local.get $c) (i32.const 6))))
+      (local.set $m0 (f64x2.add (local.get $m0) (v128.load offset=0 (local.get $bp))))
+      (local.set $m1 (f64x2.add (local.get $m1) (v128.load offset=16 (local.get $bp))))
+      (local.set $m2 (f64x2.add (local.get $m2) (v128.load offset=32 (local.get $bp))))
+      (local.set $m3 (f64x2.add (local.get $m3) (v128.load offset=48 (local.get $bp))))
+      (local.set $i (i32.add (local.get $outLo) (i32.shl (local.get $c) (i32.const 6))))
+      (v128.store offset=0 (local.get $i) (f64x2.sub (local.get $m0) (local.get $r0)))
+      (v128.store offset=16 (local.get $i) (f64x2.sub (local.get $m1) (local.get $r1)))
+      (v128.store offset=32 (local.get $i) (f64x2.sub (local.get $m2) (local.get $r2)))
+      (v128.store offset=48 (local.get $i) (f64x2.sub (local.get $m3) (local.get $r3)))
+      (local.set $i (i32.add (local.get $outHi) (i32.shl (local.get $c) (i32.const 6))))
+      (v128.store offset=0 (local.get $i) (f64x2.add (local.get $m0) (local.get $r0)))
+      (v128.store offset=16 (local.get $i) (f64x2.add (local.get $m1) (local.get $r1)))
+      (v128.store offset=32 (local.get $i) (f64x2.add (local.get $m2) (local.get $r2)))
+      (v128.store offset=48 (local.get $i) (f64x2.add (local.get $m3) (local.get $r3)))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $channel))))
+
+  ;; $pixel for every output pixel of `batch` samples (input boxes inBytes apart), into
+  ;; outLower, outUpper: [batch][pixels][chunks·8]. index: [pixels][patch] offsets as $pixel reads
+  ;; them. A plain product (upper = lower) gives radius 0 and K·x + b in both outputs.
+  (func (export "convInterval")
+    (param $lower i32) (param $upper i32) (param $inBytes i32)
+    (param $index i32) (param $patch i32) (param $pixels i32) (param $batch i32)
+    (param $kernel i32) (param $absKernel i32) (param $chunks i32) (param $bias i32)
+    (param $tmp i32) (param $outLower i32) (param $outUpper i32)
+    (local $b i32) (local $p i32) (local $o i32) (local $lb i32) (local $ub i32) (local $step i32)
+    (local.set $step (i32.shl (local.get $chunks) (i32.const 6)))
     (block $batchDone (loop $sample
       (br_if $batchDone (i32.ge_u (local.get $b) (local.get $batch)))
       (local.set $lb (i32.add (local.get $lower) (i32.mul (local.get $b) (local.get $inBytes))))
       (local.set $ub (i32.add (local.get $upper) (i32.mul (local.get $b) (local.get $inBytes))))
       (local.set $p (i32.const 0))
-      (local.set $ip (local.get $index))
-      (block $pixelsDone (loop $pixel
+      (block $pixelsDone (loop $each
         (br_if $pixelsDone (i32.ge_u (local.get $p) (local.get $pixels)))
-        ;; Gather the patch.
-        (local.set $j (i32.const 0))
-        (block $gathered (loop $gather
-          (br_if $gathered (i32.ge_u (local.get $j) (local.get $patch)))
-          (local.set $i (i32.load (local.get $ip)))
-          (if (i32.lt_s (local.get $i) (i32.const 0))
-            (then
-              (f64.store (i32.add (local.get $tmp) (i32.shl (local.get $j) (i32.const 3))) (f64.const 0))
-              (f64.store (i32.add (local.get $tr) (i32.shl (local.get $j) (i32.const 3))) (f64.const 0)))
-            (else
-              (local.set $l (f64.load (i32.add (local.get $lb) (local.get $i))))
-              (local.set $u (f64.load (i32.add (local.get $ub) (local.get $i))))
-              (f64.store (i32.add (local.get $tmp) (i32.shl (local.get $j) (i32.const 3)))
-                (f64.div (f64.add (local.get $l) (local.get $u)) (f64.const 2)))
-              (f64.store (i32.add (local.get $tr) (i32.shl (local.get $j) (i32.const 3)))
-                (f64.div (f64.sub (local.get $u) (local.get $l)) (f64.const 2)))))
-          (local.set $ip (i32.add (local.get $ip) (i32.const 4)))
-          (local.set $j (i32.add (local.get $j) (i32.const 1)))
-          (br $gather)))
-        ;; Every chunk of eight output channels.
-        (local.set $c (i32.const 0))
-        (block $channelsDone (loop $channel
-          (br_if $channelsDone (i32.ge_u (local.get $c) (local.get $chunks)))
-          (local.set $m0 (v128.const f64x2 0 0))
-          (local.set $m1 (v128.const f64x2 0 0))
-          (local.set $m2 (v128.const f64x2 0 0))
-          (local.set $m3 (v128.const f64x2 0 0))
-          (local.set $r0 (v128.const f64x2 0 0))
-          (local.set $r1 (v128.const f64x2 0 0))
-          (local.set $r2 (v128.const f64x2 0 0))
-          (local.set $r3 (v128.const f64x2 0 0))
-          (local.set $kp (i32.add (local.get $kernel) (i32.shl (local.get $c) (i32.const 6))))
-          (local.set $ap (i32.add (local.get $absKernel) (i32.shl (local.get $c) (i32.const 6))))
-          (local.set $j (i32.const 0))
-          (block $tapsDone (loop $tap
-            (br_if $tapsDone (i32.ge_u (local.get $j) (local.get $patch)))
-            (local.set $vm (f64x2.splat (f64.load (i32.add (local.get $tmp) (i32.shl (local.get $j) (i32.const 3))))))
-            (local.set $vr (f64x2.splat (f64.load (i32.add (local.get $tr) (i32.shl (local.get $j) (i32.const 3))))))
-            (local.set $m0 (f64x2.add (local.get $m0) (f64x2.mul (local.get $vm) (v128.load offset=0 (local.get $kp)))))
-            (local.set $m1 (f64x2.add (local.get $m1) (f64x2.mul (local.get $vm) (v128.load offset=16 (local.get $kp)))))
-            (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $vm) (v128.load offset=32 (local.get $kp)))))
-            (local.set $m3 (f64x2.add (local.get $m3) (f64x2.mul (local.get $vm) (v128.load offset=48 (local.get $kp)))))
-            (local.set $r0 (f64x2.add (local.get $r0) (f64x2.mul (local.get $vr) (v128.load offset=0 (local.get $ap)))))
-            (local.set $r1 (f64x2.add (local.get $r1) (f64x2.mul (local.get $vr) (v128.load offset=16 (local.get $ap)))))
-            (local.set $r2 (f64x2.add (local.get $r2) (f64x2.mul (local.get $vr) (v128.load offset=32 (local.get $ap)))))
-            (local.set $r3 (f64x2.add (local.get $r3) (f64x2.mul (local.get $vr) (v128.load offset=48 (local.get $ap)))))
-            (local.set $kp (i32.add (local.get $kp) (local.get $row)))
-            (local.set $ap (i32.add (local.get $ap) (local.get $row)))
-            (local.set $j (i32.add (local.get $j) (i32.const 1)))
-            (br $tap)))
-          ;; The centre plus the bias, then centre ∓ radius.
-          (local.set $bp (i32.add (local.get $bias) (i32.shl (local.get $c) (i32.const 6))))
-          (local.set $m0 (f64x2.add (local.get $m0) (v128.load offset=0 (local.get $bp))))
-          (local.set $m1 (f64x2.add (local.get $m1) (v128.load offset=16 (local.get $bp))))
-          (local.set $m2 (f64x2.add (local.get $m2) (v128.load offset=32 (local.get $bp))))
-          (local.set $m3 (f64x2.add (local.get $m3) (v128.load offset=48 (local.get $bp))))
-          (local.set $i (i32.add (local.get $outLower) (local.get $o)))
-          (v128.store offset=0 (local.get $i) (f64x2.sub (local.get $m0) (local.get $r0)))
-          (v128.store offset=16 (local.get $i) (f64x2.sub (local.get $m1) (local.get $r1)))
-          (v128.store offset=32 (local.get $i) (f64x2.sub (local.get $m2) (local.get $r2)))
-          (v128.store offset=48 (local.get $i) (f64x2.sub (local.get $m3) (local.get $r3)))
-          (local.set $i (i32.add (local.get $outUpper) (local.get $o)))
-          (v128.store offset=0 (local.get $i) (f64x2.add (local.get $m0) (local.get $r0)))
-          (v128.store offset=16 (local.get $i) (f64x2.add (local.get $m1) (local.get $r1)))
-          (v128.store offset=32 (local.get $i) (f64x2.add (local.get $m2) (local.get $r2)))
-          (v128.store offset=48 (local.get $i) (f64x2.add (local.get $m3) (local.get $r3)))
-          (local.set $o (i32.add (local.get $o) (i32.const 64)))
-          (local.set $c (i32.add (local.get $c) (i32.const 1)))
-          (br $channel)))
+        (call $pixel (local.get $lb) (local.get $ub)
+          (i32.add (local.get $index) (i32.shl (i32.mul (local.get $p) (local.get $patch)) (i32.const 2)))
+          (local.get $patch) (local.get $kernel) (local.get $absKernel) (local.get $chunks) (local.get $bias)
+          (local.get $tmp) (i32.add (local.get $outLower) (local.get $o)) (i32.add (local.get $outUpper) (local.get $o)))
+        (local.set $o (i32.add (local.get $o) (local.get $step)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
-        (br $pixel)))
+        (br $each)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $sample))))
+
+  ;; IBP through a convolution, a relu and a max pool at once: per pool window (members: the
+  ;; convolution's output pixels listed in windows[start[q]] … windows[start[q + 1] − 1]), each
+  ;; member's bounds by $pixel into pixLo/pixHi, and the window's output is the largest of them and
+  ;; 0 (relu then max: max(0, max z) over the window), for lower and upper bounds alike. Neither
+  ;; the convolution's nor the relu's bounds are written anywhere.
+  ;; outLower, outUpper: [batch][windows][chunks·8].
+  (func (export "convReluPool")
+    (param $lower i32) (param $upper i32) (param $inBytes i32)
+    (param $index i32) (param $patch i32) (param $windows i32) (param $start i32) (param $count i32)
+    (param $batch i32)
+    (param $kernel i32) (param $absKernel i32) (param $chunks i32) (param $bias i32)
+    (param $tmp i32) (param $pixLo i32) (param $pixHi i32) (param $outLower i32) (param $outUpper i32)
+    (local $b i32) (local $q i32) (local $k i32) (local $end i32) (local $c i32) (local $o i32)
+    (local $lb i32) (local $ub i32) (local $step i32) (local $x i32) (local $y i32)
+    (local.set $step (i32.shl (local.get $chunks) (i32.const 6)))
+    (block $batchDone (loop $sample
+      (br_if $batchDone (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $lb (i32.add (local.get $lower) (i32.mul (local.get $b) (local.get $inBytes))))
+      (local.set $ub (i32.add (local.get $upper) (i32.mul (local.get $b) (local.get $inBytes))))
+      (local.set $q (i32.const 0))
+      (block $windowsDone (loop $window
+        (br_if $windowsDone (i32.ge_u (local.get $q) (local.get $count)))
+        ;; The window's bounds start at 0 (the relu's floor).
+        (local.set $c (i32.const 0))
+        (block $zeroed (loop $zero
+          (br_if $zeroed (i32.ge_u (local.get $c) (local.get $step)))
+          (v128.store (i32.add (i32.add (local.get $outLower) (local.get $o)) (local.get $c)) (v128.const f64x2 0 0))
+          (v128.store (i32.add (i32.add (local.get $outUpper) (local.get $o)) (local.get $c)) (v128.const f64x2 0 0))
+          (local.set $c (i32.add (local.get $c) (i32.const 16)))
+          (br $zero)))
+        (local.set $k (i32.load (i32.add (local.get $start) (i32.shl (local.get $q) (i32.const 2)))))
+        (local.set $end (i32.load (i32.add (local.get $start) (i32.shl (i32.add (local.get $q) (i32.const 1)) (i32.const 2)))))
+        (block $membersDone (loop $member
+          (br_if $membersDone (i32.ge_u (local.get $k) (local.get $end)))
+          (call $pixel (local.get $lb) (local.get $ub)
+            (i32.add (local.get $index)
+              (i32.shl
+                (i32.mul (i32.load (i32.add (local.get $windows) (i32.shl (local.get $k) (i32.const 2)))) (local.get $patch))
+                (i32.const 2)))
+            (local.get $patch) (local.get $kernel) (local.get $absKernel) (local.get $chunks) (local.get $bias)
+            (local.get $tmp) (local.get $pixLo) (local.get $pixHi))
+          (local.set $c (i32.const 0))
+          (block $merged (loop $merge
+            (br_if $merged (i32.ge_u (local.get $c) (local.get $step)))
+            (local.set $x (i32.add (i32.add (local.get $outLower) (local.get $o)) (local.get $c)))
+            (local.set $y (i32.add (local.get $pixLo) (local.get $c)))
+            (v128.store (local.get $x) (f64x2.max (v128.load (local.get $x)) (v128.load (local.get $y))))
+            (local.set $x (i32.add (i32.add (local.get $outUpper) (local.get $o)) (local.get $c)))
+            (local.set $y (i32.add (local.get $pixHi) (local.get $c)))
+            (v128.store (local.get $x) (f64x2.max (v128.load (local.get $x)) (v128.load (local.get $y))))
+            (local.set $c (i32.add (local.get $c) (i32.const 16)))
+            (br $merge)))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $member)))
+        (local.set $o (i32.add (local.get $o) (local.get $step)))
+        (local.set $q (i32.add (local.get $q) (i32.const 1)))
+        (br $window)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $sample))))
 )
