@@ -9,6 +9,7 @@
  * so every executor moves an iterate to the same values. sign(NaN) is 0, as tf.sign gives.
  */
 import { LINF_STEP_WASM_BASE64 } from './wasm/linf-step-binary.js';
+import { compileKernelModule, WASM_PAGE, wasmApi, type WasmMemory } from './wasm/api.js';
 
 export interface LinfStepParameters {
   readonly size: number;
@@ -18,17 +19,6 @@ export interface LinfStepParameters {
 }
 
 type StepFn = (x: number, g: number, o: number, out: number, n: number, size: number, epsilon: number, low: number, high: number) => void;
-
-/** The few WebAssembly names used here (the project's lib has no DOM or WebAssembly types). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { readonly exports: Record<string, unknown> };
-}
 
 interface Kernel {
   readonly memory: WasmMemory;
@@ -115,19 +105,13 @@ export function scalarStep(out: Float32Array, xs: Float32Array, gs: Float32Array
   return out;
 }
 
-let compiled: { wasm: WasmApi; module: object } | null | undefined;
-
 /** A kernel instance with `bytes` of memory of its own, or null where wasm or its SIMD is missing. */
 function instantiate(bytes: number): Kernel | null {
-  if (compiled === undefined) {
-    const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-    const code = Uint8Array.from(atob(LINF_STEP_WASM_BASE64), (c) => c.charCodeAt(0));
-    compiled = wasm && wasm.validate(code) ? { wasm, module: new wasm.Module(code) } : null;
-  }
-  if (!compiled) return null;
-  const { exports } = new compiled.wasm.Instance(compiled.module);
+  const module = compileKernelModule(LINF_STEP_WASM_BASE64);
+  if (!module || !wasmApi) return null;
+  const { exports } = new wasmApi.Instance(module);
   const memory = exports.memory as WasmMemory;
-  const pages = Math.ceil(bytes / 65536) - memory.buffer.byteLength / 65536;
+  const pages = Math.ceil(bytes / WASM_PAGE) - memory.buffer.byteLength / WASM_PAGE;
   if (pages > 0) memory.grow(pages);
   return { memory, step: exports.step as StepFn };
 }
