@@ -10,6 +10,7 @@
 import { BallThroughDense } from './ball-input.js';
 import type { BoundGraph, BoundNode } from './graph.js';
 import { Conv2DBound } from './ops/convolution.js';
+import type { BallBounds } from './ops/conv-kernel.js';
 import { DenseBound } from './ops/dense.js';
 import { MaxPoolBound } from './ops/pooling.js';
 import { fresh, type AffineOp, type Allocate, type ElementwiseRelaxation, type Interval, type PoolRelaxation, type Vec } from './ops/bound-op.js';
@@ -252,11 +253,13 @@ export class BoundPropagation {
       const op = node.op;
       const exact = l2 && this.exactUnderL2[node.output];
       if (covered.has(i)) continue;
-      // conv → relu → max pool in one kernel call, when only the pool's bounds are wanted.
-      const pool = fuse && !exact ? this.reluPoolAfter[i]! : -1;
+      // conv → relu → max pool in one kernel call, when only the pool's bounds are wanted (under
+      // L2, a first convolution's outputs are bounded over the balls inside the call).
+      const pool = fuse && (!exact || this.intervalExact[node.output]) ? this.reluPoolAfter[i]! : -1;
       if (pool >= 0) {
         const poolNode = this.graph.nodes[pool]!;
-        const found = (op as Conv2DBound).intervalReluPool(slots[node.inputs[0]!]!, poolNode.op as MaxPoolBound, batch, allocate);
+        const ball = exact ? this.ballsAt(rs, node.inputs[0]!, node.output, allocate) : undefined;
+        const found = ball === null ? null : (op as Conv2DBound).intervalReluPool(slots[node.inputs[0]!]!, poolNode.op as MaxPoolBound, batch, allocate, ball);
         if (found) {
           slots[poolNode.output] = found;
           covered.add(pool);
@@ -303,6 +306,19 @@ export class BoundPropagation {
       slots[node.output] = box;
     }
     return slots;
+  }
+
+  /**
+   * What a fused kernel needs to bound `slot` (an affine function of the input, read from
+   * `source` by moves of the input only) over each region's L2 ball: the balls' centres laid out
+   * as `source`, their radii, and the slot's row norms. Null when `source` is not the input itself.
+   */
+  private ballsAt(rs: readonly Region[], source: number, slot: number, allocate: Allocate): BallBounds | null {
+    if (source !== this.graph.input) return null;
+    const n = this.sizes[source]!;
+    const centres = allocate(rs.length * n);
+    rs.forEach((r, b) => centres.set(r.center, b * n));
+    return { centres, epsilons: Float64Array.from(rs, (r) => r.epsilon), norms: this.rowNormsOf(slot) };
   }
 
   /** Region b's part of a batched slot. */

@@ -8,6 +8,16 @@
 import type { Interval, Vec } from './bound-op.js';
 import { align, KernelHeap } from '../wasm/heap.js';
 
+/**
+ * L2 balls the convolution's outputs are also bounded over (an affine function of the input):
+ * per sample its centre (as the input boxes are laid out) and radius, and per output ‖row‖₂.
+ */
+export interface BallBounds {
+  centres: Vec;
+  epsilons: Float64Array;
+  norms: Vec;
+}
+
 export class ConvKernel {
   private readonly chunks: number;
   private readonly kernel: number;
@@ -65,7 +75,7 @@ export class ConvKernel {
     const lowerAt = heap.workBase;
     const upperAt = upper ? align(lowerAt + batch * inBytes) : lowerAt;
     const tmp = align(upperAt + batch * inBytes);
-    const outLower = align(tmp + 16 * this.patch);
+    const outLower = align(tmp + 24 * this.patch);
     const outUpper = align(outLower + outBytes);
     heap.ensure(outUpper + outBytes);
     const f64 = heap.f64;
@@ -81,11 +91,13 @@ export class ConvKernel {
   /**
    * IBP of the convolution, a relu and a max pool at once, for `batch` boxes end to end: `pool`
    * (its `owner` keys the copy of its windows) lists per pooled pixel the convolution's output
-   * pixels of its window. Writes the pool's bounds ([batch][windows][outC]) into out.
+   * pixels of its window. Writes the pool's bounds ([batch][windows][outC]) into out. With `ball`
+   * the convolution's outputs are first intersected with their bounds over the L2 balls.
    */
-  reluPool(lower: Vec, upper: Vec, batch: number, pool: { owner: object; start: Int32Array; pixels: Int32Array }, out: Interval): void {
+  reluPool(lower: Vec, upper: Vec, batch: number, pool: { owner: object; start: Int32Array; pixels: Int32Array }, out: Interval, ball?: BallBounds): void {
     const { heap, chunks } = this;
     const padded = chunks * 8;
+    const norms = ball ? this.placeNorms(ball.norms) : -1;
     let placed = this.pools.get(pool.owner);
     if (!placed) {
       const count = pool.start.length - 1;
@@ -99,16 +111,36 @@ export class ConvKernel {
     const lowerAt = heap.workBase;
     const upperAt = align(lowerAt + batch * inBytes);
     const tmp = align(upperAt + batch * inBytes);
-    const pixLo = align(tmp + 16 * this.patch);
+    const pixLo = align(tmp + 24 * this.patch);
     const pixHi = pixLo + padded * 8;
     const outLower = align(pixHi + padded * 8);
     const outUpper = align(outLower + outBytes);
-    heap.ensure(outUpper + outBytes);
+    const centres = ball ? align(outUpper + outBytes) : -1;
+    const epsilons = ball ? align(centres + batch * inBytes) : -1;
+    heap.ensure(ball ? epsilons + 8 * batch : outUpper + outBytes);
     const f64 = heap.f64;
     f64.set(lower.subarray(0, batch * this.inSize), lowerAt >> 3);
     f64.set(upper.subarray(0, batch * this.inSize), upperAt >> 3);
-    heap.convReluPool(lowerAt, upperAt, inBytes, this.index, this.patch, placed.windows, placed.start, placed.count, batch, this.kernel, this.absKernel, chunks, this.bias, tmp, pixLo, pixHi, outLower, outUpper);
+    if (ball) {
+      f64.set(ball.centres.subarray(0, batch * this.inSize), centres >> 3);
+      f64.set(ball.epsilons, epsilons >> 3);
+    }
+    heap.convReluPool(lowerAt, upperAt, inBytes, this.index, this.patch, placed.windows, placed.start, placed.count, batch, this.kernel, this.absKernel, chunks, this.bias, tmp, pixLo, pixHi, outLower, outUpper, centres, epsilons, norms);
     this.copyOut(f64, outLower, outUpper, batch * placed.count, out, true);
+  }
+
+  /** Row norms in the kernel's memory ([pixels][chunks·8]), per array they came from. */
+  private readonly norms = new WeakMap<Vec, number>();
+
+  private placeNorms(norms: Vec): number {
+    let at = this.norms.get(norms);
+    if (at !== undefined) return at;
+    const padded = this.chunks * 8;
+    at = this.heap.keep(this.pixels * padded * 8);
+    const f64 = this.heap.f64;
+    for (let p = 0; p < this.pixels; p++) f64.set(norms.subarray(p * this.outC, (p + 1) * this.outC), (at >> 3) + p * padded);
+    this.norms.set(norms, at);
+    return at;
   }
 
   /** `count` rows of padded channels in the kernel's memory into out (outC per row). */

@@ -8,7 +8,7 @@ import type { Padding } from '../../graph/types.js';
 import { fresh, type AffineOp, type Allocate, type Interval, type Vec } from './bound-op.js';
 import type { Support } from '../support.js';
 import { ConvPatches } from './conv-patches.js';
-import { ConvKernel } from './conv-kernel.js';
+import { ConvKernel, type BallBounds } from './conv-kernel.js';
 import type { MaxPoolBound } from './pooling.js';
 
 interface Geometry {
@@ -311,14 +311,15 @@ export class Conv2DBound implements AffineOp {
 
   /**
    * IBP of this convolution, a relu and `pool` (a max pool over this convolution's output) at
-   * once, without the bounds of the two in between; null where the kernels do not run.
+   * once, without the bounds of the two in between; null where the kernels do not run. `ball`:
+   * this convolution's outputs are bounded over L2 balls too (see ConvKernel).
    */
-  intervalReluPool(input: Interval, pool: MaxPoolBound, batch: number, allocate: Allocate = fresh): Interval | null {
+  intervalReluPool(input: Interval, pool: MaxPoolBound, batch: number, allocate: Allocate = fresh, ball?: BallBounds): Interval | null {
     const kernel = this.kernelRoute();
     if (!kernel) return null;
     const lower = allocate(batch * pool.outputSize);
     const upper = allocate(batch * pool.outputSize);
-    kernel.reluPool(input.lower, input.upper, batch, pool.pixelWindows(), { lower, upper });
+    kernel.reluPool(input.lower, input.upper, batch, pool.pixelWindows(), { lower, upper }, ball);
     return { lower, upper };
   }
 

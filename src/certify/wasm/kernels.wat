@@ -113,11 +113,17 @@
   ;;
   ;; lb, ub: the sample's input box. ip: the pixel's `patch` i32 byte offsets into it (−1:
   ;; padding). kernel, absKernel: [patch][chunks·8] f64 (channels zero-padded to whole chunks).
-  ;; bias: [chunks·8]. tmp: 2·patch f64.
+  ;; bias: [chunks·8]. tmp: 3·patch f64.
+  ;;
+  ;; With a ball (centre ≥ 0: the sample's L2 ball centre, laid out as its input; eps its radius;
+  ;; norms: the pixel's ‖row‖₂ per channel, chunks·8 f64) each output is also bounded over the
+  ;; ball, K·centre + b ∓ eps·‖row‖₂, and the tighter of the two bounds kept on each side.
   (func $pixel
     (param $lb i32) (param $ub i32) (param $ip i32) (param $patch i32)
     (param $kernel i32) (param $absKernel i32) (param $chunks i32) (param $bias i32)
     (param $tmp i32) (param $outLo i32) (param $outHi i32)
+    (param $centre i32) (param $eps f64) (param $norms i32)
+    (local $tc i32) (local $ve v128) (local $w v128)
     (local $j i32) (local $c i32) (local $i i32) (local $tr i32) (local $row i32)
     (local $kp i32) (local $ap i32) (local $bp i32)
     (local $l f64) (local $u f64)
@@ -125,7 +131,22 @@
     (local $m0 v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
     (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
     (local.set $tr (i32.add (local.get $tmp) (i32.shl (local.get $patch) (i32.const 3))))
+    (local.set $tc (i32.add (local.get $tr) (i32.shl (local.get $patch) (i32.const 3))))
     (local.set $row (i32.shl (local.get $chunks) (i32.const 6)))
+    (local.set $ve (f64x2.splat (local.get $eps)))
+    ;; The ball's centre patch.
+    (if (i32.ge_s (local.get $centre) (i32.const 0))
+      (then
+        (block $centred (loop $gatherCentre
+          (br_if $centred (i32.ge_u (local.get $j) (local.get $patch)))
+          (local.set $i (i32.load (i32.add (local.get $ip) (i32.shl (local.get $j) (i32.const 2)))))
+          (f64.store (i32.add (local.get $tc) (i32.shl (local.get $j) (i32.const 3)))
+            (if (result f64) (i32.lt_s (local.get $i) (i32.const 0))
+              (then (f64.const 0))
+              (else (f64.load (i32.add (local.get $centre) (local.get $i))))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $gatherCentre)))
+        (local.set $j (i32.const 0))))
     ;; Gather the patch.
     (block $gathered (loop $gather
       (br_if $gathered (i32.ge_u (local.get $j) (local.get $patch)))
@@ -190,6 +211,44 @@
       (v128.store offset=16 (local.get $i) (f64x2.add (local.get $m1) (local.get $r1)))
       (v128.store offset=32 (local.get $i) (f64x2.add (local.get $m2) (local.get $r2)))
       (v128.store offset=48 (local.get $i) (f64x2.add (local.get $m3) (local.get $r3)))
+      (if (i32.ge_s (local.get $centre) (i32.const 0))
+        (then
+          ;; m ← K·centre + b, then lo ← max(lo, m − eps·n), hi ← min(hi, m + eps·n).
+          (local.set $m0 (v128.const f64x2 0 0))
+          (local.set $m1 (v128.const f64x2 0 0))
+          (local.set $m2 (v128.const f64x2 0 0))
+          (local.set $m3 (v128.const f64x2 0 0))
+          (local.set $kp (i32.add (local.get $kernel) (i32.shl (local.get $c) (i32.const 6))))
+          (local.set $j (i32.const 0))
+          (block $centreDone (loop $centreTap
+            (br_if $centreDone (i32.ge_u (local.get $j) (local.get $patch)))
+            (local.set $vm (f64x2.splat (f64.load (i32.add (local.get $tc) (i32.shl (local.get $j) (i32.const 3))))))
+            (local.set $m0 (f64x2.add (local.get $m0) (f64x2.mul (local.get $vm) (v128.load offset=0 (local.get $kp)))))
+            (local.set $m1 (f64x2.add (local.get $m1) (f64x2.mul (local.get $vm) (v128.load offset=16 (local.get $kp)))))
+            (local.set $m2 (f64x2.add (local.get $m2) (f64x2.mul (local.get $vm) (v128.load offset=32 (local.get $kp)))))
+            (local.set $m3 (f64x2.add (local.get $m3) (f64x2.mul (local.get $vm) (v128.load offset=48 (local.get $kp)))))
+            (local.set $kp (i32.add (local.get $kp) (local.get $row)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $centreTap)))
+          (local.set $m0 (f64x2.add (local.get $m0) (v128.load offset=0 (local.get $bp))))
+          (local.set $m1 (f64x2.add (local.get $m1) (v128.load offset=16 (local.get $bp))))
+          (local.set $m2 (f64x2.add (local.get $m2) (v128.load offset=32 (local.get $bp))))
+          (local.set $m3 (f64x2.add (local.get $m3) (v128.load offset=48 (local.get $bp))))
+          (local.set $kp (i32.add (local.get $norms) (i32.shl (local.get $c) (i32.const 6))))
+          (local.set $r0 (f64x2.mul (local.get $ve) (v128.load offset=0 (local.get $kp))))
+          (local.set $r1 (f64x2.mul (local.get $ve) (v128.load offset=16 (local.get $kp))))
+          (local.set $r2 (f64x2.mul (local.get $ve) (v128.load offset=32 (local.get $kp))))
+          (local.set $r3 (f64x2.mul (local.get $ve) (v128.load offset=48 (local.get $kp))))
+          (local.set $i (i32.add (local.get $outLo) (i32.shl (local.get $c) (i32.const 6))))
+          (v128.store offset=0 (local.get $i) (f64x2.max (v128.load offset=0 (local.get $i)) (f64x2.sub (local.get $m0) (local.get $r0))))
+          (v128.store offset=16 (local.get $i) (f64x2.max (v128.load offset=16 (local.get $i)) (f64x2.sub (local.get $m1) (local.get $r1))))
+          (v128.store offset=32 (local.get $i) (f64x2.max (v128.load offset=32 (local.get $i)) (f64x2.sub (local.get $m2) (local.get $r2))))
+          (v128.store offset=48 (local.get $i) (f64x2.max (v128.load offset=48 (local.get $i)) (f64x2.sub (local.get $m3) (local.get $r3))))
+          (local.set $i (i32.add (local.get $outHi) (i32.shl (local.get $c) (i32.const 6))))
+          (v128.store offset=0 (local.get $i) (f64x2.min (v128.load offset=0 (local.get $i)) (f64x2.add (local.get $m0) (local.get $r0))))
+          (v128.store offset=16 (local.get $i) (f64x2.min (v128.load offset=16 (local.get $i)) (f64x2.add (local.get $m1) (local.get $r1))))
+          (v128.store offset=32 (local.get $i) (f64x2.min (v128.load offset=32 (local.get $i)) (f64x2.add (local.get $m2) (local.get $r2))))
+          (v128.store offset=48 (local.get $i) (f64x2.min (v128.load offset=48 (local.get $i)) (f64x2.add (local.get $m3) (local.get $r3))))))
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
       (br $channel))))
 
@@ -213,7 +272,8 @@
         (call $pixel (local.get $lb) (local.get $ub)
           (i32.add (local.get $index) (i32.shl (i32.mul (local.get $p) (local.get $patch)) (i32.const 2)))
           (local.get $patch) (local.get $kernel) (local.get $absKernel) (local.get $chunks) (local.get $bias)
-          (local.get $tmp) (i32.add (local.get $outLower) (local.get $o)) (i32.add (local.get $outUpper) (local.get $o)))
+          (local.get $tmp) (i32.add (local.get $outLower) (local.get $o)) (i32.add (local.get $outUpper) (local.get $o))
+          (i32.const -1) (f64.const 0) (i32.const 0))
         (local.set $o (i32.add (local.get $o) (local.get $step)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $each)))
@@ -225,13 +285,17 @@
   ;; member's bounds by $pixel into pixLo/pixHi, and the window's output is the largest of them and
   ;; 0 (relu then max: max(0, max z) over the window), for lower and upper bounds alike. Neither
   ;; the convolution's nor the relu's bounds are written anywhere.
-  ;; outLower, outUpper: [batch][windows][chunks·8].
+  ;; outLower, outUpper: [batch][windows][chunks·8]. centres (−1: none): L2 balls' centres laid
+  ;; out as the boxes, eps: their radii (f64 per sample), norms: [pixels][chunks·8], as $pixel
+  ;; reads them.
   (func (export "convReluPool")
     (param $lower i32) (param $upper i32) (param $inBytes i32)
     (param $index i32) (param $patch i32) (param $windows i32) (param $start i32) (param $count i32)
     (param $batch i32)
     (param $kernel i32) (param $absKernel i32) (param $chunks i32) (param $bias i32)
     (param $tmp i32) (param $pixLo i32) (param $pixHi i32) (param $outLower i32) (param $outUpper i32)
+    (param $centres i32) (param $eps i32) (param $norms i32)
+    (local $cb i32) (local $pixel i32) (local $e f64)
     (local $b i32) (local $q i32) (local $k i32) (local $end i32) (local $c i32) (local $o i32)
     (local $lb i32) (local $ub i32) (local $step i32) (local $x i32) (local $y i32)
     (local.set $step (i32.shl (local.get $chunks) (i32.const 6)))
@@ -239,6 +303,11 @@
       (br_if $batchDone (i32.ge_u (local.get $b) (local.get $batch)))
       (local.set $lb (i32.add (local.get $lower) (i32.mul (local.get $b) (local.get $inBytes))))
       (local.set $ub (i32.add (local.get $upper) (i32.mul (local.get $b) (local.get $inBytes))))
+      (local.set $cb (i32.const -1))
+      (if (i32.ge_s (local.get $centres) (i32.const 0))
+        (then
+          (local.set $cb (i32.add (local.get $centres) (i32.mul (local.get $b) (local.get $inBytes))))
+          (local.set $e (f64.load (i32.add (local.get $eps) (i32.shl (local.get $b) (i32.const 3)))))))
       (local.set $q (i32.const 0))
       (block $windowsDone (loop $window
         (br_if $windowsDone (i32.ge_u (local.get $q) (local.get $count)))
@@ -254,13 +323,12 @@
         (local.set $end (i32.load (i32.add (local.get $start) (i32.shl (i32.add (local.get $q) (i32.const 1)) (i32.const 2)))))
         (block $membersDone (loop $member
           (br_if $membersDone (i32.ge_u (local.get $k) (local.get $end)))
+          (local.set $pixel (i32.load (i32.add (local.get $windows) (i32.shl (local.get $k) (i32.const 2)))))
           (call $pixel (local.get $lb) (local.get $ub)
-            (i32.add (local.get $index)
-              (i32.shl
-                (i32.mul (i32.load (i32.add (local.get $windows) (i32.shl (local.get $k) (i32.const 2)))) (local.get $patch))
-                (i32.const 2)))
+            (i32.add (local.get $index) (i32.shl (i32.mul (local.get $pixel) (local.get $patch)) (i32.const 2)))
             (local.get $patch) (local.get $kernel) (local.get $absKernel) (local.get $chunks) (local.get $bias)
-            (local.get $tmp) (local.get $pixLo) (local.get $pixHi))
+            (local.get $tmp) (local.get $pixLo) (local.get $pixHi)
+            (local.get $cb) (local.get $e) (i32.add (local.get $norms) (i32.mul (local.get $pixel) (local.get $step))))
           (local.set $c (i32.const 0))
           (block $merged (loop $merge
             (br_if $merged (i32.ge_u (local.get $c) (local.get $step)))
