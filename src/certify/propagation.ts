@@ -273,6 +273,17 @@ export class BoundPropagation {
       }
       // The first input's bounds (a node of constants alone has none).
       const input = slots[node.inputs[0]!] as Interval | undefined;
+      // A dense layer reading the input (reshaped): its box and ball bounds in one pass.
+      if (exact && this.intervalExact[node.output] && op instanceof DenseBound && node.inputs.length === 1 && this.inputLayout(node.inputs[0]!)) {
+        const n0 = this.sizes[this.graph.input]!;
+        const centresIn = allocate(batch * n0);
+        rs.forEach((r, b) => centresIn.set(r.center, b * n0));
+        const overBalls = op.intervalBatchOverBalls(input!, centresIn, rs.map((r) => r.epsilon), this.rowNormsOf(node.output), batch, allocate);
+        if (overBalls) {
+          slots[node.output] = overBalls;
+          continue;
+        }
+      }
       const found = op.affine
         ? op.intervalBatch && node.inputs.length === 1
           ? op.intervalBatch(input!, batch, allocate)
@@ -319,6 +330,13 @@ export class BoundPropagation {
     const centres = allocate(rs.length * n);
     rs.forEach((r, b) => centres.set(r.center, b * n));
     return { centres, epsilons: Float64Array.from(rs, (r) => r.epsilon), norms: this.rowNormsOf(slot) };
+  }
+
+  /** Whether a slot holds the input's values in the input's own order (the input, or reshapes of it). */
+  private inputLayout(slot: number): boolean {
+    if (slot === this.graph.input) return true;
+    const node = this.graph.nodes[this.producer[slot]!];
+    return node !== undefined && node.op.kind === 'reshape' && node.inputs.length === 1 && this.inputLayout(node.inputs[0]!);
   }
 
   /** Region b's part of a batched slot. */

@@ -66,6 +66,66 @@ export class DenseKernel {
     this.run(l, u, true, count, lower, upper, bias);
   }
 
+  /**
+   * intervals() of boxes that are the bounding boxes of L2 balls (intersected with the input
+   * bounds): each output is also bounded over its ball, W·x₀ + b ∓ ε‖Wᵤ‖₂ (`norms` per unit), and
+   * the tighter side kept. W·x₀ comes from the same pass over the inputs as the box's products,
+   * over the inputs where the box or the centre differ from the first input's.
+   */
+  intervalsOverBalls(l: Vec, u: Vec, centres: Vec, epsilons: ArrayLike<number>, norms: Vec, count: number, bias: Vec | null, lower: Vec, upper: Vec): void {
+    const { heap, inputs: n, units, chunks, stride } = this;
+    const padded = chunks * 8;
+    const at = heap.workBase;
+    const coefM = align(at + 4 * n);
+    const coefR = align(coefM + 8 * n);
+    const coefC = align(coefR + 8 * n);
+    const outM = align(coefC + 8 * n);
+    const outR = outM + 8 * padded;
+    const outC = outR + 8 * padded;
+    heap.ensure(outC + 8 * padded);
+    const f64 = heap.f64;
+    const i32 = heap.i32;
+    const [atI, mI, rI, cI, oM, oR, oC] = [at >> 2, coefM >> 3, coefR >> 3, coefC >> 3, outM >> 3, outR >> 3, outC >> 3];
+    for (let v = 0; v < count; v++) {
+      const base = v * n;
+      const l0 = l[base]!;
+      const u0 = u[base]!;
+      const c0 = centres[base]!;
+      const x0 = (l0 + u0) / 2;
+      const r0 = (u0 - l0) / 2;
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        const li = l[base + i]!;
+        const ui = u[base + i]!;
+        const ci = centres[base + i]!;
+        if (li === l0 && ui === u0 && ci === c0) continue;
+        i32[atI + k] = i * stride;
+        f64[mI + k] = (li + ui) / 2 - x0;
+        f64[rI + k] = (ui - li) / 2 - r0;
+        f64[cI + k++] = ci - c0;
+      }
+      for (let j = 0; j < units; j++) {
+        f64[oM + j] = x0 * this.sums[j]!;
+        f64[oR + j] = r0 * this.absSums[j]!;
+        f64[oC + j] = c0 * this.sums[j]!;
+      }
+      heap.rows(this.columns, at, coefM, k, outM, chunks);
+      heap.rows(this.absColumns, at, coefR, k, outR, chunks);
+      heap.rows(this.columns, at, coefC, k, outC, chunks);
+      const o = v * units;
+      const epsilon = epsilons[v]!;
+      for (let j = 0; j < units; j++) {
+        const b = bias ? bias[j]! : 0;
+        const c = f64[oM + j]! + b;
+        const rad = f64[oR + j]!;
+        const centre = f64[oC + j]! + b;
+        const reach = epsilon * norms[j]!;
+        lower[o + j] = Math.max(c - rad, centre - reach);
+        upper[o + j] = Math.min(c + rad, centre + reach);
+      }
+    }
+  }
+
   /** `box`: x and r are a box's lower and upper ends, and the outputs its interval image. */
   private run(x: Vec, r: Vec | null, box: boolean, count: number, out: Vec, outAbs: Vec | null, bias: Vec | null): void {
     const { heap, inputs: n, units, chunks, stride } = this;
@@ -123,16 +183,19 @@ export class DenseKernel {
       }
       for (let u = 0; u < units; u++) f64[oM + u] = x0 * this.sums[u]!;
       heap.rows(this.columns, at, coefM, k, outM, chunks);
+      // Element by element: a subarray view per vector would cost more than the copy.
       if (!r || !outAbs) {
-        out.set(f64.subarray(oM, oM + units), v * units);
+        for (let j = 0; j < units; j++) out[v * units + j] = f64[oM + j]!;
         continue;
       }
       for (let u = 0; u < units; u++) f64[oR + u] = r0 * this.absSums[u]!;
       heap.rows(this.absColumns, at, coefR, k, outR, chunks);
       const o = v * units;
       if (!box) {
-        out.set(f64.subarray(oM, oM + units), o);
-        outAbs.set(f64.subarray(oR, oR + units), o);
+        for (let j = 0; j < units; j++) {
+          out[o + j] = f64[oM + j]!;
+          outAbs[o + j] = f64[oR + j]!;
+        }
         continue;
       }
       for (let j = 0; j < units; j++) {
@@ -205,21 +268,72 @@ export class DenseKernel {
    * inside the kernel and never stored.
    */
   rowMinima(lambdas: Vec, rows: number, r: Region): Float64Array {
+    if (this.placed !== r) {
+      const { mid, radius } = halvesOf(r);
+      this.place(mid, radius, r.center);
+      this.placed = r;
+    }
+    return this.minima(lambdas, rows, r.norm === 'l2' ? r.epsilon : -1);
+  }
+
+  /**
+   * Per row c (units entries each), min over the box [l, u] of the layer's input x of c·(W x):
+   * the margin rows of a last layer over its input's IBP bounds. Everything is written straight
+   * into the kernel's memory: this runs once per sample, where small allocations would cost more
+   * than the arithmetic.
+   */
+  boxMinima(rows: readonly Vec[], l: Vec, u: Vec): number[] {
     const { heap, inputs: n, units } = this;
     const chunks = Math.ceil(n / 8);
     const padded = chunks * 8;
     const transposed = this.transposedWeights();
-    if (this.placed !== r) {
-      // Kept, not laid out per call: the region stays while its rows are bounded.
-      if (this.regionAt < 0) this.regionAt = heap.keep(3 * padded * 8);
-      const { mid, radius } = halvesOf(r);
-      const f64 = heap.f64;
-      const base = this.regionAt >> 3;
-      f64.set(mid, base);
-      f64.set(radius, base + padded);
-      f64.set(r.center, base + 2 * padded);
-      this.placed = r;
+    if (this.regionAt < 0) this.regionAt = heap.keep(3 * padded * 8);
+    this.placed = null;
+    const at = heap.workBase;
+    const coef = align(at + 4 * units);
+    const result = align(coef + 8 * units);
+    heap.ensure(result + 64);
+    const f64 = heap.f64;
+    const i32 = heap.i32;
+    const mid = this.regionAt >> 3;
+    const rad = mid + padded;
+    for (let i = 0; i < n; i++) {
+      f64[mid + i] = (l[i]! + u[i]!) / 2;
+      f64[rad + i] = (u[i]! - l[i]!) / 2;
     }
+    const out: number[] = [];
+    for (const c of rows) {
+      let k = 0;
+      for (let j = 0; j < units; j++) {
+        const cj = c[j]!;
+        if (cj === 0) continue;
+        i32[(at >> 2) + k] = j * padded * 8;
+        f64[(coef >> 3) + k++] = cj;
+      }
+      // The centre slot is not read for a box: the mid's place stands in for it.
+      heap.rowsMinimum(transposed, at, coef, k, chunks, this.regionAt, this.regionAt + padded * 8, this.regionAt, result);
+      out.push(f64[result >> 3]!);
+    }
+    return out;
+  }
+
+  /** Copies a box and a ball's centre into the kernel's memory (kept: they stay while rows are bounded). */
+  private place(mid: Vec, radius: Vec, centre: Vec): void {
+    const padded = Math.ceil(this.inputs / 8) * 8;
+    if (this.regionAt < 0) this.regionAt = this.heap.keep(3 * padded * 8);
+    const f64 = this.heap.f64;
+    const base = this.regionAt >> 3;
+    f64.set(mid, base);
+    f64.set(radius, base + padded);
+    f64.set(centre, base + 2 * padded);
+  }
+
+  /** rowMinima() over the placed region: the box's minimum, and under L2 (epsilon ≥ 0) the larger of it and the ball's. */
+  private minima(lambdas: Vec, rows: number, epsilon: number): Float64Array {
+    const { heap, inputs: n, units } = this;
+    const chunks = Math.ceil(n / 8);
+    const padded = chunks * 8;
+    const transposed = this.transposedWeights();
     const at = heap.workBase;
     const coef = align(at + 4 * units);
     const result = align(coef + 8 * units);
@@ -237,13 +351,13 @@ export class DenseKernel {
       }
       heap.rowsMinimum(transposed, at, coef, k, chunks, this.regionAt, this.regionAt + padded * 8, this.regionAt + 2 * padded * 8, result);
       const box = f64[result >> 3]!;
-      if (r.norm !== 'l2') {
+      if (epsilon < 0) {
         out[j] = box;
         continue;
       }
       const dot = f64[(result >> 3) + 1]!;
       const norm = Math.sqrt(f64[(result >> 3) + 2]!);
-      out[j] = Math.max(box, dot - r.epsilon * norm);
+      out[j] = Math.max(box, dot - epsilon * norm);
     }
     return out;
   }

@@ -158,6 +158,20 @@ export class DenseBound implements AffineOp {
   }
 
   /**
+   * intervalBatch() of the bounding boxes of L2 balls (centres end to end, radii per sample),
+   * each output also bounded over its ball with the units' row norms; null without the kernels
+   * or for a layer applied at several positions.
+   */
+  intervalBatchOverBalls(input: Interval, centres: Vec, epsilons: ArrayLike<number>, norms: Vec, batch: number, allocate: Allocate = fresh): Interval | null {
+    const kernel = this.weights.simd();
+    if (!kernel || this.positions !== 1) return null;
+    const lower = allocate(batch * this.units);
+    const upper = allocate(batch * this.units);
+    kernel.intervalsOverBalls(input.lower, input.upper, centres, epsilons, norms, batch, this.bias, lower, upper);
+    return { lower, upper };
+  }
+
+  /**
    * Lower bounds of c·(xW + b) over a box of x, for rows c of the layer's outputs (a vector
    * layer): c·b + Σ_i min over [l_i, u_i] of (W c)_i·x_i, as c·b + Σ_i a_i·m_i − |a_i|·r_i with
    * a = W c, m and r the box's centre and radius. A margin row (two nonzero entries) reads two
@@ -169,6 +183,19 @@ export class DenseBound implements AffineOp {
     const n = this.inputs;
     const w = this.rows;
     const bias = this.bias;
+    const kernel = this.weights.simd();
+    if (kernel) {
+      const found = kernel.boxMinima(rows, l, u);
+      if (bias) {
+        for (let k = 0; k < rows.length; k++) {
+          const c = rows[k]!;
+          let b = 0;
+          for (let j = 0; j < units; j++) b += c[j]! * bias[j]!;
+          found[k]! += b;
+        }
+      }
+      return found;
+    }
     const m = new Float64Array(n);
     const r = new Float64Array(n);
     for (let i = 0; i < n; i++) {
