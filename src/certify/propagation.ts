@@ -232,14 +232,14 @@ export class BoundPropagation {
    * come from (the scratch when the caller drops them before the next call). `fuse`: only the
    * last layer's inputs are read afterwards, so a convolution followed by a relu and a max pool
    * (each the only reader of the one before) is bounded in one kernel call, the bounds of the two
-   * in between left out.
+   * in between left out. `stage`: where arrays read only during the call come from.
    */
-  intervalBatch(rs: readonly Region[], allocate: Allocate = fresh, fuse = false): Interval[] {
+  intervalBatch(rs: readonly Region[], allocate: Allocate = fresh, fuse = false, stage: Allocate = allocate): Interval[] {
     const batch = rs.length;
     const slots: Interval[] = [];
     const n0 = this.sizes[this.graph.input]!;
-    const lower = allocate(batch * n0);
-    const upper = allocate(batch * n0);
+    const lower = stage(batch * n0);
+    const upper = stage(batch * n0);
     rs.forEach((r, b) => {
       lower.set(r.lower, b * n0);
       upper.set(r.upper, b * n0);
@@ -258,7 +258,7 @@ export class BoundPropagation {
       const pool = fuse && (!exact || this.intervalExact[node.output]) ? this.reluPoolAfter[i]! : -1;
       if (pool >= 0) {
         const poolNode = this.graph.nodes[pool]!;
-        const ball = exact ? this.ballsAt(rs, node.inputs[0]!, node.output, allocate) : undefined;
+        const ball = exact ? this.ballsAt(rs, node.inputs[0]!, node.output, stage) : undefined;
         const found = ball === null ? null : (op as Conv2DBound).intervalReluPool(slots[node.inputs[0]!]!, poolNode.op as MaxPoolBound, batch, allocate, ball);
         if (found) {
           slots[poolNode.output] = found;
@@ -276,7 +276,7 @@ export class BoundPropagation {
       // A dense layer reading the input (reshaped): its box and ball bounds in one pass.
       if (exact && this.intervalExact[node.output] && op instanceof DenseBound && node.inputs.length === 1 && this.inputLayout(node.inputs[0]!)) {
         const n0 = this.sizes[this.graph.input]!;
-        const centresIn = allocate(batch * n0);
+        const centresIn = stage(batch * n0);
         rs.forEach((r, b) => centresIn.set(r.center, b * n0));
         const overBalls = op.intervalBatchOverBalls(input!, centresIn, rs.map((r) => r.epsilon), this.rowNormsOf(node.output), batch, allocate);
         if (overBalls) {
@@ -297,7 +297,7 @@ export class BoundPropagation {
       const shared = found.lower === input?.lower;
       const box = exact && shared ? { lower: copy(found.lower, allocate), upper: copy(found.upper, allocate) } : found;
       if (exact) {
-        centres ??= this.centresBatch(rs, allocate);
+        centres ??= this.centresBatch(rs, stage);
         const n = this.sizes[node.output]!;
         const centre = centres[node.output]!;
         const norms = this.rowNormsOf(node.output);
@@ -382,11 +382,22 @@ export class BoundPropagation {
     return values;
   }
 
-  /** intervalBatch(), split into each region's own slots. */
+  /**
+   * intervalBatch(), split into each region's own slots. With fresh arrays the inputs' batch (and
+   * the balls' centres) are staged in arrays reused from call to call, and the slots that are the
+   * input itself (it, and reshapes of it) are each region's own box: large fresh arrays cost more
+   * to allocate than IBP of an MLP does to compute.
+   */
   intervalViews(rs: readonly Region[], allocate: Allocate = fresh, fuse = false): Interval[][] {
-    const slots = this.intervalBatch(rs, allocate, fuse);
-    return rs.map((_, b) => slots.map((box, slot) => box && this.view(box, slot, b)));
+    const staged = allocate === fresh;
+    if (staged) this.stage.reset();
+    const slots = this.intervalBatch(rs, allocate, fuse, staged ? this.stage.take : allocate);
+    const input = slots[this.graph.input]!.lower;
+    return rs.map((r, b) => slots.map((box, slot) => box && (staged && box.lower === input ? { lower: r.lower, upper: r.upper } : this.view(box, slot, b))));
   }
+
+  /** intervalViews()' staging arrays. */
+  private readonly stage = new Scratch();
 
   /** IBP's arrays for calls that read them and drop them before returning. */
   private readonly scratch = new Scratch();

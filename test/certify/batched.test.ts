@@ -167,4 +167,30 @@ describe('batched bound propagation', () => {
     }
     model.dispose();
   });
+
+  it.each([
+    ['image MLP', () => imageMlp(12)],
+    ['convolutional', () => convolutional(13)],
+  ])('hands out IBP bounds that a later call leaves as they were (%s)', (_, build) => {
+    const model = build();
+    const prop = new BoundPropagation(lowerLayersModel(model));
+    const rng = new Rng(14);
+    for (const norm of ['linf', 'l2'] as CertifyNorm[]) {
+      const first = images(4, inputSize(model), rng).map((x) => region(x, norm === 'linf' ? 0.03 : 0.3, norm, [0, 1]));
+      const views = prop.intervalViews(first);
+      const copies = views.map((slots) => slots.map((box) => box && { lower: Float64Array.from(box.lower), upper: Float64Array.from(box.upper) }));
+      // Other regions, more of them, through every path that reuses arrays.
+      const second = images(6, inputSize(model), rng).map((x) => region(x, norm === 'linf' ? 0.1 : 0.8, norm, [0, 1]));
+      prop.intervalViews(second);
+      prop.intervalRowsBatch(second, second.map(() => [Float64Array.from({ length: prop.outputSize }, (_, j) => (j === 0 ? 1 : 0))]));
+      views.forEach((slots, k) =>
+        slots.forEach((box, slot) => {
+          if (!box) return;
+          expect(Array.from(box.lower)).toEqual(Array.from(copies[k]![slot]!.lower));
+          expect(Array.from(box.upper)).toEqual(Array.from(copies[k]![slot]!.upper));
+        }),
+      );
+    }
+    model.dispose();
+  });
 });
