@@ -336,28 +336,44 @@ export class DenseKernel {
     const transposed = this.transposedWeights();
     const at = heap.workBase;
     const coef = align(at + 4 * units);
-    const result = align(coef + 8 * units);
+    const coef2 = align(coef + 8 * units);
+    const result = align(coef2 + 8 * units);
     heap.ensure(result + 64);
     const f64 = heap.f64;
     const i32 = heap.i32;
+    const [atI, cI, c2I, rI] = [at >> 2, coef >> 3, coef2 >> 3, result >> 3];
+    const [mid, rad, centre] = [this.regionAt, this.regionAt + padded * 8, this.regionAt + 2 * padded * 8];
     const out = new Float64Array(rows);
-    for (let j = 0; j < rows; j++) {
+    const finish = (j: number, o: number) => {
+      const box = f64[rI + o]!;
+      out[j] = epsilon < 0 ? box : Math.max(box, f64[rI + o + 1]! - epsilon * Math.sqrt(f64[rI + o + 2]!));
+    };
+    // Two rows per call, over the units either reaches (each matrix load serves both).
+    let j = 0;
+    for (; j + 2 <= rows; j += 2) {
+      let k = 0;
+      for (let u = 0; u < units; u++) {
+        const c = lambdas[j * units + u]!;
+        const d = lambdas[(j + 1) * units + u]!;
+        if (c === 0 && d === 0) continue;
+        i32[atI + k] = u * padded * 8;
+        f64[c2I + k] = d;
+        f64[cI + k++] = c;
+      }
+      heap.rowsMinimum2(transposed, at, coef, coef2, k, chunks, mid, rad, centre, result);
+      finish(j, 0);
+      finish(j + 1, 3);
+    }
+    if (j < rows) {
       let k = 0;
       for (let u = 0; u < units; u++) {
         const c = lambdas[j * units + u]!;
         if (c === 0) continue;
-        i32[(at >> 2) + k] = u * padded * 8;
-        f64[(coef >> 3) + k++] = c;
+        i32[atI + k] = u * padded * 8;
+        f64[cI + k++] = c;
       }
-      heap.rowsMinimum(transposed, at, coef, k, chunks, this.regionAt, this.regionAt + padded * 8, this.regionAt + 2 * padded * 8, result);
-      const box = f64[result >> 3]!;
-      if (epsilon < 0) {
-        out[j] = box;
-        continue;
-      }
-      const dot = f64[(result >> 3) + 1]!;
-      const norm = Math.sqrt(f64[(result >> 3) + 2]!);
-      out[j] = Math.max(box, dot - epsilon * norm);
+      heap.rowsMinimum(transposed, at, coef, k, chunks, mid, rad, centre, result);
+      finish(j, 0);
     }
     return out;
   }

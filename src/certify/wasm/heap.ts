@@ -53,6 +53,8 @@ export class KernelHeap {
   readonly convReluPool: Kernel;
   /** rowsMinimum(m, at, coef, count, chunks, mid, rad, centre, out): see kernels.wat. */
   readonly rowsMinimum: Kernel;
+  /** rowsMinimum2(m, at, coef, coef2, count, chunks, mid, rad, centre, out): see kernels.wat. */
+  readonly rowsMinimum2: Kernel;
   /** convInterval(lower, upper, inBytes, index, patch, pixels, batch, kernel, absKernel, chunks, bias, tmp, outLower, outUpper). */
   readonly convInterval: Kernel;
   private kept = 0;
@@ -66,6 +68,7 @@ export class KernelHeap {
     this.rows = exports.rows as Kernel;
     this.convInterval = exports.convInterval as Kernel;
     this.rowsMinimum = exports.rowsMinimum as Kernel;
+    this.rowsMinimum2 = exports.rowsMinimum2 as Kernel;
     this.convReluPool = exports.convReluPool as Kernel;
     this.view64 = new Float64Array(this.memory.buffer);
     this.view32 = new Int32Array(this.memory.buffer);
