@@ -67,10 +67,13 @@ export function borrowArena(capacity: number): LinfArena {
   return best >= 0 ? idle.splice(best, 1)[0]! : new LinfArena(capacity);
 }
 
-/** Takes an arena back; a few are kept (the smallest leave first), their pages already touched. */
+/**
+ * Takes an arena back. Two are kept (the smallest leaves first), their pages already touched: one
+ * per loop running at once, and an arena of a 224×224 batch is tens of megabytes.
+ */
 export function giveBackArena(arena: LinfArena): void {
   idle.push(arena);
-  if (idle.length > 4) idle.splice(idle.indexOf(idle.reduce((a, b) => (a.capacity <= b.capacity ? a : b))), 1);
+  if (idle.length > 2) idle.splice(idle.indexOf(idle.reduce((a, b) => (a.capacity <= b.capacity ? a : b))), 1);
 }
 
 let scratch: LinfArena | undefined;
