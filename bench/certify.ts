@@ -6,7 +6,7 @@
  * certified counts and the speed ratio (auto_LiRPA's seconds over ours: above 1× robustest is
  * faster; auto_LiRPA batched, torch on one thread; robustest on this thread as certify() runs it,
  * IBP of all digits at once, CROWN and α-CROWN one digit at a time from IBP bounds of all). Each
- * side's time is the fastest of up to seven runs (fewer once two seconds are spent), after
+ * side's time is the fastest of up to 30 runs (fewer once two seconds are spent), after
  * untimed runs on the same digits for 1 s (one run on two digits before α-CROWN).
  *
  *   tsx bench/certify.ts                 auto_LiRPA from $AUTO_LIRPA (default <tmp>/auto_lirpa)
@@ -46,9 +46,10 @@ const SCRIPT = fileURLToPath(new URL('./python/certify_lirpa.py', import.meta.ur
 /**
  * Timed runs per line, as the python side: the fastest of up to REPEATS, fewer once TIME_BUDGET
  * seconds are spent. On a shared machine other work only ever adds time, so the fastest run is the
- * one closest to what the code costs, for both sides alike.
+ * one closest to what the code costs, for both sides alike; lines of a few milliseconds need many
+ * runs for one of them to miss the other work.
  */
-const REPEATS = 7;
+const REPEATS = 30;
 const TIME_BUDGET = 2;
 /** Seconds of untimed runs before the timed ones (at least one run). */
 const WARM_UP = 1;

@@ -5,7 +5,7 @@ Reads a JSON spec (layers exported from the TF.js model, digits, labels, epsilon
 builds the matching torch module (NCHW convolutions; the input is permuted back to NHWC before
 Flatten so that Dense weights keep their order) and prints, per method and epsilon, the lower
 bound of every margin row logit_label - logit_j (j != label, in class order) and the fewest
-seconds compute_bounds took over up to seven runs (fewer once two seconds are spent). auto_LiRPA must be importable (PYTHONPATH); torch runs on one thread.
+seconds compute_bounds took over up to 30 runs (fewer once two seconds are spent). auto_LiRPA must be importable (PYTHONPATH); torch runs on one thread.
 """
 import json
 import sys
@@ -16,7 +16,7 @@ import torch.nn as nn
 from auto_LiRPA import BoundedModule, BoundedTensor, PerturbationLpNorm
 
 # As bench/certify.ts times robustest: the fastest of up to REPEATS runs, fewer past TIME_BUDGET seconds.
-REPEATS = 7
+REPEATS = 30
 TIME_BUDGET = 2.0
 # Seconds of untimed runs before the timed ones (at least one run).
 WARM_UP = 1.0
