@@ -257,7 +257,7 @@ async function curveBench(): Promise<void> {
   const curveRuns = Number(flag('curve-runs', '3'));
   const foolbox = hasTorch ? peerPath('FOOLBOX_PATH', 'bethgelab+foolbox', 'foolbox') : null;
   const eagerpy = hasTorch ? peerPath('EAGERPY_PATH', 'jonasrauber+eagerpy', 'eagerpy') : null;
-  line(`\nMNIST PGD-40 L∞ curve, ${EPSILONS.length} ε (${EPSILONS.join(', ')}), ${digitCount} digits, seed ${SEED}; onnxruntime with 1 thread, Foolbox 3 on PyTorch CPU with 1 thread; each side timed as the fastest of ${curveRuns} runs after a warm-up (robustest's alternated between its executors)`);
+  line(`\nMNIST PGD-40 L∞ curve, ${EPSILONS.length} ε (${EPSILONS.join(', ')}), ${digitCount} digits, seed ${SEED}; onnxruntime with 1 thread, Foolbox 3 on PyTorch CPU with 1 thread; each side timed as the fastest of ${curveRuns} runs after a warm-up`);
   if (hasTorch && (!foolbox || !eagerpy)) line('  notice: bethgelab/foolbox or jonasrauber/eagerpy not found (FOOLBOX_PATH / EAGERPY_PATH, or snapshots in ROBUSTEST_MIRROR); the Foolbox column is skipped');
   const digits = mnistSamples(digitCount);
   const attack = pgd({ norm: 'linf', ...PGD, randomStart: true });
@@ -276,15 +276,18 @@ async function curveBench(): Promise<void> {
       const report = await evaluate(clf, digits, { attack, epsilons: EPSILONS, seed: SEED });
       return { report, seconds: (performance.now() - start) / 1000 };
     };
-    // Alternated, the fastest of each: other processes' load falls on both alike.
-    const best = <T extends { seconds: number }>(a: T | undefined, b: T) => (a && a.seconds <= b.seconds ? a : b);
-    let onOrt: Awaited<ReturnType<typeof timed>> | undefined;
-    let onTfjs: Awaited<ReturnType<typeof timed>> | undefined;
-    for (let run = 0; run < Math.max(1, curveRuns); run++) {
-      onOrt = best(onOrt, await timed(ort));
-      onTfjs = best(onTfjs, await timed(tfjs));
-    }
-    if (!onOrt || !onTfjs) throw new Error('no timed run');
+    // The fastest of each executor's runs, onnxruntime's first: a tfjs executor run leaves the
+    // garbage of its many tensors, whose collection would fall on the runs after it.
+    const fastest = async (clf: Classifier) => {
+      let best = await timed(clf);
+      for (let run = 1; run < curveRuns; run++) {
+        const next = await timed(clf);
+        if (next.seconds < best.seconds) best = next;
+      }
+      return best;
+    };
+    const onOrt = await fastest(ort);
+    const onTfjs = await fastest(tfjs);
     let text = `  ${name}: onnxruntime ${accuracies(onOrt.report.robustAccuracy)} in ${s(onOrt.seconds)} | tfjs executor (${tf.getBackend()}) ${accuracies(onTfjs.report.robustAccuracy)} in ${s(onTfjs.seconds)} (onnxruntime ${ratio(onOrt.seconds / onTfjs.seconds)} of its time)`;
     if (foolbox && eagerpy) {
       const logits = await tfjs.logits(digits.inputs);
