@@ -109,9 +109,8 @@ export class DenseKernel {
         f64[oR + j] = r0 * this.absSums[j]!;
         f64[oC + j] = c0 * this.sums[j]!;
       }
-      heap.rows(this.columns, at, coefM, k, outM, chunks);
+      heap.rows2(this.columns, at, coefM, coefC, k, outM, outC, chunks);
       heap.rows(this.absColumns, at, coefR, k, outR, chunks);
-      heap.rows(this.columns, at, coefC, k, outC, chunks);
       const o = v * units;
       const epsilon = epsilons[v]!;
       for (let j = 0; j < units; j++) {

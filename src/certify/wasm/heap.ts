@@ -51,6 +51,8 @@ export class KernelHeap {
   readonly rows: Kernel;
   /** convReluPool(lower, upper, inBytes, index, patch, windows, start, count, batch, kernel, absKernel, chunks, bias, tmp, pixLo, pixHi, outLower, outUpper). */
   readonly convReluPool: Kernel;
+  /** rows2(m, at, coef, coef2, count, out, out2, chunks): see kernels.wat. */
+  readonly rows2: Kernel;
   /** rowsMinimum(m, at, coef, count, chunks, mid, rad, centre, out): see kernels.wat. */
   readonly rowsMinimum: Kernel;
   /** rowsMinimum2(m, at, coef, coef2, count, chunks, mid, rad, centre, out): see kernels.wat. */
@@ -68,6 +70,7 @@ export class KernelHeap {
     this.rows = exports.rows as Kernel;
     this.convInterval = exports.convInterval as Kernel;
     this.rowsMinimum = exports.rowsMinimum as Kernel;
+    this.rows2 = exports.rows2 as Kernel;
     this.rowsMinimum2 = exports.rowsMinimum2 as Kernel;
     this.convReluPool = exports.convReluPool as Kernel;
     this.view64 = new Float64Array(this.memory.buffer);

@@ -45,7 +45,62 @@
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
       (br $chunk))))
 
-;; The minimum of a·x over a box, and what the ball around its centre needs, for a = Σ_t coef[t] ·
+;; `rows` for two coefficient vectors over the same listed rows of m, into out and out2: each
+  ;; load of the matrix serves both (a box's centres and an L2 ball's centre through one layer).
+  (func (export "rows2")
+    (param $m i32) (param $at i32) (param $coef i32) (param $coef2 i32) (param $count i32)
+    (param $out i32) (param $out2 i32) (param $chunks i32)
+    (local $c i32) (local $t i32) (local $p i32) (local $o i32) (local $o2 i32)
+    (local $v v128) (local $w v128) (local $x v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (block $chunksDone (loop $chunk
+      (br_if $chunksDone (i32.ge_u (local.get $c) (local.get $chunks)))
+      (local.set $o (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 6))))
+      (local.set $o2 (i32.add (local.get $out2) (i32.shl (local.get $c) (i32.const 6))))
+      (local.set $a0 (v128.load offset=0 (local.get $o)))
+      (local.set $a1 (v128.load offset=16 (local.get $o)))
+      (local.set $a2 (v128.load offset=32 (local.get $o)))
+      (local.set $a3 (v128.load offset=48 (local.get $o)))
+      (local.set $b0 (v128.load offset=0 (local.get $o2)))
+      (local.set $b1 (v128.load offset=16 (local.get $o2)))
+      (local.set $b2 (v128.load offset=32 (local.get $o2)))
+      (local.set $b3 (v128.load offset=48 (local.get $o2)))
+      (local.set $t (i32.const 0))
+      (block $termsDone (loop $term
+        (br_if $termsDone (i32.ge_u (local.get $t) (local.get $count)))
+        (local.set $v (f64x2.splat (f64.load (i32.add (local.get $coef) (i32.shl (local.get $t) (i32.const 3))))))
+        (local.set $w (f64x2.splat (f64.load (i32.add (local.get $coef2) (i32.shl (local.get $t) (i32.const 3))))))
+        (local.set $p
+          (i32.add
+            (i32.add (local.get $m) (i32.load (i32.add (local.get $at) (i32.shl (local.get $t) (i32.const 2)))))
+            (i32.shl (local.get $c) (i32.const 6))))
+        (local.set $x (v128.load offset=0 (local.get $p)))
+        (local.set $a0 (f64x2.add (local.get $a0) (f64x2.mul (local.get $v) (local.get $x))))
+        (local.set $b0 (f64x2.add (local.get $b0) (f64x2.mul (local.get $w) (local.get $x))))
+        (local.set $x (v128.load offset=16 (local.get $p)))
+        (local.set $a1 (f64x2.add (local.get $a1) (f64x2.mul (local.get $v) (local.get $x))))
+        (local.set $b1 (f64x2.add (local.get $b1) (f64x2.mul (local.get $w) (local.get $x))))
+        (local.set $x (v128.load offset=32 (local.get $p)))
+        (local.set $a2 (f64x2.add (local.get $a2) (f64x2.mul (local.get $v) (local.get $x))))
+        (local.set $b2 (f64x2.add (local.get $b2) (f64x2.mul (local.get $w) (local.get $x))))
+        (local.set $x (v128.load offset=48 (local.get $p)))
+        (local.set $a3 (f64x2.add (local.get $a3) (f64x2.mul (local.get $v) (local.get $x))))
+        (local.set $b3 (f64x2.add (local.get $b3) (f64x2.mul (local.get $w) (local.get $x))))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $term)))
+      (v128.store offset=0 (local.get $o) (local.get $a0))
+      (v128.store offset=16 (local.get $o) (local.get $a1))
+      (v128.store offset=32 (local.get $o) (local.get $a2))
+      (v128.store offset=48 (local.get $o) (local.get $a3))
+      (v128.store offset=0 (local.get $o2) (local.get $b0))
+      (v128.store offset=16 (local.get $o2) (local.get $b1))
+      (v128.store offset=32 (local.get $o2) (local.get $b2))
+      (v128.store offset=48 (local.get $o2) (local.get $b3))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $chunk))))
+
+  ;; The minimum of a·x over a box, and what the ball around its centre needs, for a = Σ_t coef[t] ·
   ;; m[at[t] …] (as `rows` forms it, `chunks` groups of eight entries, never stored): with the
   ;; box's centre `mid` and half-width `rad`, and the ball's centre `centre` (each chunks·8 f64,
   ;; zero-padded), writes Σ a·mid − |a|·rad, Σ a·centre and Σ a² to out[0], out[1], out[2].
