@@ -1,8 +1,11 @@
 /**
- * A dense layer's products on the SIMD kernels (wasm/kernels.wat): W·x and |W|·r for many
- * vectors (IBP's centres and radii), each from the weights' column sums and only the inputs that
- * differ from its first value, as the portable route's sparse path computes them. The columns of
- * W and |W| are copied into the kernel's memory once, padded to whole chunks of eight units.
+ * A dense layer on the SIMD kernels (wasm/kernels.wat). Forward, for IBP: W·x and |W|·r for many
+ * vectors (boxes' centres and radii, L2 balls' centres), each from the weights' column sums and
+ * only the inputs that differ from its first value, as the portable route's sparse path computes
+ * them. Backward, for CROWN: rows carried through the layer from the units they reach, and, when
+ * the layer reads the input, each row's minimum over the region formed in the same call as Wᵀλ.
+ * W and |W| (by input) and Wᵀ (by unit, on first backward use) are copied into the kernel's
+ * memory once, padded to whole chunks of eight.
  */
 import type { Vec } from './bound-op.js';
 import { halvesOf, type Region } from '../region.js';
