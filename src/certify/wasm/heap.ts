@@ -7,36 +7,13 @@
  * Views of the memory are renewed whenever it grows (growing detaches the old ones), so callers
  * read `f64` and `i32` after their last `ensure`.
  */
+import { compileKernelModule, wasmApi, WASM_PAGE, type WasmMemory } from '../../engine/wasm/api.js';
 import { CERTIFY_KERNELS_BASE64 } from './kernels-binary.js';
-
-/** The parts of the WebAssembly API used here (the project compiles without DOM typings). */
-interface Memory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports?: object) => { exports: Record<string, unknown> };
-  validate(bytes: Uint8Array): boolean;
-}
 
 type Kernel = (...args: number[]) => void;
 
-const PAGE = 65536;
-
-let compiled: object | null | undefined;
-
 function compile(): object | null {
-  if (compiled === undefined) {
-    const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
-    try {
-      const bytes = Uint8Array.from(atob(CERTIFY_KERNELS_BASE64), (ch) => ch.charCodeAt(0));
-      compiled = api?.validate(bytes) ? new api.Module(bytes) : null;
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled;
+  return compileKernelModule(CERTIFY_KERNELS_BASE64);
 }
 
 /** Whether the kernels run here; `ROBUSTEST_CERTIFY_KERNELS=0` turns them off (the portable route, for comparisons). */
@@ -46,10 +23,10 @@ export function kernelsAvailable(): boolean {
 }
 
 export class KernelHeap {
-  private readonly memory: Memory;
+  private readonly memory: WasmMemory;
   /** rows(m, at, coef, count, out, chunks): see kernels.wat. */
   readonly rows: Kernel;
-  /** convReluPool(lower, upper, inBytes, index, patch, windows, start, count, batch, kernel, absKernel, chunks, bias, tmp, pixLo, pixHi, outLower, outUpper). */
+  /** convReluPool(lower, upper, inBytes, index, patch, windows, start, count, batch, kernel, absKernel, chunks, bias, tmp, pixLo, pixHi, outLower, outUpper, centres, eps, norms): see kernels.wat. */
   readonly convReluPool: Kernel;
   /** rows2(m, at, coef, coef2, count, out, out2, chunks): see kernels.wat. */
   readonly rows2: Kernel;
@@ -64,9 +41,8 @@ export class KernelHeap {
   private view32: Int32Array;
 
   private constructor(module: object) {
-    const api = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly!;
-    const { exports } = new api.Instance(module);
-    this.memory = exports.memory as Memory;
+    const { exports } = new wasmApi!.Instance(module);
+    this.memory = exports.memory as WasmMemory;
     this.rows = exports.rows as Kernel;
     this.convInterval = exports.convInterval as Kernel;
     this.rowsMinimum = exports.rowsMinimum as Kernel;
@@ -116,7 +92,7 @@ export class KernelHeap {
   /** Makes the memory at least `bytes` long. */
   ensure(bytes: number): void {
     const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / WASM_PAGE));
   }
 }
 
