@@ -31,7 +31,14 @@ export const LINF_STEP_KERNEL: KernelModule = {
   constant: 'LINF_STEP_WASM_BASE64',
 };
 
-export const KERNEL_MODULES: readonly KernelModule[] = [ENGINE_KERNELS, LINF_STEP_KERNEL];
+/** The certifier's float64 bound kernels. */
+export const CERTIFY_KERNELS: KernelModule = {
+  wat: path('src/certify/wasm/kernels.wat'),
+  binary: path('src/certify/wasm/kernels-binary.ts'),
+  constant: 'CERTIFY_KERNELS_BASE64',
+};
+
+export const KERNEL_MODULES: readonly KernelModule[] = [ENGINE_KERNELS, LINF_STEP_KERNEL, CERTIFY_KERNELS];
 
 export async function compileKernels(module: KernelModule = ENGINE_KERNELS): Promise<Uint8Array> {
   const wabt = await initWabt();

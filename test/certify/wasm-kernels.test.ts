@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CERTIFY_BINARY_PATH, certifyBinarySource, compileCertifyKernels } from '../../scripts/certify-kernels.js';
+import { CERTIFY_KERNELS, binarySource, compileKernels } from '../../scripts/kernels.js';
 import { Rng } from '../../src/engine/random.js';
 import { Conv2DBound } from '../../src/certify/ops/convolution.js';
 import { DenseBound } from '../../src/certify/ops/dense.js';
@@ -69,10 +69,10 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, tolerance: number): v
 describe('certification kernels', () => {
   afterEach(() => expect(process.env[SWITCH]).toBeUndefined());
 
-  it('kernels-binary.ts is kernels.wat compiled (run `npm run build:certify-kernels` after editing it)', async () => {
-    const bytes = await compileCertifyKernels();
+  it('kernels-binary.ts is kernels.wat compiled (run `npm run build:kernels` after editing it)', async () => {
+    const bytes = await compileKernels(CERTIFY_KERNELS);
     expect(Buffer.from(CERTIFY_KERNELS_BASE64, 'base64').equals(Buffer.from(bytes))).toBe(true);
-    expect(readFileSync(CERTIFY_BINARY_PATH, 'utf8')).toBe(certifyBinarySource(bytes));
+    expect(readFileSync(CERTIFY_KERNELS.binary, 'utf8')).toBe(binarySource(bytes, CERTIFY_KERNELS));
   });
 
   it('run on Node 20, and can be switched off', () => {

@@ -1,5 +1,5 @@
 ;; Float64 products of bound propagation as WebAssembly SIMD (two lanes of f64). Compiled by
-;; `npm run build:certify-kernels` into kernels-binary.ts; a test checks that the two agree.
+;; `npm run build:kernels` into kernels-binary.ts; a test checks that the two agree.
 ;;
 ;; Each instance owns its memory (one per bounded layer, see heap.ts). Pointers are byte offsets
 ;; into it. Every lane sums its terms in the order the portable JavaScript route does, with a
