@@ -10,6 +10,7 @@ import { batchRanges, defaultBatchSize } from './engine/batches.js';
 import { sliceRows } from './engine/tfjs/rows.js';
 import { readInto } from './engine/tfjs/host-memory.js';
 import { borrow, giveBack } from './engine/buffers.js';
+import { rowRange } from './engine/row-range.js';
 
 export type NestedArray = number | NestedArray[];
 
@@ -158,14 +159,7 @@ async function checkValues(clf: Classifier, inputs: tf.Tensor, where: string): P
         rows.dispose();
       }
       for (let r = 0; r < end - start; r++) {
-        let [min, max] = [Infinity, -Infinity];
-        let nonFinite: number | null = null;
-        for (let i = r * size; i < (r + 1) * size; i++) {
-          const v = values[i]!;
-          if (v < min) min = v;
-          if (v > max) max = v;
-          if (nonFinite === null && !Number.isFinite(v)) nonFinite = v;
-        }
+        const { min, max, nonFinite } = rowRange(values, r * size, (r + 1) * size);
         const sample = start + r;
         if (nonFinite !== null) {
           throw new RobustestError('NOT_FINITE', `${where}.inputs contain a non-finite value at sample ${sample}.`, {

@@ -11,6 +11,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { Norm } from '../norms.js';
 import { borrow, giveBack } from '../engine/buffers.js';
 import { readInto } from '../engine/tfjs/host-memory.js';
+import { rowRange } from '../engine/row-range.js';
 
 export interface CandidateStats {
   distance: number[];
@@ -29,19 +30,11 @@ export function candidateStats(candidate: tf.Tensor, inputs: tf.Tensor, norm: No
     const out: CandidateStats = { distance: [], min: [], max: [], finite: [] };
     for (let r = 0; r < rows; r++) {
       const [start, end] = [r * size, (r + 1) * size];
-      let [min, max] = [Infinity, -Infinity];
-      let finite = true;
-      for (let i = start; i < end; i++) {
-        const v = c[i]!;
-        if (v < min) min = v;
-        if (v > max) max = v;
-        // v − v is 0 exactly when v is finite (NaN and ±∞ give NaN).
-        if (!(v - v === 0)) finite = false;
-      }
+      const { min, max, nonFinite } = rowRange(c, start, end);
       out.distance.push(distance(c, x, start, end, norm));
       out.min.push(min);
       out.max.push(max);
-      out.finite.push(finite);
+      out.finite.push(nonFinite === null);
     }
     return out;
   } finally {

@@ -63,9 +63,10 @@ export async function iterateOnHost(ctx: AttackContext, found: Found, it: Iterat
       }
       const keep: number[] = [];
       adversarial.forEach((hit, p) => {
-        if (!hit) return keep.push(p);
-        hits.set(current.subarray(p * size, (p + 1) * size), hitRows.length * size);
-        hitRows.push(rows[p]!);
+        if (hit) {
+          hits.set(current.subarray(p * size, (p + 1) * size), hitRows.length * size);
+          hitRows.push(rows[p]!);
+        } else keep.push(p);
       });
       if (last || keep.length === 0) return;
       if (keep.length < rows.length) {
