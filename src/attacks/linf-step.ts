@@ -1,7 +1,7 @@
 /**
  * The L∞ PGD step, x ← clip(Π_ε(x + α·sign(g)), bounds), as one pass over host memory
- * (src/engine/linf-kernel.ts) instead of seven tensor ops, for the cpu backend (there these
- * elementwise ops took a third of a PGD curve's time). The iterates have the same values.
+ * (src/engine/linf-kernel.ts) instead of seven tensor ops, on the tfjs engine's host backends
+ * (on cpu these ops took a third of a PGD curve's time). The iterates have the same values.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { onHost, registerHostKernel } from '../engine/tfjs/host-memory.js';
