@@ -10,6 +10,7 @@
  */
 import { LINF_STEP_WASM_BASE64 } from './wasm/linf-step-binary.js';
 import { compileKernelModule, WASM_PAGE, wasmApi, type WasmMemory } from './wasm/api.js';
+import { IdlePool } from './idle-pool.js';
 
 export interface LinfStepParameters {
   readonly size: number;
@@ -58,22 +59,20 @@ export class LinfArena {
   }
 }
 
-const idle: LinfArena[] = [];
+/**
+ * Idle arenas, their pages already touched. Two are kept: one per loop running at once, and an
+ * arena of a 224×224 batch is tens of megabytes.
+ */
+const idle = new IdlePool<LinfArena>(2, (arena) => arena.capacity);
 
 /** An arena of at least `capacity` values per array, lent until it is given back. */
 export function borrowArena(capacity: number): LinfArena {
-  let best = -1;
-  for (let i = 0; i < idle.length; i++) if (idle[i]!.capacity >= capacity && (best < 0 || idle[i]!.capacity < idle[best]!.capacity)) best = i;
-  return best >= 0 ? idle.splice(best, 1)[0]! : new LinfArena(capacity);
+  return idle.take(capacity) ?? new LinfArena(capacity);
 }
 
-/**
- * Takes an arena back. Two are kept (the smallest leaves first), their pages already touched: one
- * per loop running at once, and an arena of a 224×224 batch is tens of megabytes.
- */
+/** Takes an arena back from borrowArena(). */
 export function giveBackArena(arena: LinfArena): void {
-  idle.push(arena);
-  if (idle.length > 2) idle.splice(idle.indexOf(idle.reduce((a, b) => (a.capacity <= b.capacity ? a : b))), 1);
+  idle.put(arena);
 }
 
 let scratch: LinfArena | undefined;

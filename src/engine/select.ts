@@ -4,7 +4,7 @@
  * exception is measured (bench/onnxruntime.ts): on the bundled MNIST CNN the tfjs engine's fused
  * convolution and max-pool gradient kernel runs PGD in about half onnxruntime's time (onnxruntime
  * routes the gradient through MaxPool's argmax indices and a scatter), while on the bundled MLPs
- * onnxruntime takes 0.5–0.8× of the tfjs engine's time and on MobileNetV2 a fifth. ONNX models
+ * onnxruntime takes 0.3–0.4× of the tfjs engine's time under PGD and on MobileNetV2 a fifth. ONNX models
  * always run on onnxruntime when it can: it is their own runtime. Inside Jest onnxruntime is
  * unavailable (runtime.ts says why), so everything runs on tfjs there. ROBUSTEST_ENGINE=tfjs|onnxruntime
  * overrides the choice; a requested onnxruntime that cannot run the graph is an error rather
