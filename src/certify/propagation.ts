@@ -12,6 +12,7 @@ import type { BoundGraph, BoundNode } from './graph.js';
 import { Conv2DBound } from './ops/convolution.js';
 import type { BallBounds } from './ops/conv-kernel.js';
 import { DenseBound } from './ops/dense.js';
+import { LeakyReluBound } from './ops/activation.js';
 import { MaxPoolBound } from './ops/pooling.js';
 import { fresh, type AffineOp, type Allocate, type ElementwiseRelaxation, type Interval, type PoolRelaxation, type Vec } from './ops/bound-op.js';
 import { minimize, minimizeOn, type Region } from './region.js';
@@ -44,6 +45,16 @@ export interface Refinement {
 
 /** Rows carried back together: each weight is read once per block (see ops' transposeRows). */
 const ROW_BLOCK = 16;
+
+/** auto_LiRPA's `minimum_sparsity`: above this share of unstable neurons, every neuron of a relu's input is bounded. */
+const SPARSE_SHARE = 0.9;
+
+/** The share of neurons an interval leaves on both sides of 0. */
+function unstableShare(b: Interval): number {
+  let unstable = 0;
+  for (let j = 0; j < b.lower.length; j++) if (b.lower[j]! < 0 && b.upper[j]! > 0) unstable++;
+  return unstable / b.lower.length;
+}
 
 /** Writes row j of a block into `into` (zeros on entry). */
 export type RowWriter = (j: number, into: Vec) => void;
@@ -455,18 +466,37 @@ export class BoundPropagation {
       if (node.op.affine) return;
       checkpoint?.();
       const source = node.inputs[0]!;
-      // As auto_LiRPA's sparse intermediate bounds: a relu input that IBP already shows on one
-      // side of 0 keeps its IBP bounds; linear bounds are computed for the others only. Not when
-      // the relu's output bounds feed another relaxation (a max pool): there every bound counts.
-      const piecewise = node.op.elementwise && node.op.piecewiseLinear === true;
-      const sparse = piecewise && !this.feedsRelaxation(node.output);
-      // A plain relu input IBP shows ≤ 0 gives the output [0, 0] whatever its bounds: skipped always.
-      const inactiveOnly = piecewise && !sparse && node.op.kind === 'relu';
-      if (sparse || inactiveOnly) intervals = state.ibp ??= this.interval(r);
-      slots[source] ??= this.boundSlot(source, r, state, sparse || inactiveOnly ? intervals![source] : undefined, inactiveOnly, refinement);
+      // auto_LiRPA's sparse intermediate bounds, for one sample: a relu's input gets IBP bounds
+      // first; the neurons they leave unstable get linear bounds of their own, the others keep
+      // IBP's, unless more than SPARSE_SHARE of the layer is unstable: then every neuron gets
+      // linear bounds. Other piecewise-linear activations keep IBP bounds where they show the
+      // neuron stable (its relaxation is then exact whatever the bounds), unless their output's
+      // bounds feed another relaxation.
+      const relu = node.op instanceof LeakyReluBound;
+      const sparse = relu || (node.op.elementwise && node.op.piecewiseLinear === true && !this.feedsRelaxation(node.output));
+      const reference = sparse ? this.reference(source, r, state) : undefined;
+      slots[source] ??= this.boundSlot(source, r, state, reference, !relu || unstableShare(reference!) <= SPARSE_SHARE, refinement);
       relaxations[i] = node.op.relax(slots[source]!);
     });
     return state;
+  }
+
+  /**
+   * A slot's interval image of the bounds found so far, as auto_LiRPA's reference bounds: IBP
+   * that starts from the slots CROWN has already bounded (a relu's output, a max pool's input)
+   * rather than from the input alone. The slots it passes through are not kept.
+   */
+  reference(slot: number, r: Region, state: LinearBounds): Interval {
+    const ibp = (state.ibp ??= this.interval(r));
+    const passed: (Interval | undefined)[] = [];
+    const walk = (s: number): Interval => {
+      const known = state.slots[s] ?? passed[s];
+      if (known) return known;
+      if (this.affineInInput[s]) return ibp[s]!;
+      const node = this.graph.nodes[this.producer[s]!]!;
+      return (passed[s] = this.intervalOfInputs(node, node.inputs.map(walk)));
+    };
+    return walk(slot);
   }
 
   /** Whether a nonlinear node reads this slot, directly or through ops that only move values. */
@@ -475,10 +505,11 @@ export class BoundPropagation {
   }
 
   /**
-   * Bounds of a slot. With `reference` (its IBP bounds), neurons IBP shows on one side of 0 keep
-   * them, or, with `inactiveOnly`, just those IBP shows ≤ 0.
+   * Bounds of a slot. With `reference` (its IBP bounds, read by a relu or another piecewise-linear
+   * activation): with `keepStable`, neurons IBP shows on one side of 0 keep them; without, every
+   * neuron gets a backward pass.
    */
-  private boundSlot(slot: number, r: Region, state: LinearBounds, reference?: Interval, inactiveOnly = false, refinement?: Refinement): Interval {
+  private boundSlot(slot: number, r: Region, state: LinearBounds, reference?: Interval, keepStable = false, refinement?: Refinement): Interval {
     const p = this.producer[slot]!;
     const node = this.graph.nodes[p]!;
     const passThrough = !node.op.affine ? node.op.elementwise : node.op.exactInterval === true;
@@ -494,7 +525,7 @@ export class BoundPropagation {
     const lower = reference ? reference.lower.slice() : new Float64Array(n);
     const upper = reference ? reference.upper.slice() : new Float64Array(n);
     const open: number[] = [];
-    for (let j = 0; j < n; j++) if (!(reference && (reference.upper[j]! <= 0 || (!inactiveOnly && reference.lower[j]! >= 0)))) open.push(j);
+    for (let j = 0; j < n; j++) if (!(keepStable && reference && (reference.upper[j]! <= 0 || reference.lower[j]! >= 0))) open.push(j);
     // Upper bounds first: rows −e_j of every open neuron, carried back a block at a time. With IBP
     // bounds to fall back on (a relu reads this slot), a neuron they show ≤ 0 needs no lower bound
     // of its own: the relu's relaxation and output are 0 whatever it is, so it keeps IBP's.

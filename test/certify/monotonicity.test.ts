@@ -14,22 +14,22 @@ import { mnistSplit } from '../../examples/mnist/data.js';
 import { loadMnistModel } from '../../examples/mnist/models.js';
 
 describe('CROWN under tighter intermediate bounds', () => {
-  it('can be looser over the L2 ball ∩ [0, 1] than over the ball alone, from its adaptive slopes (bundled CNN, test digit 5)', async () => {
+  it('can be looser over the L2 ball ∩ [0, 1] than over the ball alone, from its adaptive slopes (bundled CNN, test digit 19)', async () => {
     const model = await loadMnistModel('cnn');
     const prop = new BoundPropagation(lowerLayersModel(model));
     model.dispose();
-    const digits = mnistSplit('test', 6);
-    const x = digits.images.subarray(5 * 784, 6 * 784);
+    const digits = mnistSplit('test', 20);
+    const x = digits.images.subarray(19 * 784, 20 * 784);
     const both = region(x, 0.1, 'l2', [0, 1]);
     const ball = region(x, 0.1, 'l2', [-Infinity, Infinity]);
     const output = prop.graph.output;
-    const row = specificationRows(digits.labels[5]!, 10)[2]!;
+    const row = specificationRows(digits.labels[19]!, 10)[1]!;
     const overBoth = prop.linearBounds(both);
     const overBall = prop.linearBounds(ball);
 
     const tight = prop.lowerBound(output, row, both, overBoth);
     const loose = prop.lowerBound(output, row, ball, overBall);
-    // The smaller set, the lower bound: 0.024 below.
+    // The smaller set, the lower bound: 0.139 below.
     expect(loose - tight).toBeGreaterThan(0.02);
     // The ball's relaxations with the final minimum over the smaller set: at least the ball's bound.
     expect(prop.lowerBound(output, row, both, overBall)).toBeGreaterThanOrEqual(loose);
