@@ -11,6 +11,10 @@ import { classifier, ensureBackend, pgd, type Classifier } from '../../src/index
 import { onnxruntimeNetwork, type OrtNetwork } from '../../src/engine/onnxruntime/index.js';
 import { onnxruntimeClassifier } from '../../src/engine/onnxruntime/classifier.js';
 import { attackLoss } from '../../src/attacks/losses.js';
+import { lossSpecOf } from '../../src/engine/loss-spec.js';
+import { lossKindOf } from '../../src/engine/onnxruntime/loss-head.js';
+import { emitModel, gradientShape } from '../../src/engine/onnxruntime/model.js';
+import onnxProto from 'onnx-proto';
 import { Rng } from '../../src/engine/random.js';
 import { mnistSamples } from '../../examples/mnist/models.js';
 import { bundledModel } from './onnxruntime-bundled.js';
@@ -59,6 +63,29 @@ describe('host gradients on the onnxruntime executor', () => {
       model.dispose();
     });
   }
+
+  it('reads an MLP’s gradient flat, as its last matrix product writes it, and leaves the loss’s value out', async () => {
+    const model = await bundledModel('mlp');
+    const graph = classifier(model).graph!()!;
+    const head = { kind: 'gradient', loss: lossKindOf(lossSpecOf(attackLoss('ce', Int32Array.of(0), null))!) } as const;
+    const decoded = onnxProto.onnx.ModelProto.decode(emitModel(graph, head, 'conv-transpose'));
+    const outputs = decoded.graph!.output!.map((o) => [o.name, o.type!.tensorType!.shape!.dim!.map((d) => d.dimValue ? Number(d.dimValue) : d.dimParam)]);
+    expect(outputs).toEqual([['logits', ['N', 10]], ['gradient', ['N', 784]]]);
+    expect(gradientShape(graph)).toEqual([784]);
+    // What only the loss's value reads is not emitted: no log-sum-exp, and every initializer is read.
+    const ops = decoded.graph!.node!.map((n) => n.opType);
+    expect(ops).not.toContain('ReduceLogSumExp');
+    const read = new Set(decoded.graph!.node!.flatMap((n) => n.input!));
+    expect(decoded.graph!.initializer!.every((t) => read.has(t.name!))).toBe(true);
+    // The gradient is the product itself, renamed: no reshape between.
+    const producer = (name: string) => decoded.graph!.node!.find((n) => n.output!.includes(name))!;
+    expect(producer(producer('gradient').input![0]!).opType).toBe('MatMul');
+    // A CNN reads its input through a convolution: its gradient keeps the input's shape.
+    const cnn = await bundledModel('cnn');
+    expect(gradientShape(classifier(cnn).graph!()!)).toEqual([28, 28, 1]);
+    cnn.dispose();
+    model.dispose();
+  });
 
   it('has no host gradient for a loss without an ONNX form', async () => {
     const model = await bundledModel('mlp');

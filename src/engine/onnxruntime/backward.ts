@@ -10,13 +10,15 @@ import type { OnnxWriter } from './proto.js';
 import { avgPoolVjp, convVjp, maxPoolVjp, type StridedGradient } from './windows.js';
 
 /** d(output·cotangent)/d(input), inside layout; null when the output does not depend on the input. */
-export function emitBackward(w: OnnxWriter, graph: ModelGraph, forward: ForwardValues, cotangent: string, strided: StridedGradient): string | null {
+/** The gradient of the cotangent with respect to slot `until` (the input unless told). */
+export function emitBackward(w: OnnxWriter, graph: ModelGraph, forward: ForwardValues, cotangent: string, strided: StridedGradient, until = graph.input): string | null {
   const dependent = new Set([graph.input]);
   for (const n of graph.nodes) if (n.inputs.some((s) => dependent.has(s))) dependent.add(n.output);
   if (!dependent.has(graph.output)) return null;
   const grads = new Map<number, string>([[graph.output, cotangent]]);
   for (let i = graph.nodes.length - 1; i >= 0; i--) {
     const node = graph.nodes[i]!;
+    if (node.output === until) continue;
     const g = grads.get(node.output);
     if (g === undefined) continue;
     grads.delete(node.output);
@@ -28,7 +30,7 @@ export function emitBackward(w: OnnxWriter, graph: ModelGraph, forward: ForwardV
       grads.set(slot, existing === undefined ? r : w.op('Add', [existing, r]));
     });
   }
-  return grads.get(graph.input) ?? null;
+  return grads.get(until) ?? null;
 }
 
 function vjp(w: OnnxWriter, graph: ModelGraph, node: Node, forward: ForwardValues, g: string, strided: StridedGradient, wanted: readonly boolean[]): (string | null)[] {

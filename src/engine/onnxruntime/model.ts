@@ -3,6 +3,8 @@
  * batch) and transpose it once to NCHW; gradients are transposed back once at the end.
  * - forward: x → logits
  * - loss: x, own (, target) → logits, loss, gradient (a loss of loss-head.ts)
+ * - gradient: x, own (, target) → logits, gradient (the loss's value left out), the gradient
+ *   in gradientShape(): what host gradients read
  * - cotangent: x, dlogits → gradient (any other loss: its logit gradient comes from tfjs)
  */
 import type { ModelGraph } from '../../graph/types.js';
@@ -17,7 +19,26 @@ import type { StridedGradient } from './windows.js';
 export type Head =
   | { readonly kind: 'forward' }
   | { readonly kind: 'loss'; readonly loss: LossKind }
+  | { readonly kind: 'gradient'; readonly loss: LossKind }
   | { readonly kind: 'cotangent' };
+
+/**
+ * The per-sample shape a 'gradient' head writes the input gradient in. A graph that reads its
+ * input only through one reshape to a vector (an MLP's Flatten) gets that vector's gradient as
+ * it is: reshaped back, onnxruntime would copy it into the caller's buffer, and a reshape of an
+ * array the caller owns is only a new name for it.
+ */
+export function gradientShape(graph: ModelGraph): readonly number[] {
+  const flat = flatteningReader(graph);
+  return flat === undefined ? graph.shapes[graph.input]! : graph.shapes[flat]!;
+}
+
+/** The slot of the one reshape to a vector that alone reads the input, if so. */
+function flatteningReader(graph: ModelGraph): number | undefined {
+  const readers = graph.nodes.filter((n) => n.inputs.includes(graph.input));
+  const only = readers.length === 1 ? readers[0]! : undefined;
+  return only && only.op.kind === 'reshape' && only.inputs.length === 1 && graph.shapes[only.output]!.length === 1 ? only.output : undefined;
+}
 
 export function classesOf(graph: ModelGraph): number {
   const shape = graph.shapes[graph.output]!;
@@ -50,17 +71,22 @@ export function emitModel(graph: ModelGraph, head: Head, strided: StridedGradien
   if (head.kind === 'forward') return w.encode(inputs, outputs);
 
   let cotangent: string;
-  if (head.kind === 'loss') {
+  if (head.kind === 'cotangent') {
+    inputs.push({ name: 'dlogits', shape: [classes] });
+    cotangent = 'dlogits';
+  } else {
     inputs.push({ name: 'own', shape: [classes] });
     if (head.loss.targeted) inputs.push({ name: 'target', shape: [classes] });
     const { loss, dLogits } = emitLossHead(w, head.loss, logits, classes, 'own', head.loss.targeted ? 'target' : null);
-    name(loss, 'loss', []);
+    if (head.kind === 'loss') name(loss, 'loss', []);
     cotangent = dLogits;
-  } else {
-    inputs.push({ name: 'dlogits', shape: [classes] });
-    cotangent = 'dlogits';
   }
-  const inside = emitBackward(w, graph, forward, cotangent, strided);
+  const flat = head.kind === 'gradient' ? flatteningReader(graph) : undefined;
+  const inside = emitBackward(w, graph, forward, cotangent, strided, flat);
+  if (flat !== undefined) {
+    name(inside ?? w.op('ConstantOfShape', [w.op('Shape', [forward.values[flat]!])]), 'gradient', graph.shapes[flat]!);
+    return w.encode(inputs, outputs);
+  }
   const gradient = inside === null ? w.op('ConstantOfShape', [w.op('Shape', ['x'])]) : toGraphOrder(w, inside, inputShape);
   name(gradient, 'gradient', inputShape);
   return w.encode(inputs, outputs);

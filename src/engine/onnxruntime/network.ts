@@ -12,7 +12,7 @@ import { logitGradientOf } from '../tfjs/closed-form.js';
 import type { GradientResult, LossFn } from '../tfjs/types.js';
 import type { HostGradient } from '../host-gradient.js';
 import { lossKey, lossKindOf } from './loss-head.js';
-import { classesOf, emitModel, type Head } from './model.js';
+import { classesOf, emitModel, gradientShape, type Head } from './model.js';
 import { sessionOptions, type OrtModule, type OrtSession, type OrtTensor } from './runtime.js';
 import { borrow, giveBack } from '../buffers.js';
 import { readInto } from '../tfjs/host-memory.js';
@@ -59,7 +59,7 @@ export class OnnxruntimeNetwork implements OrtNetwork {
   /** The session for `head`, emitting its model on first use. */
   session(head: Head): Promise<OrtSession> {
     if (this.stale()) this.release();
-    const key = head.kind === 'loss' ? `${head.kind}:${lossKey(head.loss)}` : head.kind;
+    const key = head.kind === 'loss' || head.kind === 'gradient' ? `${head.kind}:${lossKey(head.loss)}` : head.kind;
     let session = this.sessions.get(key);
     if (!session) {
       if (this.sessions.size === 0) this.emittedFrom = this.weights.map((w) => weightIdentity(w));
@@ -133,25 +133,20 @@ export class OnnxruntimeNetwork implements OrtNetwork {
     const spec = lossSpecOf(loss);
     if (!spec) return null;
     const shape = this.graph.shapes[this.graph.input]!;
+    // The same values, in the shape the model writes them (flat for an MLP): the caller's array is only renamed.
+    const written = gradientShape(this.graph);
     // The loss's classes, as one-hot rows: the same for every call on this loss's rows.
     let classes: Record<string, OrtTensor> | undefined;
     return async (x, rows, gradient, logits) => {
-      const dims = [rows, ...shape];
-      const session = await this.session({ kind: 'loss', loss: lossKindOf(spec) });
+      const session = await this.session({ kind: 'gradient', loss: lossKindOf(spec) });
       if (!classes || rows !== spec.labels.length) classes = this.classFeeds(spec, rows);
-      const perSample = borrow(rows);
-      try {
-        await session.run(
-          { x: new this.ort.Tensor('float32', x, dims), ...classes },
-          {
-            logits: new this.ort.Tensor('float32', logits, [rows, this.classes]),
-            loss: new this.ort.Tensor('float32', perSample, [rows]),
-            gradient: new this.ort.Tensor('float32', gradient, dims),
-          },
-        );
-      } finally {
-        giveBack(perSample);
-      }
+      await session.run(
+        { x: new this.ort.Tensor('float32', x, [rows, ...shape]), ...classes },
+        {
+          logits: new this.ort.Tensor('float32', logits, [rows, this.classes]),
+          gradient: new this.ort.Tensor('float32', gradient, [rows, ...written]),
+        },
+      );
     };
   }
 

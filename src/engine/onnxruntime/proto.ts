@@ -87,15 +87,29 @@ export class OnnxWriter {
   }
 
   /** Serialises the graph with these inputs and outputs. */
+  /**
+   * The model of the nodes the outputs depend on (a head that leaves an emitted value unnamed,
+   * such as the loss's value, does not compute it) and the initializers they read.
+   */
   encode(inputs: readonly ValueSpec[], outputs: readonly ValueSpec[]): Uint8Array {
+    const needed = new Set(outputs.map((o) => o.name));
+    // Nodes are in dependency order: walking back, a node is kept when a kept one (or an output) reads it.
+    const kept: onnxProto.onnx.INodeProto[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const n = this.nodes[i]!;
+      if (!(n.output ?? []).some((o) => needed.has(o!))) continue;
+      kept.push(n);
+      for (const input of n.input ?? []) needed.add(input!);
+    }
+    kept.reverse();
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'robustest',
       opsetImport: [{ domain: '', version: OPSET }],
       graph: {
         name: 'robustest',
-        node: this.nodes,
-        initializer: this.initializers,
+        node: kept,
+        initializer: this.initializers.filter((t) => needed.has(t.name!)),
         input: inputs.map(valueInfo),
         output: outputs.map(valueInfo),
       },
