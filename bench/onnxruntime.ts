@@ -13,7 +13,7 @@
  * - Square L∞, 1000 queries per image, on 8 MobileNetV2 images (nsfwjs weights), on each
  *   executor; the tfjs executor runs as many (fewer with --tfjs-queries, its time for all then projected).
  *
- *   npx tsx bench/onnxruntime.ts [--skip mobilenet,curve,square] [--digits 500] [--runs 5] [--curve-runs 3]
+ *   npx tsx bench/onnxruntime.ts [--skip mobilenet,curve,square] [--digits 500] [--runs 5] [--curve-runs N]
  *                                [--models mlp,cnn,mlp-at] [--queries 1000] [--tfjs-queries N]
  */
 import { spawnSync } from 'node:child_process';
@@ -254,10 +254,12 @@ async function curveBench(): Promise<void> {
   const PGD = { steps: 40, relativeStepSize: 0.01 / 0.3 };
   const SEED = 7;
   const digitCount = Number(flag('digits', '500'));
-  const curveRuns = Number(flag('curve-runs', '3'));
+  // Runs per side: the MLPs' curves take about a second, and on this shared machine a side's
+  // runs differ by up to 2× (the first ones slowest); the CNN's Foolbox run takes over a minute.
+  const runsOf = (name: string) => Number(flag('curve-runs', name === 'cnn' ? '3' : '8'));
   const foolbox = hasTorch ? peerPath('FOOLBOX_PATH', 'bethgelab+foolbox', 'foolbox') : null;
   const eagerpy = hasTorch ? peerPath('EAGERPY_PATH', 'jonasrauber+eagerpy', 'eagerpy') : null;
-  line(`\nMNIST PGD-40 L∞ curve, ${EPSILONS.length} ε (${EPSILONS.join(', ')}), ${digitCount} digits, seed ${SEED}; onnxruntime with 1 thread, Foolbox 3 on PyTorch CPU with 1 thread; each side timed as the fastest of ${curveRuns} runs after a warm-up`);
+  line(`\nMNIST PGD-40 L∞ curve, ${EPSILONS.length} ε (${EPSILONS.join(', ')}), ${digitCount} digits, seed ${SEED}; onnxruntime with 1 thread, Foolbox 3 on PyTorch CPU with 1 thread; each side timed as the fastest of its runs back to back after a warm-up (8 for the MLPs, 3 for the CNN; --curve-runs sets both)`);
   if (hasTorch && (!foolbox || !eagerpy)) line('  notice: bethgelab/foolbox or jonasrauber/eagerpy not found (FOOLBOX_PATH / EAGERPY_PATH, or snapshots in ROBUSTEST_MIRROR); the Foolbox column is skipped');
   const digits = mnistSamples(digitCount);
   const attack = pgd({ norm: 'linf', ...PGD, randomStart: true });
@@ -276,19 +278,25 @@ async function curveBench(): Promise<void> {
       const report = await evaluate(clf, digits, { attack, epsilons: EPSILONS, seed: SEED });
       return { report, seconds: (performance.now() - start) / 1000 };
     };
-    // The fastest of each executor's runs, onnxruntime's first: a tfjs executor run leaves the
-    // garbage of its many tensors, whose collection would fall on the runs after it.
+    // The fastest of each executor's runs, back to back (as Foolbox's): on this machine a pause
+    // between runs, even an idle one, slows the next by up to 2×. onnxruntime's first: a tfjs
+    // executor run leaves the garbage of its many tensors, whose collection would fall on the
+    // runs after it.
+    const curveRuns = runsOf(name);
     const fastest = async (clf: Classifier) => {
       let best = await timed(clf);
+      const runs = [best.seconds];
       for (let run = 1; run < curveRuns; run++) {
         const next = await timed(clf);
+        runs.push(next.seconds);
         if (next.seconds < best.seconds) best = next;
       }
-      return best;
+      return { ...best, runs };
     };
     const onOrt = await fastest(ort);
     const onTfjs = await fastest(tfjs);
     let text = `  ${name}: onnxruntime ${accuracies(onOrt.report.robustAccuracy)} in ${s(onOrt.seconds)} | tfjs executor (${tf.getBackend()}) ${accuracies(onTfjs.report.robustAccuracy)} in ${s(onTfjs.seconds)} (onnxruntime ${ratio(onOrt.seconds / onTfjs.seconds)} of its time)`;
+    let foolboxRuns: number[] = [];
     if (foolbox && eagerpy) {
       const logits = await tfjs.logits(digits.inputs);
       const file = join(work, `${name}-curve.json`);
@@ -311,11 +319,14 @@ async function curveBench(): Promise<void> {
       });
       if (run.status !== 0) text += ` | Foolbox failed: ${(run.stderr || String(run.error)).trim().split('\n').at(-1)}`;
       else {
-        const peer = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { robustAccuracy: number[]; seconds: number; parity: number };
+        const peer = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { robustAccuracy: number[]; seconds: number; runs: number[]; parity: number };
+        foolboxRuns = peer.runs;
         text += ` | Foolbox 3 + PyTorch ${accuracies(peer.robustAccuracy)} in ${s(peer.seconds)} | onnxruntime ${ratio(onOrt.seconds / peer.seconds)} of Foolbox's time (logits agree to ${peer.parity.toExponential(1)})`;
       }
     }
     line(text);
+    const all = (values: number[]) => values.map((v) => v.toFixed(2)).join(' ');
+    line(`    every run, in order (s): onnxruntime ${all(onOrt.runs)}${foolboxRuns.length > 0 ? ` | Foolbox ${all(foolboxRuns)}` : ''}`);
     network.dispose();
     model.dispose();
   }
