@@ -505,9 +505,9 @@ export class BoundPropagation {
   }
 
   /**
-   * Bounds of a slot. With `reference` (its IBP bounds, read by a relu or another piecewise-linear
-   * activation): with `keepStable`, neurons IBP shows on one side of 0 keep them; without, every
-   * neuron gets a backward pass.
+   * Bounds of a slot. With `reference` (its reference bounds, when a relu or another
+   * piecewise-linear activation reads it) and `keepStable`, neurons the reference shows on one
+   * side of 0 keep them; otherwise every neuron gets a backward pass.
    */
   private boundSlot(slot: number, r: Region, state: LinearBounds, reference?: Interval, keepStable = false, refinement?: Refinement): Interval {
     const p = this.producer[slot]!;
@@ -526,9 +526,10 @@ export class BoundPropagation {
     const upper = reference ? reference.upper.slice() : new Float64Array(n);
     const open: number[] = [];
     for (let j = 0; j < n; j++) if (!(keepStable && reference && (reference.upper[j]! <= 0 || reference.lower[j]! >= 0))) open.push(j);
-    // Upper bounds first: rows −e_j of every open neuron, carried back a block at a time. With IBP
-    // bounds to fall back on (a relu reads this slot), a neuron they show ≤ 0 needs no lower bound
-    // of its own: the relu's relaxation and output are 0 whatever it is, so it keeps IBP's.
+    // Upper bounds first: rows −e_j of every open neuron, carried back a block at a time. With
+    // reference bounds to fall back on (a relu reads this slot), a neuron whose upper bound is ≤ 0
+    // needs no lower bound of its own: the relu's relaxation and output are 0 whatever it is, so
+    // it keeps the reference's.
     const above = this.lowerBounds(slot, open.length, (k, into) => (into[open[k]!] = -1), r, state, (k) => open[k]!);
     open.forEach((j, k) => (upper[j] = -above[k]!));
     const needed = reference ? open.filter((j) => upper[j]! > 0) : open;

@@ -9,8 +9,10 @@ import { hostValues, insideAxis, insideShape, isImage, permute, reshapeSamples, 
 import type { OnnxWriter } from './proto.js';
 import { avgPoolVjp, convVjp, maxPoolVjp, type StridedGradient } from './windows.js';
 
-/** d(output·cotangent)/d(input), inside layout; null when the output does not depend on the input. */
-/** The gradient of the cotangent with respect to slot `until` (the input unless told). */
+/**
+ * d(output·cotangent)/d(slot `until`), the input unless told, inside layout; null when the output
+ * does not depend on the input.
+ */
 export function emitBackward(w: OnnxWriter, graph: ModelGraph, forward: ForwardValues, cotangent: string, strided: StridedGradient, until = graph.input): string | null {
   const dependent = new Set([graph.input]);
   for (const n of graph.nodes) if (n.inputs.some((s) => dependent.has(s))) dependent.add(n.output);
