@@ -224,25 +224,37 @@ export class DenseKernel {
     const out = align(coef + 8 * units);
     heap.ensure(out + stride);
     const f64 = heap.f64;
-    const i32 = heap.i32;
     const atI = at >> 2;
     const cI = coef >> 3;
     const oI = out >> 3;
     for (let v = 0; v < count; v++) {
-      const a0 = v * units;
-      let k = 0;
-      for (let u = 0; u < units; u++) {
-        const c = a[a0 + u]!;
-        if (c === 0) continue;
-        i32[atI + k] = u * stride;
-        f64[cI + k++] = c;
-      }
+      const k = this.listNonzero(a, v * units, atI, cI);
       if (k === 0) continue;
       const o = v * n;
       f64.set(t.subarray(o, o + n), oI);
       heap.rows(transposed, at, coef, k, out, chunks);
       t.set(f64.subarray(oI, oI + n), o);
     }
+  }
+
+  /**
+   * Lists for the kernel the units where one row of coefficients (a[from …], `units` of them) is
+   * nonzero: each unit's byte offset into Wᵀ at i32[atI …], its coefficient at f64[cI …]. Returns
+   * how many.
+   */
+  private listNonzero(a: Vec, from: number, atI: number, cI: number): number {
+    const { heap, units } = this;
+    // A row of Wᵀ: the inputs padded to eight float64s.
+    const stride = Math.ceil(this.inputs / 8) * 64;
+    const { i32, f64 } = heap;
+    let k = 0;
+    for (let u = 0; u < units; u++) {
+      const c = a[from + u]!;
+      if (c === 0) continue;
+      i32[atI + k] = u * stride;
+      f64[cI + k++] = c;
+    }
+    return k;
   }
 
   /** Where Wᵀ lives in the kernel's memory (copied in on first use). */
@@ -296,7 +308,6 @@ export class DenseKernel {
     const result = align(coef + 8 * units);
     heap.ensure(result + 64);
     const f64 = heap.f64;
-    const i32 = heap.i32;
     const mid = this.regionAt >> 3;
     const rad = mid + padded;
     for (let i = 0; i < n; i++) {
@@ -305,13 +316,7 @@ export class DenseKernel {
     }
     const out: number[] = [];
     for (const c of rows) {
-      let k = 0;
-      for (let j = 0; j < units; j++) {
-        const cj = c[j]!;
-        if (cj === 0) continue;
-        i32[(at >> 2) + k] = j * padded * 8;
-        f64[(coef >> 3) + k++] = cj;
-      }
+      const k = this.listNonzero(c, 0, at >> 2, coef >> 3);
       // The centre slot is not read for a box: the mid's place stands in for it.
       heap.rowsMinimum(transposed, at, coef, k, chunks, this.regionAt, this.regionAt + padded * 8, this.regionAt, result);
       out.push(f64[result >> 3]!);
@@ -367,13 +372,7 @@ export class DenseKernel {
       finish(j + 1, 3);
     }
     if (j < rows) {
-      let k = 0;
-      for (let u = 0; u < units; u++) {
-        const c = lambdas[j * units + u]!;
-        if (c === 0) continue;
-        i32[atI + k] = u * padded * 8;
-        f64[cI + k++] = c;
-      }
+      const k = this.listNonzero(lambdas, j * units, atI, cI);
       heap.rowsMinimum(transposed, at, coef, k, chunks, mid, rad, centre, result);
       finish(j, 0);
     }
