@@ -81,13 +81,11 @@ export function emitModel(graph: ModelGraph, head: Head, strided: StridedGradien
     if (head.kind === 'loss') name(loss, 'loss', []);
     cotangent = dLogits;
   }
+  // The 'gradient' head stops at the flattened input, whose layout is already the graph's.
   const flat = head.kind === 'gradient' ? flatteningReader(graph) : undefined;
   const inside = emitBackward(w, graph, forward, cotangent, strided, flat);
-  if (flat !== undefined) {
-    name(inside ?? w.op('ConstantOfShape', [w.op('Shape', [forward.values[flat]!])]), 'gradient', graph.shapes[flat]!);
-    return w.encode(inputs, outputs);
-  }
-  const gradient = inside === null ? w.op('ConstantOfShape', [w.op('Shape', ['x'])]) : toGraphOrder(w, inside, inputShape);
-  name(gradient, 'gradient', inputShape);
+  const [value, shape] = flat === undefined ? ['x', inputShape] : [forward.values[flat]!, graph.shapes[flat]!];
+  const gradient = inside === null ? w.op('ConstantOfShape', [w.op('Shape', [value])]) : flat === undefined ? toGraphOrder(w, inside, inputShape) : inside;
+  name(gradient, 'gradient', shape);
   return w.encode(inputs, outputs);
 }
