@@ -188,7 +188,8 @@ async function benchOne(name: MnistModelName): Promise<void> {
   for (const norm of NORMS) for (const method of methodsFor(name)) {
     for (const epsilon of EPSILONS[norm]) {
       // The balls and specifications are made before the clock starts, as auto_LiRPA's perturbation and C are.
-      const balls = (digitCount: number) => Array.from({ length: digitCount }, (_, i) => new MarginBounds(prop, region(digits.images.subarray(i * perSample, (i + 1) * perSample), epsilon, norm, [0, 1]), digits.labels[i]!));
+      const ballOf = (i: number, bounds: [number, number]) => region(digits.images.subarray(i * perSample, (i + 1) * perSample), epsilon, norm, bounds);
+      const balls = (digitCount: number) => Array.from({ length: digitCount }, (_, i) => new MarginBounds(prop, ballOf(i, [0, 1]), digits.labels[i]!));
       // As certify() runs them: IBP of all digits at once (its bounds read and dropped), or the IBP
       // bounds of all digits kept, then each method a digit at a time from them.
       const bound = (all: MarginBounds[]) => {
@@ -227,7 +228,7 @@ async function benchOne(name: MnistModelName): Promise<void> {
         continue;
       }
       // Over the set auto_LiRPA bounds: under L2 the ball alone (untimed), where ours is the ball ∩ [0, 1].
-      const regions = Array.from({ length: count }, (_, i) => region(digits.images.subarray(i * perSample, (i + 1) * perSample), epsilon, norm, norm === 'l2' ? [-Infinity, Infinity] : [0, 1]));
+      const regions = Array.from({ length: count }, (_, i) => ballOf(i, norm === 'l2' ? [-Infinity, Infinity] : [0, 1]));
       const same = norm === 'l2' ? bound(regions.map((r, i) => new MarginBounds(prop, r, digits.labels[i]!))) : rows;
       const gaps = other.choices ? choiceGaps(prop, regions, other.choices) : [];
       // Digits whose max-pool choices differ from auto_LiRPA's only where lower bounds tie.
